@@ -1,0 +1,80 @@
+# twamp-client build.  `make` builds build/twamp-client; `make check` installs
+# missing Debian packages, builds, runs every test, then the same tests under
+# AddressSanitizer+UndefinedBehaviorSanitizer and ThreadSanitizer.
+#
+#   make SANITIZE=address,undefined    sanitizer build in build-address,undefined/
+#   make WERROR=1                      warnings are errors (CI)
+
+CC ?= cc
+PKGS := libcurl json-c libgit2 liburcu openssl
+SANITIZE ?=
+WERROR ?=
+
+ifeq ($(SANITIZE),)
+BUILD := build
+SANFLAGS :=
+else
+BUILD := build-$(SANITIZE)
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+endif
+
+OPT ?= -O2
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS += -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra $(if $(WERROR),-Werror) \
+	  -Iinclude $(PKG_CFLAGS) $(SANFLAGS) -MMD -MP
+LDFLAGS += $(SANFLAGS)
+LDLIBS += $(PKG_LIBS) -lpthread -lm
+
+SRCS := $(wildcard src/*.c src/workers/*.c src/sched/*.c src/io/*.c)
+OBJS := $(SRCS:%.c=$(BUILD)/%.o)
+LIB_OBJS := $(filter-out $(BUILD)/src/main.o,$(OBJS))
+BIN := $(BUILD)/twamp-client
+
+TEST_SRCS := $(wildcard tests/test_*.c)
+TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+TEST_HELPERS := $(wildcard tests/util/*.c)
+TEST_HELPER_OBJS := $(TEST_HELPERS:%.c=$(BUILD)/%.o)
+
+.PHONY: all deps check test unit-test cli-test run bench clean
+
+all: $(BIN)
+
+deps:
+	@scripts/install-deps.sh
+
+$(BIN): $(OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/%.c $(LIB_OBJS) $(TEST_HELPER_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(LIB_OBJS) $(TEST_HELPER_OBJS) $(LDFLAGS) $(LDLIBS) -lcriterion
+
+$(BUILD)/tests/util/%.o: tests/util/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests -c -o $@ $<
+
+# Unit and in-process integration tests (Criterion), then the command-line tests.
+test: $(BIN) $(TEST_BINS)
+	@set -e; for t in $(TEST_BINS); do echo "== $$t"; $$t --jobs 1; done
+	@TWAMP_CLIENT=$(BIN) tests/cli.sh
+
+check: deps
+	$(MAKE) WERROR=1 test
+	$(MAKE) WERROR=1 SANITIZE=address,undefined test
+	$(MAKE) WERROR=1 SANITIZE=thread OPT=-O1 test
+
+run: deps $(BIN)
+	@scripts/run-demo.sh $(BIN)
+
+bench: $(BIN)
+	@bench/ping-loopback $(BIN)
+
+clean:
+	rm -rf build build-*
+
+-include $(OBJS:.o=.d) $(TEST_HELPER_OBJS:.o=.d)

@@ -1,0 +1,100 @@
+/*
+ * ntptime: the one time type of twamp-client, and its conversions.
+ *
+ * Inside the program every instant is an int64_t count of nanoseconds of
+ * CLOCK_REALTIME since the Unix epoch, and every duration an int64_t count of
+ * nanoseconds.  The NTP 32.32 format of RFC 5905 exists only at the wire edge
+ * (wire.c calls the converters below).  The TWAMP error estimate (RFC 4656
+ * section 4.1.2: S bit, Z bit, 6-bit scale, 8-bit multiplier) is encoded and
+ * decoded here too, together with the kernel clock status it comes from.
+ */
+#ifndef NTPTIME_H
+#define NTPTIME_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#define NS_PER_SEC 1000000000LL
+#define NS_PER_MS 1000000LL
+#define NS_PER_US 1000LL
+
+/* Seconds between 1900-01-01 (NTP era 0) and 1970-01-01 (Unix epoch). */
+#define NTPTIME_UNIX_OFFSET 2208988800ULL
+
+static inline int64_t ntptime_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
+}
+
+static inline int64_t ntptime_from_timespec(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * NS_PER_SEC + ts->tv_nsec;
+}
+
+static inline struct timespec ntptime_to_timespec(int64_t ns)
+{
+	struct timespec ts;
+
+	ts.tv_sec = ns / NS_PER_SEC;
+	ts.tv_nsec = ns % NS_PER_SEC;
+	if (ts.tv_nsec < 0) {
+		ts.tv_nsec += NS_PER_SEC;
+		ts.tv_sec--;
+	}
+	return ts;
+}
+
+static inline double ntptime_to_sec(int64_t ns)
+{
+	return (double)ns / 1e9;
+}
+
+/*
+ * Unix-epoch nanoseconds -> NTP 64-bit timestamp (seconds since 1900 modulo
+ * 2^32 in the high word, binary fraction in the low word, rounded to nearest).
+ */
+uint64_t ntptime_to_ntp(int64_t ns);
+
+/*
+ * NTP 64-bit timestamp -> Unix-epoch nanoseconds.  The era is resolved as
+ * RFC 4330 section 3 suggests: a seconds field with its top bit clear is taken
+ * to lie in era 1 (from 2036-02-07 on), one with it set in era 0.  So the
+ * result spans 1968..2104 without ambiguity.
+ */
+int64_t ntptime_from_ntp(uint64_t ntp);
+
+/* Durations (Timeout of Request-TW-Session, LOSS_TIMEOUT): plain 32.32. */
+uint64_t ntptime_dur_to_ntp(int64_t ns);
+int64_t ntptime_dur_from_ntp(uint64_t ntp);
+
+/* Error estimate, RFC 4656 section 4.1.2. */
+#define NTPTIME_ERREST_S 0x8000
+#define NTPTIME_ERREST_Z 0x4000
+
+/* Smallest (scale, multiplier) whose value is at least err_ns (multiplier >= 1). */
+uint16_t ntptime_errest_encode(bool synced, int64_t err_ns);
+/* Error in seconds (a double: the finest step is 2^-32 s). */
+double ntptime_errest_seconds(uint16_t errest);
+static inline bool ntptime_errest_synced(uint16_t errest)
+{
+	return (errest & NTPTIME_ERREST_S) != 0;
+}
+
+/* Kernel clock discipline status, from ntp_adjtime(). */
+struct ntptime_clock {
+	bool synced;      /* STA_UNSYNC clear and not TIME_ERROR */
+	int64_t err_ns;   /* estimated error (esterror) */
+	uint16_t errest;  /* the same, encoded for test packets */
+};
+
+/* Never fails: an unreadable status is reported as unsynchronized. */
+void ntptime_clock_status(struct ntptime_clock *out);
+
+/* ISO 8601 UTC with milliseconds, e.g. 2026-11-27T08:03:11.696 */
+void ntptime_format_iso(int64_t ns, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,85 @@
+/*
+ * reflector: the server side.  A TWAMP-Control server (open mode) with its
+ * session reflectors, and TWAMP Light / STAMP reflectors on plain UDP ports.
+ *
+ * DESIGN
+ * responder_start() opens the listening sockets and starts N workers.  Every
+ * worker has its own SO_REUSEPORT listener on each control address and its
+ * own SO_REUSEPORT socket on each light address, so the kernel spreads
+ * connections and flows over the workers and no socket is shared between
+ * threads.  A control connection and the test sessions it requests belong to
+ * the worker that accepted it.  The only shared state is the session
+ * accounting (an atomic total and a small per-client table under a mutex,
+ * touched when a session starts or ends, never per packet) and the counters,
+ * which are per worker and summed with relaxed loads.
+ *
+ * A reflection is never larger than the packet it answers: it is written in
+ * place over the received packet.  Optional impairments (loss, delay, jitter,
+ * duplication, reordering) draw from a seeded generator per worker, for tests
+ * and benchmarks; delayed packets wait in a pool of slots preallocated at
+ * start, so reflecting never allocates.
+ */
+#ifndef REFLECTOR_H
+#define REFLECTOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define REFL_MAX_ADDRS 8
+
+struct refl_impair {
+	int64_t delay;        /* ns added to every reflection */
+	int64_t jitter;       /* ns, uniform extra delay in [0, jitter] */
+	double loss;          /* percent of test packets dropped */
+	double duplicate;     /* percent of reflections sent twice */
+	double reorder;       /* percent of reflections held back behind the next one */
+	uint64_t seed;
+};
+
+struct refl_config {
+	struct sockaddr_storage listen[REFL_MAX_ADDRS];
+	int nlisten;
+	struct sockaddr_storage light[REFL_MAX_ADDRS];
+	int nlight;
+	uint16_t port_lo, port_hi;     /* test ports; 0-0 any */
+	unsigned max_sessions;         /* test sessions in all */
+	unsigned max_per_client;       /* test sessions per client address */
+	int64_t ctl_timeout;           /* ns between control messages before Start-Sessions */
+	int64_t refwait;               /* ns without a test packet before a session is dropped */
+	uint32_t greeting_count;       /* Count field of the Server Greeting */
+	bool pad_short;                /* answer sender packets shorter than 41 octets with 41 */
+	int nworkers;
+	struct refl_impair imp;
+	unsigned impair_slots;         /* delayed packets in flight per worker */
+};
+
+struct refl_counters {
+	uint64_t connections;        /* control connections accepted */
+	uint64_t sessions;           /* test sessions accepted */
+	uint64_t refused;            /* Request-TW-Session refused */
+	uint64_t rx;                 /* test packets received */
+	uint64_t reflected;          /* reflections sent (duplicates included) */
+	uint64_t dropped_loss;       /* dropped by --loss */
+	uint64_t duplicated;         /* extra copies sent by --duplicate */
+	uint64_t reordered;          /* held back by --reorder */
+	uint64_t malformed;          /* undersized, oversized or undecodable */
+	uint64_t foreign;            /* from an address other than the control peer */
+	uint64_t early;              /* before Start-Sessions */
+	uint64_t slots_full;         /* impairment pool exhausted: sent at once */
+	uint64_t protocol_errors;    /* control connections closed for bad input */
+	uint64_t dscp_seen;          /* bit d set: a test packet arrived with DSCP d */
+};
+
+struct responder;
+
+void refl_config_default(struct refl_config *c);
+/* Opens every socket before it returns: NULL (reason logged) when one fails. */
+struct responder *responder_start(const struct refl_config *c);
+/* Actual port of control listener i / light socket i (useful with port 0). */
+uint16_t responder_port(const struct responder *r, int i);
+uint16_t responder_light_port(const struct responder *r, int i);
+void responder_counters(const struct responder *r, struct refl_counters *out);
+void responder_stop(struct responder *r);
+
+#endif

@@ -1,0 +1,29 @@
+/*
+ * report: what `twamp-client ping` prints about one finished session: a
+ * human summary in twping's layout, twping's -M machine-readable keys, one
+ * JSON object, and per-packet lines.
+ */
+#ifndef REPORT_H
+#define REPORT_H
+
+#include <stdio.h>
+
+#include "session.h"
+#include "stats.h"
+
+struct report {
+	const struct session_info *info;
+	const struct session_params *params;
+	const struct stats *st;
+	const struct stats_summary *sum;
+	const char *from_host;   /* our name */
+	const char *to_host;     /* the target as given */
+};
+
+void report_text(FILE *f, const struct report *r);
+void report_machine(FILE *f, const struct report *r);
+void report_json(FILE *f, const struct report *r);
+/* One line per packet, in sequence order. */
+void report_packets(FILE *f, const struct report *r);
+
+#endif

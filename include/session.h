@@ -1,0 +1,95 @@
+/*
+ * session: one client measurement session (TWAMP with control, TWAMP Light or
+ * STAMP), a state machine driven by its worker's event loop.
+ *
+ * DESIGN
+ * A session is created and run on one worker thread, which alone touches it
+ * until on_done() is called (on that thread).  Everything the per-packet path
+ * needs is allocated at session_start(): the statistics slots for every
+ * planned packet, the lateness log, the packet buffer with its padding
+ * written once.  Sending a packet rewrites only the header.
+ *
+ * Control flow (RFC 5357 section 3, open mode):
+ *   connect -> Server Greeting -> Set-Up-Response -> Server-Start
+ *   -> Request-TW-Session -> Accept-Session -> Start-Sessions -> Start-Ack
+ *   -> test packets (sent on absolute deadlines; replies read as they come)
+ *   -> last send + loss timeout -> Stop-Sessions -> close.
+ * Every control step has a timeout.  Light and STAMP skip the control part.
+ */
+#ifndef SESSION_H
+#define SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "stats.h"
+#include "wire.h"
+
+struct worker;
+struct session;
+
+enum session_mode { SESSION_CONTROL, SESSION_LIGHT, SESSION_STAMP };
+
+enum session_status {
+	SESSION_OK = 0,
+	SESSION_ERR_UNREACHABLE,  /* no route, host unreachable, name */
+	SESSION_ERR_REFUSED,      /* TCP connection refused */
+	SESSION_ERR_TIMEOUT,      /* a control step timed out */
+	SESSION_ERR_MODE,         /* server offers no mode we allow */
+	SESSION_ERR_DENIED,       /* Server-Start Accept != 0 */
+	SESSION_ERR_SESSION,      /* Accept-Session or Start-Ack refused */
+	SESSION_ERR_PROTOCOL,     /* malformed or unexpected control message */
+	SESSION_ERR_CLOSED,       /* server closed the control connection early */
+	SESSION_ERR_LOCAL,        /* a local resource failed (socket, memory) */
+};
+
+const char *session_status_name(enum session_status st);
+
+#define SESSION_PADDING_DEFAULT UINT32_MAX
+
+struct session_params {
+	enum session_mode mode;
+	struct sockaddr_storage server;   /* control server, or the reflector in light/stamp */
+	struct sockaddr_storage local;    /* source address; family AF_UNSPEC = any */
+	uint16_t port_lo, port_hi;        /* local test port range, 0-0 any */
+	uint32_t count;                   /* packets */
+	int64_t interval;                 /* mean ns between packets */
+	bool exponential;                 /* exponential spacing (seeded) */
+	uint32_t padding;                 /* octets after the sender header, or default */
+	int dscp;                         /* 0..63 */
+	int64_t loss_timeout;             /* ns */
+	int64_t ctl_timeout;              /* ns, for each control step */
+	bool zero_addr;                   /* -Z: zero addresses in Request-TW-Session */
+	uint64_t seed;                    /* spacing and padding generator */
+	uint16_t ssid;                    /* STAMP session id */
+	void (*on_done)(struct session *s, void *ctx);
+	void *ctx;
+};
+
+struct session_info {
+	enum session_status status;
+	char error[256];                  /* one line, when status != OK */
+	uint8_t sid[16];
+	bool have_sid;
+	struct sockaddr_storage local_test, remote_test;  /* test endpoints */
+	uint32_t padding;                 /* padding actually used */
+	size_t packet_len;                /* sender packet length */
+	int64_t start_time, end_time;     /* ns */
+	uint32_t malformed;               /* replies dropped: wrong size or format */
+	int64_t late_p50, late_p99, late_max;   /* send lateness, ns */
+	uint32_t kernel_rx;               /* replies with a kernel RX timestamp */
+};
+
+/* Fill defaults: 100 packets, 0.1 s, 2 s loss timeout, 10 s control steps. */
+void session_params_default(struct session_params *p);
+
+/* Must be called on the worker's thread.  NULL on allocation failure. */
+struct session *session_start(struct worker *wk, const struct session_params *p);
+void session_free(struct session *s);
+
+const struct session_info *session_info(const struct session *s);
+const struct stats *session_stats(const struct session *s);
+const struct session_params *session_params(const struct session *s);
+
+#endif

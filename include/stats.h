@@ -1,0 +1,111 @@
+/*
+ * stats: per-session accumulator and summary.
+ *
+ * Definitions follow twping (perfSONAR owamp) so that its -M keys keep their
+ * meaning, plus percentiles, mean, RFC 3550 jitter, loss ratio, reordering:
+ *
+ *   RTT  = (T4 - T1) - (T3 - T2)      FWD = T2 - T1      BCK = T4 - T3
+ *   PROC = T3 - T2
+ *   PDV  = P95 - P50 of each delay
+ *   MAXERR = max over packets of err(T1)+err(T2)+err(T3)+err(T4);
+ *   MAXERR_FWD of err(T1)+err(T2); MAXERR_BCK of err(T3)+err(T4).
+ *   TTL FWD = the Sender TTL the reflector reports; TTL BCK = the TTL we received.
+ *
+ * Percentiles use the nearest-rank method on the exact samples:
+ * P(p) = x[ceil(p/100 * n) - 1] of the ascending samples (so the median of an
+ * even count is the lower middle).  twping rounds into 0.1 ms buckets; we do
+ * not, so our figures are never coarser than its.
+ *
+ * A packet is lost when no reflection of it arrived within the loss timeout
+ * of its send time (a reflection arriving later counts as lost, as in twping).
+ * Duplicates: a second reflection of the same sender sequence number with the
+ * same reflector sequence number was duplicated on the way back (DUPS_BCK);
+ * with another reflector sequence number, the reflector saw the sender's
+ * packet twice (DUPS_FWD).  Reordered: a first reflection whose sender
+ * sequence number is lower than the highest already received (RFC 4737).
+ *
+ * Memory: stats_init allocates one slot per planned packet (per session, never
+ * per packet); stats_summarize allocates one scratch array for sorting.
+ * Not thread-safe: an accumulator belongs to one session, which belongs to one
+ * worker.
+ */
+#ifndef STATS_H
+#define STATS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct stats_pkt {
+	int64_t t1, t2, t3, t4;      /* 0 = unknown */
+	uint16_t err1, err2, err3, err4;   /* error estimates as on the wire */
+	uint32_t rseq;               /* reflector's sequence number of the first reflection */
+	int16_t ttl_fwd, ttl_bck;    /* -1 unknown */
+	uint8_t sent : 1;
+	uint8_t received : 1;        /* a reflection arrived in time */
+	uint8_t late : 1;            /* a reflection arrived after the loss timeout */
+};
+
+struct stats {
+	uint32_t npackets;           /* capacity: sender seq 0..npackets-1 */
+	int64_t loss_timeout;        /* ns */
+	struct stats_pkt *pkt;
+	uint32_t sent;
+	uint32_t dups_fwd, dups_bck;
+	uint32_t reordered;
+	uint32_t unknown_seq;        /* reflections of sequence numbers never sent */
+	int64_t max_seq_rx;          /* highest sender seq received, -1 none */
+};
+
+/* A reflection as the session saw it. */
+struct stats_reflection {
+	uint32_t sender_seq;
+	uint32_t rseq;
+	int64_t t2, t3, t4;
+	uint16_t err2, err3, err4;
+	int ttl_fwd;   /* Sender TTL field of the reflection, -1 unknown */
+	int ttl_bck;   /* IP TTL / hop limit of the reflection as received, -1 unknown */
+};
+
+enum stats_rx_result {
+	STATS_RX_OK = 0,
+	STATS_RX_DUP_FWD,
+	STATS_RX_DUP_BCK,
+	STATS_RX_LATE,      /* arrived after its loss timeout: counted as lost */
+	STATS_RX_UNKNOWN,   /* never sent or out of range: dropped, counted */
+};
+
+/* Returns 0 or -1 (allocation failure). */
+int stats_init(struct stats *st, uint32_t npackets, int64_t loss_timeout);
+void stats_free(struct stats *st);
+/* seq must be < npackets; repeated calls for one seq are ignored. */
+void stats_sent(struct stats *st, uint32_t seq, int64_t t1, uint16_t err1);
+enum stats_rx_result stats_reflected(struct stats *st, const struct stats_reflection *r);
+
+/* Distribution of one delay, ns.  valid is false when there were no samples. */
+struct stats_dist {
+	bool valid;
+	uint32_t n;
+	int64_t min, max, median, p90, p95, p99;
+	double mean;       /* ns */
+	int64_t pdv;       /* p95 - median */
+	double jitter;     /* RFC 3550 interarrival jitter, ns, in send order */
+};
+
+struct stats_summary {
+	uint32_t sent, received, lost;
+	uint32_t dups_fwd, dups_bck, reordered, unknown_seq;
+	double loss_ratio;                    /* lost / sent, 0 when nothing sent */
+	struct stats_dist rtt, fwd, bck;
+	bool proc_valid;
+	int64_t proc_min, proc_max;           /* ns */
+	int ttl_fwd_min, ttl_fwd_max;         /* -1 unknown */
+	int ttl_bck_min, ttl_bck_max;
+	bool sync;                            /* every timestamp had the S bit */
+	double maxerr, maxerr_fwd, maxerr_bck;  /* seconds; <0 when unknown */
+	int64_t first_send, last_send;        /* ns, 0 when nothing sent */
+};
+
+/* Returns 0, or -1 when the scratch allocation failed. */
+int stats_summarize(const struct stats *st, struct stats_summary *out);
+
+#endif

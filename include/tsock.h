@@ -1,0 +1,70 @@
+/*
+ * tsock: TWAMP-Test / STAMP UDP sockets, client and reflector side.
+ *
+ * Every socket option of a test socket is set here and only here: non-blocking,
+ * DSCP (IP_TOS / IPV6_TCLASS), outgoing TTL 255 (RFC 5357 section 4.1.2),
+ * reception of TTL / hop limit and TOS / traffic class, and kernel receive
+ * timestamps (SO_TIMESTAMPING, software RX).  tsock_recv() parses every
+ * control message of a datagram in one function (tsock_parse_cmsg).
+ */
+#ifndef TSOCK_H
+#define TSOCK_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+struct tsock_rx {
+	int64_t ts_user;     /* clock_gettime right after recvmsg */
+	int64_t ts_kernel;   /* SCM_TIMESTAMPING software time, 0 when absent */
+	int ttl;             /* IP TTL / IPv6 hop limit, -1 unknown */
+	int tos;             /* IPv4 TOS / IPv6 traffic class octet, -1 unknown */
+	struct sockaddr_storage from;
+	socklen_t fromlen;
+};
+
+/* Best receive time: the kernel's when it delivered one. */
+static inline int64_t tsock_rx_time(const struct tsock_rx *rx)
+{
+	return rx->ts_kernel ? rx->ts_kernel : rx->ts_user;
+}
+
+/*
+ * Open a test socket of the family of `local` (an address to bind, whose port
+ * is ignored) and bind it to the first free port in [port_lo, port_hi]
+ * (0-0: any).  dscp < 0 leaves the TOS alone.  Returns the fd, and the bound
+ * port in *port; -1 with the reason logged.
+ */
+#define TSOCK_REUSEPORT 1  /* several workers share the port (light reflector) */
+int tsock_open(const struct sockaddr_storage *local, uint16_t port_lo, uint16_t port_hi,
+	       int dscp, int flags, uint16_t *port);
+int tsock_set_dscp(int fd, int family, int dscp);
+
+/* One datagram: its length, or -1 (errno EAGAIN when there is none). */
+ssize_t tsock_recv(int fd, void *buf, size_t cap, struct tsock_rx *rx);
+/* 0 or -1 (errno set). */
+int tsock_send(int fd, const void *buf, size_t len, const struct sockaddr *to, socklen_t tolen);
+
+/* Walk the control messages of a received datagram into rx. */
+void tsock_parse_cmsg(struct msghdr *msg, struct tsock_rx *rx);
+
+/* ---- small address helpers shared by the control and test paths ---- */
+socklen_t tsock_addr_len(const struct sockaddr_storage *ss);
+uint16_t tsock_addr_port(const struct sockaddr_storage *ss);
+void tsock_addr_set_port(struct sockaddr_storage *ss, uint16_t port);
+/* ::ffff:a.b.c.d -> a.b.c.d in place; other addresses are left alone. */
+void tsock_addr_unmap(struct sockaddr_storage *ss);
+/* Same address (ports ignored). */
+int tsock_addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
+/* "1.2.3.4" or "::1" (no port) */
+const char *tsock_addr_str(const struct sockaddr_storage *ss, char *buf, size_t len);
+/*
+ * Parse "HOST", "HOST:PORT", "[V6]:PORT" or "V6".  Resolves names with
+ * getaddrinfo (family AF_UNSPEC, AF_INET or AF_INET6).  The host part is
+ * copied into host (for display).  Returns 0 or -1 with a message in err.
+ */
+int tsock_resolve(const char *spec, int family, uint16_t default_port,
+		  struct sockaddr_storage *out, char *host, size_t hostlen,
+		  char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,226 @@
+/*
+ * wire: TWAMP-Control messages (RFC 5357 section 3, RFC 4656 section 3) and
+ * TWAMP-Test / STAMP test packets (RFC 5357 section 4, RFC 8762), encoded and
+ * decoded as pure functions over byte buffers: no sockets, no globals, no
+ * allocation.  Unit tests and fuzzers drive these directly.
+ *
+ * Times in the structs are the internal type (int64 ns since the Unix epoch,
+ * or ns durations); the NTP 32.32 format appears only inside wire.c.
+ *
+ * Every decoder takes (buf, len) and returns 0, or -1 when len is not what the
+ * message needs or a field has a value the protocol forbids; it never reads
+ * past len.  Decoders ignore MBZ fields (RFC 4656: "MBZ ... MUST be ignored
+ * on receipt"), except where noted.  Encoders write exactly the message
+ * length and return it.
+ *
+ * Control messages in the authenticated and encrypted modes carry the same
+ * plaintext layout: encryption of the stream and HMAC computation belong to a
+ * channel layer above this one (issue "security modes"); the HMAC fields are
+ * carried through here untouched.
+ */
+#ifndef WIRE_H
+#define WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Modes field bits (RFC 4656, RFC 5618) */
+#define WIRE_MODE_OPEN 1u
+#define WIRE_MODE_AUTH 2u
+#define WIRE_MODE_ENCRYPTED 4u
+#define WIRE_MODE_MIXED 8u
+
+/* Control message lengths */
+#define WIRE_GREETING_LEN 64
+#define WIRE_SETUP_LEN 164
+#define WIRE_SERVER_START_LEN 48
+#define WIRE_REQUEST_LEN 112
+#define WIRE_ACCEPT_SESSION_LEN 48
+#define WIRE_START_SESSIONS_LEN 32
+#define WIRE_START_ACK_LEN 32
+#define WIRE_STOP_SESSIONS_LEN 32
+#define WIRE_CONTROL_MAX_LEN 164
+
+/* Command numbers (first octet of client commands after Server-Start) */
+#define WIRE_CMD_START_SESSIONS 2
+#define WIRE_CMD_STOP_SESSIONS 3
+#define WIRE_CMD_REQUEST_TW_SESSION 5
+
+/* Accept values, RFC 4656 section 3.3 */
+enum wire_accept_code {
+	WIRE_ACCEPT_OK = 0,
+	WIRE_ACCEPT_FAILURE = 1,
+	WIRE_ACCEPT_INTERNAL = 2,
+	WIRE_ACCEPT_UNSUPPORTED = 3,
+	WIRE_ACCEPT_PERMANENT_LIMIT = 4,
+	WIRE_ACCEPT_TEMPORARY_LIMIT = 5,
+};
+
+/* A human sentence for an Accept value ("unknown Accept value N" otherwise). */
+const char *wire_accept_str(unsigned accept);
+
+struct wire_greeting {          /* 64 octets, server -> client */
+	uint32_t modes;             /* offset 12 */
+	uint8_t challenge[16];      /* offset 16 */
+	uint8_t salt[16];           /* offset 32 */
+	uint32_t count;             /* offset 48 */
+};
+
+struct wire_setup {             /* Set-Up-Response, 164 octets */
+	uint32_t mode;              /* offset 0 */
+	uint8_t keyid[80];          /* offset 4 */
+	uint8_t token[64];          /* offset 84 */
+	uint8_t client_iv[16];      /* offset 148 */
+};
+
+struct wire_server_start {      /* 48 octets */
+	uint8_t accept;             /* offset 15 (0..14 MBZ) */
+	uint8_t server_iv[16];      /* offset 16 */
+	int64_t start_time;         /* offset 32, NTP timestamp */
+};
+
+/* An address field of Request-TW-Session: 16 octets; IPv4 uses the first 4. */
+struct wire_addr {
+	uint8_t b[16];
+};
+
+struct wire_request {           /* Request-TW-Session, 112 octets */
+	uint8_t ipvn;               /* offset 1, low nibble: 4 or 6 (0 allowed: unspecified) */
+	uint8_t conf_sender;        /* offset 2, must be 0 in TWAMP */
+	uint8_t conf_receiver;      /* offset 3, must be 0 in TWAMP */
+	uint32_t schedule_slots;    /* offset 4 */
+	uint32_t packets;           /* offset 8 */
+	uint16_t sender_port;       /* offset 12 */
+	uint16_t receiver_port;     /* offset 14 */
+	struct wire_addr sender;    /* offset 16 */
+	struct wire_addr receiver;  /* offset 32 */
+	uint8_t sid[16];            /* offset 48 */
+	uint32_t padding;           /* offset 64 */
+	int64_t start_time;         /* offset 68, NTP timestamp (0 = "now", twampy) */
+	int64_t timeout;            /* offset 76, NTP duration */
+	uint32_t typep;             /* offset 84, Type-P descriptor */
+	uint8_t hmac[16];           /* offset 96 (88..95 MBZ) */
+};
+
+struct wire_accept_session {    /* 48 octets */
+	uint8_t accept;             /* offset 0 */
+	uint16_t port;              /* offset 2 */
+	uint8_t sid[16];            /* offset 4 */
+	uint8_t hmac[16];           /* offset 32 (20..31 MBZ) */
+};
+
+struct wire_start_sessions {    /* 32 octets: 2, MBZ(15), HMAC */
+	uint8_t hmac[16];
+};
+
+struct wire_start_ack {         /* 32 octets: Accept, MBZ(15), HMAC */
+	uint8_t accept;
+	uint8_t hmac[16];
+};
+
+struct wire_stop_sessions {     /* 32 octets */
+	uint8_t accept;             /* offset 1 */
+	uint32_t nsessions;         /* offset 4 */
+	uint8_t hmac[16];           /* offset 16 */
+};
+
+size_t wire_encode_greeting(uint8_t out[WIRE_GREETING_LEN], const struct wire_greeting *m);
+int wire_decode_greeting(const uint8_t *buf, size_t len, struct wire_greeting *m);
+size_t wire_encode_setup(uint8_t out[WIRE_SETUP_LEN], const struct wire_setup *m);
+int wire_decode_setup(const uint8_t *buf, size_t len, struct wire_setup *m);
+size_t wire_encode_server_start(uint8_t out[WIRE_SERVER_START_LEN], const struct wire_server_start *m);
+int wire_decode_server_start(const uint8_t *buf, size_t len, struct wire_server_start *m);
+/* Decoding fails when octet 0 is not 5. */
+size_t wire_encode_request(uint8_t out[WIRE_REQUEST_LEN], const struct wire_request *m);
+int wire_decode_request(const uint8_t *buf, size_t len, struct wire_request *m);
+size_t wire_encode_accept_session(uint8_t out[WIRE_ACCEPT_SESSION_LEN], const struct wire_accept_session *m);
+int wire_decode_accept_session(const uint8_t *buf, size_t len, struct wire_accept_session *m);
+/* Decoding fails when octet 0 is not 2. */
+size_t wire_encode_start_sessions(uint8_t out[WIRE_START_SESSIONS_LEN], const struct wire_start_sessions *m);
+int wire_decode_start_sessions(const uint8_t *buf, size_t len, struct wire_start_sessions *m);
+size_t wire_encode_start_ack(uint8_t out[WIRE_START_ACK_LEN], const struct wire_start_ack *m);
+int wire_decode_start_ack(const uint8_t *buf, size_t len, struct wire_start_ack *m);
+/* Decoding fails when octet 0 is not 3. */
+size_t wire_encode_stop_sessions(uint8_t out[WIRE_STOP_SESSIONS_LEN], const struct wire_stop_sessions *m);
+int wire_decode_stop_sessions(const uint8_t *buf, size_t len, struct wire_stop_sessions *m);
+
+/*
+ * Length of the client command whose first octet is cmd (2, 3 or 5), or 0
+ * when cmd is no known command.  Lets a server read one command at a time.
+ */
+size_t wire_command_len(uint8_t cmd);
+
+/* Type-P descriptor <-> DSCP (RFC 5357 section 3.5: first octet 00 + DSCP). */
+uint32_t wire_typep_from_dscp(uint8_t dscp);
+/* -1 when the descriptor is not of the DSCP form (top two bits not 00). */
+int wire_typep_dscp(uint32_t typep);
+
+/* ---- Test packets ---------------------------------------------------- */
+
+enum wire_test_fmt {
+	WIRE_TEST_OPEN,   /* TWAMP unauthenticated (also Mixed mode and TWAMP Light) */
+	WIRE_TEST_STAMP,  /* STAMP unauthenticated, RFC 8762 section 4.2.1/4.3.1 */
+};
+
+/* Header lengths of unauthenticated packets. */
+#define WIRE_TEST_SENDER_LEN 14         /* seq(4) ts(8) err(2) */
+#define WIRE_TEST_REFLECT_LEN 41        /* RFC 5357 section 4.2.1 */
+#define WIRE_TEST_REFLECT_SHORT_LEN 38  /* twampy light: no MBZ(2) + TTL(1) */
+#define WIRE_STAMP_LEN 44               /* STAMP sender and reflector base */
+#define WIRE_TEST_MAX_LEN 9000          /* largest test packet we build or accept */
+
+struct wire_test_sender {
+	uint32_t seq;      /* offset 0 */
+	int64_t ts;        /* offset 4, NTP timestamp */
+	uint16_t errest;   /* offset 12 */
+	uint16_t ssid;     /* STAMP: offset 14; 0 in TWAMP */
+};
+
+struct wire_test_reflect {
+	uint32_t seq;          /* offset 0: reflector's own sequence number */
+	int64_t ts;            /* offset 4: T3 */
+	uint16_t errest;       /* offset 12 */
+	uint16_t ssid;         /* offset 14: STAMP SSID; MBZ in TWAMP */
+	int64_t rx_ts;         /* offset 16: T2 */
+	uint32_t sender_seq;   /* offset 24 */
+	int64_t sender_ts;     /* offset 28: T1 as the sender wrote it */
+	uint16_t sender_errest;/* offset 36 */
+	uint8_t sender_ttl;    /* offset 40 (38..39 MBZ) */
+	bool ttl_known;        /* false for a 38-octet (twampy light) reflection */
+};
+
+/*
+ * Sender header into buf (cap octets).  STAMP also zeroes octets 16..43, the
+ * MBZ part of its base packet.  Padding octets after the header are the
+ * caller's: it writes them once per session and only the header per packet.
+ * Returns the header length (14, or 44 for STAMP), 0 when cap is too small.
+ */
+size_t wire_encode_test_sender(uint8_t *buf, size_t cap, enum wire_test_fmt fmt,
+			       const struct wire_test_sender *m);
+/* len >= 14 (TWAMP) or >= 44 (STAMP). */
+int wire_decode_test_sender(const uint8_t *buf, size_t len, enum wire_test_fmt fmt,
+			    struct wire_test_sender *m);
+
+/*
+ * Reflector header into buf: 41 octets, or 44 for STAMP (octets 41..43 zero).
+ * Octets 14..15 take m->ssid (give 0 in TWAMP).  The reflector may encode in
+ * place over the received sender packet once it has decoded it: octets past
+ * the header are left as they are.  Returns the header length, 0 if cap is
+ * too small.
+ */
+size_t wire_encode_test_reflect(uint8_t *buf, size_t cap, enum wire_test_fmt fmt,
+				const struct wire_test_reflect *m);
+/*
+ * TWAMP: len >= 41, or exactly 38 (ttl_known false).  STAMP: len >= 44.
+ */
+int wire_decode_test_reflect(const uint8_t *buf, size_t len, enum wire_test_fmt fmt,
+			     struct wire_test_reflect *m);
+
+/* Minimum sender packet length that a reflector of fmt can answer at the same size. */
+static inline size_t wire_test_min_sender_len(enum wire_test_fmt fmt)
+{
+	return fmt == WIRE_TEST_STAMP ? WIRE_STAMP_LEN : WIRE_TEST_REFLECT_LEN;
+}
+
+#endif

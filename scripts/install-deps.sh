@@ -1,0 +1,20 @@
+#!/bin/sh
+# Installs the Debian packages twamp-client needs to build and test, if any is
+# missing.  As root it runs apt-get; otherwise it prints the exact command.
+set -e
+PKGS="build-essential pkg-config libcurl4-openssl-dev libjson-c-dev libgit2-dev liburcu-dev libssl-dev libcriterion-dev"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" = 0 ]; then
+	echo "installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends $missing
+else
+	echo "missing Debian packages:$missing" >&2
+	echo "run: sudo apt-get install -y$missing" >&2
+	exit 1
+fi

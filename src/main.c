@@ -1,0 +1,643 @@
+/*
+ * twamp-client: subcommand dispatch, option parsing and signal handling.
+ *
+ *   ping        one measurement session, printed like twping
+ *   responder   TWAMP server + reflector, light/STAMP reflector
+ *
+ * Start-up is read top to bottom: parse, validate (exit 2 on a usage error),
+ * build the workers, run, tear down in reverse order.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "ntptime.h"
+#include "reflector.h"
+#include "report.h"
+#include "session.h"
+#include "stats.h"
+#include "tsock.h"
+#include "worker.h"
+
+#define EXIT_USAGE 2
+
+static void usage_main(FILE *f)
+{
+	fprintf(f,
+		"usage: twamp-client COMMAND [options]\n"
+		"\n"
+		"commands:\n"
+		"  ping HOST[:PORT]    measure delay, loss and jitter to a TWAMP server or reflector\n"
+		"  responder           run a TWAMP server and reflector\n"
+		"\n"
+		"`twamp-client COMMAND --help` describes the options of each command.\n");
+}
+
+/* ---- shared option parsers ------------------------------------------- */
+
+static int parse_seconds(const char *s, int64_t *ns)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || *end || v < 0 || v > 1e6)
+		return -1;
+	*ns = (int64_t)(v * 1e9 + 0.5);
+	return 0;
+}
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 0);
+	if (end == s || *end || errno || v > max || s[0] == '-')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_range(const char *s, uint16_t *lo, uint16_t *hi)
+{
+	unsigned a, b;
+	char c;
+
+	if (sscanf(s, "%u-%u%c", &a, &b, &c) != 2 || a == 0 || a > b || b > 65535)
+		return -1;
+	*lo = (uint16_t)a;
+	*hi = (uint16_t)b;
+	return 0;
+}
+
+/* A DSCP as a number (0-63) or a PHB name: BE, CSn, AFxy, EF, VA. */
+static int parse_dscp(const char *s)
+{
+	unsigned long v;
+
+	if (!parse_uint(s, 63, &v))
+		return (int)v;
+	if (!strcasecmp(s, "BE") || !strcasecmp(s, "DF"))
+		return 0;
+	if (!strcasecmp(s, "EF"))
+		return 46;
+	if (!strcasecmp(s, "VA"))
+		return 44;
+	if (!strncasecmp(s, "CS", 2) && s[2] >= '0' && s[2] <= '7' && !s[3])
+		return (s[2] - '0') << 3;
+	if (!strncasecmp(s, "AF", 2) && s[2] >= '1' && s[2] <= '4' && s[3] >= '1' && s[3] <= '3' && !s[4])
+		return ((s[2] - '0') << 3) | ((s[3] - '0') << 1);
+	return -1;
+}
+
+static volatile sig_atomic_t got_signal;
+static struct worker *signal_worker;
+
+static void on_signal(int sig)
+{
+	got_signal = sig;
+	if (signal_worker)
+		wk_stop(signal_worker);
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Many sessions, many sockets: take every descriptor the hard limit allows. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/* ---- ping -------------------------------------------------------------- */
+
+static void usage_ping(FILE *f)
+{
+	fprintf(f,
+		"usage: twamp-client ping [options] HOST[:PORT]\n"
+		"\n"
+		"Runs one TWAMP session (or TWAMP Light / STAMP) against HOST and prints\n"
+		"twping's statistics.  PORT defaults to 862.  IPv6 literals: [::1]:862.\n"
+		"\n"
+		"  -c COUNT          packets to send (default 100)\n"
+		"  -i SECONDS[f|e]   mean interval between packets (default 0.1); suffix f: fixed\n"
+		"                    (default), e: exponentially distributed (seeded, see --seed)\n"
+		"  -s PADDING        octets of padding after the test header (default: what makes\n"
+		"                    the reflection as large as the packet sent: 27, 0 for STAMP)\n"
+		"  -D DSCP           DSCP of the test packets: 0-63 or a PHB name (EF, AF41, CS5)\n"
+		"  -L SECONDS        loss timeout: a reply later than this counts as lost (default 2)\n"
+		"  -4, -6            use IPv4 / IPv6 only when resolving HOST\n"
+		"  -S SRCADDR        source address of the control and test packets\n"
+		"  -P LOW-HIGH       local UDP port range of the test socket\n"
+		"  -Z                zero addresses in Request-TW-Session (for servers behind NAT)\n"
+		"  --mode MODE       control (TWAMP with TWAMP-Control, default), light (TWAMP\n"
+		"                    Light, RFC 5357 appendix I) or stamp (RFC 8762)\n"
+		"  --ssid N          STAMP session identifier (default 1)\n"
+		"  --control-timeout SECONDS  timeout of each control step (default 10)\n"
+		"  --seed N          seed of the spacing and padding generator (default 1)\n"
+		"  -v                one line per packet, then the summary\n"
+		"  -M                twping's machine-readable output (keys SENT, LOST, MIN ...)\n"
+		"  --json            one JSON object\n"
+		"  -q                no summary (useful with -v)\n"
+		"  --debug           debug logging on stderr\n"
+		"  -h, --help        this text\n"
+		"\n"
+		"Exit status: 0 when the test ran (whatever the loss), 1 when it could not run\n"
+		"(the reason is printed on one line), 2 on a usage error.\n");
+}
+
+struct ping_ctx {
+	struct worker *wk;
+	bool done;
+};
+
+static void ping_done(struct session *s, void *arg)
+{
+	struct ping_ctx *c = arg;
+
+	(void)s;
+	c->done = true;
+	wk_stop(c->wk);
+}
+
+struct ping_job {
+	struct session_params *p;
+	struct session *s;
+};
+
+static void ping_start_job(struct worker *wk, void *arg)
+{
+	struct ping_job *j = arg;
+
+	j->s = session_start(wk, j->p);
+	if (!j->s) {
+		log_err("out of memory");
+		wk_stop(wk);
+	}
+}
+
+static int cmd_ping(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "mode", required_argument, NULL, 'm' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "seed", required_argument, NULL, 'e' },
+		{ "ssid", required_argument, NULL, 'd' },
+		{ "control-timeout", required_argument, NULL, 't' },
+		{ "debug", no_argument, NULL, 'g' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct session_params p;
+	struct ping_ctx ctx = { 0 };
+	struct ping_job job = { .p = &p };
+	struct stats_summary sum;
+	int family = AF_UNSPEC, opt, rc = 1;
+	bool verbose = false, machine = false, json = false, quiet = false;
+	const char *src = NULL, *target;
+	char host[256], err[300], from_host[256];
+	unsigned long v;
+
+	session_params_default(&p);
+	while ((opt = getopt_long(argc, argv, "c:i:s:D:L:46S:P:ZvMqh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			if (parse_uint(optarg, 10000000, &v) || v == 0)
+				goto bad_opt;
+			p.count = (uint32_t)v;
+			break;
+		case 'i': {
+			char buf[64];
+			size_t n = strlen(optarg);
+
+			snprintf(buf, sizeof(buf), "%s", optarg);
+			p.exponential = false;
+			if (n && (buf[n - 1] == 'e' || buf[n - 1] == 'f')) {
+				p.exponential = buf[n - 1] == 'e';
+				buf[n - 1] = 0;
+			}
+			if (parse_seconds(buf, &p.interval))
+				goto bad_opt;
+			break;
+		}
+		case 's':
+			if (parse_uint(optarg, WIRE_TEST_MAX_LEN - WIRE_STAMP_LEN, &v))
+				goto bad_opt;
+			p.padding = (uint32_t)v;
+			break;
+		case 'D':
+			p.dscp = parse_dscp(optarg);
+			if (p.dscp < 0)
+				goto bad_opt;
+			break;
+		case 'L':
+			if (parse_seconds(optarg, &p.loss_timeout) || p.loss_timeout == 0)
+				goto bad_opt;
+			break;
+		case '4':
+			family = AF_INET;
+			break;
+		case '6':
+			family = AF_INET6;
+			break;
+		case 'S':
+			src = optarg;
+			break;
+		case 'P':
+			if (parse_range(optarg, &p.port_lo, &p.port_hi))
+				goto bad_opt;
+			break;
+		case 'Z':
+			p.zero_addr = true;
+			break;
+		case 'm':
+			if (!strcmp(optarg, "control"))
+				p.mode = SESSION_CONTROL;
+			else if (!strcmp(optarg, "light"))
+				p.mode = SESSION_LIGHT;
+			else if (!strcmp(optarg, "stamp"))
+				p.mode = SESSION_STAMP;
+			else
+				goto bad_opt;
+			break;
+		case 'd':
+			if (parse_uint(optarg, 65535, &v))
+				goto bad_opt;
+			p.ssid = (uint16_t)v;
+			break;
+		case 't':
+			if (parse_seconds(optarg, &p.ctl_timeout) || p.ctl_timeout == 0)
+				goto bad_opt;
+			break;
+		case 'e':
+			if (parse_uint(optarg, ULONG_MAX, &v))
+				goto bad_opt;
+			p.seed = v;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'M':
+			machine = true;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'g':
+			log_set_level(LOGL_DEBUG);
+			break;
+		case 'h':
+			usage_ping(stdout);
+			return 0;
+		default:
+			usage_ping(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "twamp-client ping: give exactly one HOST[:PORT]\n");
+		usage_ping(stderr);
+		return EXIT_USAGE;
+	}
+	if (p.mode == SESSION_STAMP && !p.ssid)
+		p.ssid = 1;
+	target = argv[optind];
+	if (tsock_resolve(target, family, 862, &p.server, host, sizeof(host), err, sizeof(err)) < 0) {
+		fprintf(stderr, "twamp-client ping: %s: unreachable: %s\n", target, err);
+		return 1;
+	}
+	if (src && tsock_resolve(src, p.server.ss_family, 0, &p.local, NULL, 0, err, sizeof(err)) < 0) {
+		fprintf(stderr, "twamp-client ping: source address: %s\n", err);
+		return EXIT_USAGE;
+	}
+	if (gethostname(from_host, sizeof(from_host)) < 0)
+		snprintf(from_host, sizeof(from_host), "localhost");
+
+	raise_nofile();
+	install_signals();
+	ctx.wk = wk_create(0, -1, 16);
+	if (!ctx.wk)
+		return 1;
+	signal_worker = ctx.wk;
+	p.on_done = ping_done;
+	p.ctx = &ctx;
+	wk_submit(ctx.wk, ping_start_job, &job);
+	wk_run(ctx.wk);
+	signal_worker = NULL;
+	if (!ctx.done) {
+		fprintf(stderr, "twamp-client ping: %s: interrupted\n", target);
+		goto out;
+	}
+	if (session_info(job.s)->status != SESSION_OK) {
+		fprintf(stderr, "twamp-client ping: %s: %s: %s\n", target,
+			session_status_name(session_info(job.s)->status), session_info(job.s)->error);
+		goto out;
+	}
+	if (stats_summarize(session_stats(job.s), &sum) < 0) {
+		log_err("out of memory");
+		goto out;
+	}
+	{
+		struct report r = {
+			.info = session_info(job.s), .params = session_params(job.s),
+			.st = session_stats(job.s), .sum = &sum,
+			.from_host = from_host, .to_host = host,
+		};
+
+		if (verbose)
+			report_packets(stdout, &r);
+		if (json)
+			report_json(stdout, &r);
+		else if (machine)
+			report_machine(stdout, &r);
+		else if (!quiet)
+			report_text(stdout, &r);
+	}
+	rc = 0;
+out:
+	session_free(job.s);
+	wk_destroy(ctx.wk);
+	return rc;
+bad_opt:
+	for (const struct option *o = longopts; o->name; o++)
+		if (o->val == opt) {
+			fprintf(stderr, "twamp-client ping: invalid value '%s' for --%s\n", optarg, o->name);
+			return EXIT_USAGE;
+		}
+	fprintf(stderr, "twamp-client ping: invalid value '%s' for -%c\n", optarg, opt);
+	return EXIT_USAGE;
+}
+
+/* ---- responder ----------------------------------------------------------- */
+
+static void usage_responder(FILE *f)
+{
+	fprintf(f,
+		"usage: twamp-client responder [options]\n"
+		"\n"
+		"A TWAMP server (RFC 5357, unauthenticated mode) with its session reflector,\n"
+		"and optionally TWAMP Light / STAMP reflectors on plain UDP ports.\n"
+		"\n"
+		"  --listen ADDR:PORT     control address (repeatable; default [::]:862, which\n"
+		"                         takes IPv4 and IPv6)\n"
+		"  --light ADDR:PORT      TWAMP Light and STAMP reflector (repeatable)\n"
+		"  --test-ports LOW-HIGH  UDP ports of the test sessions (default: any free port)\n"
+		"  --max-sessions N       test sessions in all (default 100000)\n"
+		"  --max-per-client N     test sessions per client address (default 1000)\n"
+		"  --control-timeout S    seconds a client may take between control messages\n"
+		"                         before it starts its sessions (default 30)\n"
+		"  --refwait S            seconds without a test packet before a started session is\n"
+		"                         dropped (REFWAIT, default 900)\n"
+		"  --greeting-count N     Count field of the Server Greeting (default 1024)\n"
+		"  --pad-short            answer test packets shorter than 41 octets (twampy's\n"
+		"                         default) with 41 octets; off: they are dropped, because a\n"
+		"                         reflection must never be larger than what it answers\n"
+		"  --workers N            reflector threads (default: number of CPUs)\n"
+		"  --delay MS             impairment: add MS milliseconds to every reflection\n"
+		"  --jitter MS            impairment: add a uniform random 0..MS milliseconds\n"
+		"  --loss PCT             impairment: drop PCT percent of the test packets\n"
+		"  --duplicate PCT        impairment: send PCT percent of the reflections twice\n"
+		"  --reorder PCT          impairment: hold PCT percent back behind the next one\n"
+		"  --seed N               seed of the impairments (default: random)\n"
+		"  --debug                debug logging\n"
+		"  -h, --help             this text\n"
+		"\n"
+		"On SIGINT/SIGTERM it prints its counters on stderr and exits 0.\n");
+}
+
+static int add_addr(struct sockaddr_storage *arr, int *n, const char *spec, const char *what)
+{
+	char err[300];
+
+	if (*n >= REFL_MAX_ADDRS) {
+		fprintf(stderr, "twamp-client responder: at most %d %s addresses\n", REFL_MAX_ADDRS, what);
+		return -1;
+	}
+	if (tsock_resolve(spec, AF_UNSPEC, 862, &arr[*n], NULL, 0, err, sizeof(err)) < 0) {
+		fprintf(stderr, "twamp-client responder: --%s %s: %s\n", what, spec, err);
+		return -1;
+	}
+	(*n)++;
+	return 0;
+}
+
+static int parse_pct(const char *s, double *out)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || *end || v < 0 || v > 100)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int cmd_responder(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "light", required_argument, NULL, 'L' },
+		{ "test-ports", required_argument, NULL, 'P' },
+		{ "max-sessions", required_argument, NULL, 'm' },
+		{ "max-per-client", required_argument, NULL, 'c' },
+		{ "control-timeout", required_argument, NULL, 't' },
+		{ "refwait", required_argument, NULL, 'r' },
+		{ "greeting-count", required_argument, NULL, 'g' },
+		{ "pad-short", no_argument, NULL, 'p' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "delay", required_argument, NULL, 'd' },
+		{ "jitter", required_argument, NULL, 'j' },
+		{ "loss", required_argument, NULL, 'o' },
+		{ "duplicate", required_argument, NULL, 'u' },
+		{ "reorder", required_argument, NULL, 'R' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "debug", no_argument, NULL, 'G' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct refl_config c;
+	struct responder *r;
+	struct refl_counters k;
+	int opt, nlisten = 0;
+	unsigned long v;
+	double d;
+	sigset_t set;
+	int sig;
+
+	refl_config_default(&c);
+	c.nlisten = 0;
+	c.nworkers = wk_ncpus();
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'l':
+			if (add_addr(c.listen, &nlisten, optarg, "listen") < 0)
+				return EXIT_USAGE;
+			break;
+		case 'L':
+			if (add_addr(c.light, &c.nlight, optarg, "light") < 0)
+				return EXIT_USAGE;
+			break;
+		case 'P':
+			if (parse_range(optarg, &c.port_lo, &c.port_hi))
+				goto bad_opt;
+			break;
+		case 'm':
+			if (parse_uint(optarg, 10000000, &v) || !v)
+				goto bad_opt;
+			c.max_sessions = (unsigned)v;
+			break;
+		case 'c':
+			if (parse_uint(optarg, 10000000, &v) || !v)
+				goto bad_opt;
+			c.max_per_client = (unsigned)v;
+			break;
+		case 't':
+			if (parse_seconds(optarg, &c.ctl_timeout) || !c.ctl_timeout)
+				goto bad_opt;
+			break;
+		case 'r':
+			if (parse_seconds(optarg, &c.refwait) || !c.refwait)
+				goto bad_opt;
+			break;
+		case 'g':
+			if (parse_uint(optarg, UINT32_MAX, &v))
+				goto bad_opt;
+			c.greeting_count = (uint32_t)v;
+			break;
+		case 'p':
+			c.pad_short = true;
+			break;
+		case 'w':
+			if (parse_uint(optarg, 1024, &v) || !v)
+				goto bad_opt;
+			c.nworkers = (int)v;
+			break;
+		case 'd':
+		case 'j':
+			if (parse_seconds(optarg, opt == 'd' ? &c.imp.delay : &c.imp.jitter))
+				goto bad_opt;
+			/* given in milliseconds */
+			if (opt == 'd')
+				c.imp.delay /= 1000;
+			else
+				c.imp.jitter /= 1000;
+			break;
+		case 'o':
+		case 'u':
+		case 'R':
+			if (parse_pct(optarg, &d))
+				goto bad_opt;
+			*(opt == 'o' ? &c.imp.loss : opt == 'u' ? &c.imp.duplicate : &c.imp.reorder) = d;
+			break;
+		case 's':
+			if (parse_uint(optarg, ULONG_MAX, &v))
+				goto bad_opt;
+			c.imp.seed = v;
+			break;
+		case 'G':
+			log_set_level(LOGL_DEBUG);
+			break;
+		case 'h':
+			usage_responder(stdout);
+			return 0;
+		default:
+			usage_responder(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "twamp-client responder: unexpected argument '%s'\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (nlisten == 0 && c.nlight == 0) {
+		if (add_addr(c.listen, &nlisten, "[::]:862", "listen") < 0)
+			return 1;
+	}
+	c.nlisten = nlisten;
+
+	raise_nofile();
+	/* the workers inherit a blocked set; this thread waits for the signal */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	r = responder_start(&c);
+	if (!r)
+		return 1;
+	for (int i = 0; i < c.nlisten; i++) {
+		char a[INET6_ADDRSTRLEN];
+
+		log_info("TWAMP server on [%s]:%u", tsock_addr_str(&c.listen[i], a, sizeof(a)),
+			 responder_port(r, i));
+	}
+	for (int i = 0; i < c.nlight; i++) {
+		char a[INET6_ADDRSTRLEN];
+
+		log_info("light/STAMP reflector on [%s]:%u", tsock_addr_str(&c.light[i], a, sizeof(a)),
+			 responder_light_port(r, i));
+	}
+	log_info("%d worker(s), test ports %s", c.nworkers, c.port_lo ? "from the range" : "any free port");
+	sigwait(&set, &sig);
+	responder_counters(r, &k);
+	responder_stop(r);
+	log_info("stopping on signal %d: %llu connections, %llu sessions (%llu refused), %llu test "
+		 "packets received, %llu reflected, %llu dropped by --loss, %llu malformed, %llu from "
+		 "foreign addresses, %llu before start",
+		 sig, (unsigned long long)k.connections, (unsigned long long)k.sessions,
+		 (unsigned long long)k.refused, (unsigned long long)k.rx,
+		 (unsigned long long)k.reflected, (unsigned long long)k.dropped_loss,
+		 (unsigned long long)k.malformed, (unsigned long long)k.foreign,
+		 (unsigned long long)k.early);
+	return 0;
+bad_opt:
+	for (const struct option *o = longopts; o->name; o++)
+		if (o->val == opt)
+			fprintf(stderr, "twamp-client responder: invalid value '%s' for --%s\n", optarg, o->name);
+	return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage_main(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		usage_main(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "ping"))
+		return cmd_ping(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "responder"))
+		return cmd_responder(argc - 1, argv + 1);
+	fprintf(stderr, "twamp-client: unknown command '%s'\n", argv[1]);
+	usage_main(stderr);
+	return EXIT_USAGE;
+}

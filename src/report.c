@@ -1,0 +1,257 @@
+/*
+ * report: output formats of a finished session.  Figures come from
+ * stats_summarize(); nothing is computed here but unit conversions.
+ */
+#include "report.h"
+
+#include <arpa/inet.h>
+#include <json-c/json.h>
+#include <string.h>
+
+#include "ntptime.h"
+#include "tsock.h"
+#include "wire.h"
+
+static double ms(int64_t ns)
+{
+	return (double)ns / 1e6;
+}
+
+static double sec(int64_t ns)
+{
+	return (double)ns / 1e9;
+}
+
+static void sid_hex(const struct session_info *in, char out[33])
+{
+	for (int i = 0; i < 16; i++)
+		sprintf(out + 2 * i, "%02x", in->have_sid ? in->sid[i] : 0);
+}
+
+static const char *mode_name(enum session_mode m)
+{
+	return m == SESSION_LIGHT ? "light" : m == SESSION_STAMP ? "stamp" : "control";
+}
+
+static void dist_line(FILE *f, const char *what, const struct stats_dist *d, double err)
+{
+	if (!d->valid) {
+		fprintf(f, "%s min/median/max = nan/nan/nan ms\n", what);
+		return;
+	}
+	fprintf(f, "%s min/median/max = %.3g/%.3g/%.3g ms, (err=%.3g ms)\n", what, ms(d->min),
+		ms(d->median), ms(d->max), err * 1e3);
+}
+
+static void hops_line(FILE *f, const char *what, int lo, int hi)
+{
+	if (lo < 0)
+		fprintf(f, "%s = unknown\n", what);
+	else if (lo == hi)
+		fprintf(f, "%s = %d (consistently)\n", what, 255 - lo);
+	else
+		fprintf(f, "%s takes %d values; min hops = %d, max hops = %d\n", what, hi - lo + 1,
+			255 - hi, 255 - lo);
+}
+
+void report_text(FILE *f, const struct report *r)
+{
+	const struct stats_summary *s = r->sum;
+	char a1[INET6_ADDRSTRLEN], a2[INET6_ADDRSTRLEN], sid[33], t1[40], t2[40];
+
+	sid_hex(r->info, sid);
+	fprintf(f, "\n--- twamp-client statistics from [%s]:%u to [%s]:%u (%s) ---\n",
+		tsock_addr_str(&r->info->local_test, a1, sizeof(a1)), tsock_addr_port(&r->info->local_test),
+		tsock_addr_str(&r->info->remote_test, a2, sizeof(a2)), tsock_addr_port(&r->info->remote_test),
+		mode_name(r->params->mode));
+	if (r->info->have_sid)
+		fprintf(f, "SID:\t%s\n", sid);
+	if (s->sent) {
+		ntptime_format_iso(s->first_send, t1, sizeof(t1));
+		ntptime_format_iso(s->last_send, t2, sizeof(t2));
+		fprintf(f, "first:\t%s\nlast:\t%s\n", t1, t2);
+	}
+	fprintf(f, "%u sent, %u lost (%.3f%%), %u send duplicates, %u reflect duplicates, %u reordered\n",
+		s->sent, s->lost, 100.0 * s->loss_ratio, s->dups_fwd, s->dups_bck, s->reordered);
+	dist_line(f, "round-trip time", &s->rtt, s->maxerr);
+	dist_line(f, "send time", &s->fwd, s->maxerr_fwd);
+	dist_line(f, "reflect time", &s->bck, s->maxerr_bck);
+	if (s->proc_valid)
+		fprintf(f, "reflector processing time min/max = %.3g/%.3g ms\n", ms(s->proc_min),
+			ms(s->proc_max));
+	if (s->rtt.valid) {
+		fprintf(f, "round-trip time mean/p90/p95/p99 = %.3g/%.3g/%.3g/%.3g ms\n",
+			s->rtt.mean / 1e6, ms(s->rtt.p90), ms(s->rtt.p95), ms(s->rtt.p99));
+		fprintf(f, "two-way jitter = %.3g ms (P95-P50), %.3g ms (RFC 3550)\n", ms(s->rtt.pdv),
+			s->rtt.jitter / 1e6);
+		fprintf(f, "send jitter = %.3g ms (P95-P50), %.3g ms (RFC 3550)\n", ms(s->fwd.pdv),
+			s->fwd.jitter / 1e6);
+		fprintf(f, "reflect jitter = %.3g ms (P95-P50), %.3g ms (RFC 3550)\n", ms(s->bck.pdv),
+			s->bck.jitter / 1e6);
+	}
+	hops_line(f, "send hops", s->ttl_fwd_min, s->ttl_fwd_max);
+	hops_line(f, "reflect hops", s->ttl_bck_min, s->ttl_bck_max);
+	if (!s->sync && s->received)
+		fprintf(f, "clocks: not synchronized (one-way times are unreliable)\n");
+	if (r->info->malformed)
+		fprintf(f, "%u malformed reflections dropped\n", r->info->malformed);
+}
+
+static void m_dist(FILE *f, const char *suffix, const struct stats_dist *d)
+{
+	if (!d->valid) {
+		fprintf(f, "MIN%s\tnan\nMEDIAN%s\tnan\nMAX%s\tnan\n", suffix, suffix, suffix);
+		return;
+	}
+	fprintf(f, "MIN%s\t%g\nMEDIAN%s\t%g\nMAX%s\t%g\n", suffix, sec(d->min), suffix, sec(d->median),
+		suffix, sec(d->max));
+}
+
+void report_machine(FILE *f, const struct report *r)
+{
+	const struct stats_summary *s = r->sum;
+	const struct session_info *in = r->info;
+	char a1[INET6_ADDRSTRLEN], a2[INET6_ADDRSTRLEN], sid[33];
+	const struct stats_dist *dd[3] = { &s->rtt, &s->fwd, &s->bck };
+	const char *sfx[3] = { "", "_FWD", "_BCK" };
+
+	sid_hex(in, sid);
+	fprintf(f, "SUMMARY\t3.00\n");
+	fprintf(f, "SID\t%s\n", sid);
+	fprintf(f, "FROM_HOST\t%s\n", r->from_host);
+	fprintf(f, "FROM_ADDR\t%s\n", tsock_addr_str(&in->local_test, a1, sizeof(a1)));
+	fprintf(f, "FROM_PORT\t%u\n", tsock_addr_port(&in->local_test));
+	fprintf(f, "TO_HOST\t%s\n", r->to_host);
+	fprintf(f, "TO_ADDR\t%s\n", tsock_addr_str(&in->remote_test, a2, sizeof(a2)));
+	fprintf(f, "TO_PORT\t%u\n", tsock_addr_port(&in->remote_test));
+	fprintf(f, "START_TIME\t%llu\n", (unsigned long long)ntptime_to_ntp(s->sent ? s->first_send : in->start_time));
+	fprintf(f, "END_TIME\t%llu\n", (unsigned long long)ntptime_to_ntp(s->sent ? s->last_send : in->end_time));
+	fprintf(f, "DSCP\t0x%02x\n", r->params->dscp);
+	fprintf(f, "LOSS_TIMEOUT\t%llu\n", (unsigned long long)ntptime_dur_to_ntp(r->params->loss_timeout));
+	fprintf(f, "PACKET_PADDING\t%u\n", in->padding);
+	fprintf(f, "SESSION_PACKET_COUNT\t%u\n", r->params->count);
+	fprintf(f, "SAMPLE_PACKET_COUNT\t%u\n", s->sent);
+	fprintf(f, "SESSION_FINISHED\t1\n");
+	fprintf(f, "SENT\t%u\n", s->sent);
+	fprintf(f, "SYNC\t%d\n", s->sync ? 1 : 0);
+	if (s->received)
+		fprintf(f, "MAXERR\t%g\nMAXERR_FWD\t%g\nMAXERR_BCK\t%g\n", s->maxerr, s->maxerr_fwd,
+			s->maxerr_bck);
+	else
+		fprintf(f, "MAXERR\tnan\nMAXERR_FWD\tnan\nMAXERR_BCK\tnan\n");
+	fprintf(f, "DUPS_FWD\t%u\nDUPS_BCK\t%u\nLOST\t%u\n", s->dups_fwd, s->dups_bck, s->lost);
+	for (int i = 0; i < 3; i++)
+		m_dist(f, sfx[i], dd[i]);
+	if (s->proc_valid)
+		fprintf(f, "MIN_PROC\t%g\nMAX_PROC\t%g\n", sec(s->proc_min), sec(s->proc_max));
+	for (int i = 0; i < 3; i++)
+		if (dd[i]->valid)
+			fprintf(f, "PDV%s\t%g\n", sfx[i], sec(dd[i]->pdv));
+	if (s->ttl_fwd_min >= 0)
+		fprintf(f, "MINTTL_FWD\t%d\nMAXTTL_FWD\t%d\n", s->ttl_fwd_min, s->ttl_fwd_max);
+	if (s->ttl_bck_min >= 0)
+		fprintf(f, "MINTTL_BCK\t%d\nMAXTTL_BCK\t%d\n", s->ttl_bck_min, s->ttl_bck_max);
+	/* our additions, after twping's keys so that its parsers are unaffected */
+	fprintf(f, "REORDERED\t%u\n", s->reordered);
+	fprintf(f, "LOSS_RATIO\t%g\n", s->loss_ratio);
+	for (int i = 0; i < 3; i++) {
+		if (!dd[i]->valid)
+			continue;
+		fprintf(f, "MEAN%s\t%g\nP90%s\t%g\nP95%s\t%g\nP99%s\t%g\nJITTER_RFC3550%s\t%g\n",
+			sfx[i], dd[i]->mean / 1e9, sfx[i], sec(dd[i]->p90), sfx[i], sec(dd[i]->p95),
+			sfx[i], sec(dd[i]->p99), sfx[i], dd[i]->jitter / 1e9);
+	}
+}
+
+static json_object *jdist(const struct stats_dist *d)
+{
+	json_object *o;
+
+	if (!d->valid)
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "min", json_object_new_double(sec(d->min)));
+	json_object_object_add(o, "median", json_object_new_double(sec(d->median)));
+	json_object_object_add(o, "max", json_object_new_double(sec(d->max)));
+	json_object_object_add(o, "mean", json_object_new_double(d->mean / 1e9));
+	json_object_object_add(o, "p90", json_object_new_double(sec(d->p90)));
+	json_object_object_add(o, "p95", json_object_new_double(sec(d->p95)));
+	json_object_object_add(o, "p99", json_object_new_double(sec(d->p99)));
+	json_object_object_add(o, "pdv", json_object_new_double(sec(d->pdv)));
+	json_object_object_add(o, "jitter_rfc3550", json_object_new_double(d->jitter / 1e9));
+	return o;
+}
+
+static json_object *jint_or_null(int v)
+{
+	return v < 0 ? NULL : json_object_new_int(v);
+}
+
+void report_json(FILE *f, const struct report *r)
+{
+	const struct stats_summary *s = r->sum;
+	const struct session_info *in = r->info;
+	json_object *o = json_object_new_object();
+	char a[INET6_ADDRSTRLEN], sid[33];
+
+	sid_hex(in, sid);
+	json_object_object_add(o, "mode", json_object_new_string(mode_name(r->params->mode)));
+	json_object_object_add(o, "sid", in->have_sid ? json_object_new_string(sid) : NULL);
+	json_object_object_add(o, "from_host", json_object_new_string(r->from_host));
+	json_object_object_add(o, "from_addr", json_object_new_string(tsock_addr_str(&in->local_test, a, sizeof(a))));
+	json_object_object_add(o, "from_port", json_object_new_int(tsock_addr_port(&in->local_test)));
+	json_object_object_add(o, "to_host", json_object_new_string(r->to_host));
+	json_object_object_add(o, "to_addr", json_object_new_string(tsock_addr_str(&in->remote_test, a, sizeof(a))));
+	json_object_object_add(o, "to_port", json_object_new_int(tsock_addr_port(&in->remote_test)));
+	json_object_object_add(o, "start_time", json_object_new_double(sec(s->sent ? s->first_send : in->start_time)));
+	json_object_object_add(o, "end_time", json_object_new_double(sec(s->sent ? s->last_send : in->end_time)));
+	json_object_object_add(o, "dscp", json_object_new_int(r->params->dscp));
+	json_object_object_add(o, "loss_timeout", json_object_new_double(sec(r->params->loss_timeout)));
+	json_object_object_add(o, "padding", json_object_new_int((int)in->padding));
+	json_object_object_add(o, "packet_size", json_object_new_int((int)in->packet_len));
+	json_object_object_add(o, "sent", json_object_new_int((int)s->sent));
+	json_object_object_add(o, "received", json_object_new_int((int)s->received));
+	json_object_object_add(o, "lost", json_object_new_int((int)s->lost));
+	json_object_object_add(o, "loss_ratio", json_object_new_double(s->loss_ratio));
+	json_object_object_add(o, "dups_fwd", json_object_new_int((int)s->dups_fwd));
+	json_object_object_add(o, "dups_bck", json_object_new_int((int)s->dups_bck));
+	json_object_object_add(o, "reordered", json_object_new_int((int)s->reordered));
+	json_object_object_add(o, "malformed", json_object_new_int((int)in->malformed));
+	json_object_object_add(o, "sync", json_object_new_boolean(s->sync));
+	json_object_object_add(o, "maxerr", s->received ? json_object_new_double(s->maxerr) : NULL);
+	json_object_object_add(o, "maxerr_fwd", s->received ? json_object_new_double(s->maxerr_fwd) : NULL);
+	json_object_object_add(o, "maxerr_bck", s->received ? json_object_new_double(s->maxerr_bck) : NULL);
+	json_object_object_add(o, "rtt", jdist(&s->rtt));
+	json_object_object_add(o, "fwd", jdist(&s->fwd));
+	json_object_object_add(o, "bck", jdist(&s->bck));
+	json_object_object_add(o, "proc_min", s->proc_valid ? json_object_new_double(sec(s->proc_min)) : NULL);
+	json_object_object_add(o, "proc_max", s->proc_valid ? json_object_new_double(sec(s->proc_max)) : NULL);
+	json_object_object_add(o, "ttl_fwd_min", jint_or_null(s->ttl_fwd_min));
+	json_object_object_add(o, "ttl_fwd_max", jint_or_null(s->ttl_fwd_max));
+	json_object_object_add(o, "ttl_bck_min", jint_or_null(s->ttl_bck_min));
+	json_object_object_add(o, "ttl_bck_max", jint_or_null(s->ttl_bck_max));
+	json_object_object_add(o, "send_late_p50", json_object_new_double(sec(in->late_p50)));
+	json_object_object_add(o, "send_late_p99", json_object_new_double(sec(in->late_p99)));
+	json_object_object_add(o, "timestamp_source_rx", json_object_new_string(in->kernel_rx ? "kernel" : "user"));
+	fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+}
+
+void report_packets(FILE *f, const struct report *r)
+{
+	const struct stats *st = r->st;
+
+	for (uint32_t i = 0; i < st->npackets; i++) {
+		const struct stats_pkt *p = &st->pkt[i];
+
+		if (!p->sent)
+			continue;
+		if (!p->received) {
+			fprintf(f, "seq_no=%u %s\n", i, p->late ? "*LATE* (counted lost)" : "*LOST*");
+			continue;
+		}
+		fprintf(f, "seq_no=%u delay=%.3f ms fwd=%.3f ms bck=%.3f ms proc=%.3f ms ttl=%d/%d\n", i,
+			ms((p->t4 - p->t1) - (p->t3 - p->t2)), ms(p->t2 - p->t1), ms(p->t4 - p->t3),
+			ms(p->t3 - p->t2), p->ttl_fwd, p->ttl_bck);
+	}
+}

@@ -1,0 +1,413 @@
+/*
+ * wire: the only place where TWAMP bytes and program values meet.
+ *
+ * Everything that crosses the network (TWAMP-Control over TCP, TWAMP-Test and
+ * STAMP over UDP) is turned into plain structs here, and back, so that the
+ * rest of the program never sees byte offsets, byte order or NTP 32.32 time.
+ * Keeping this layer free of sockets, state and allocation is what lets the
+ * unit tests replay captures of real peers and lets a fuzzer hammer it.
+ *
+ * Conventions chosen here (the header leaves them open):
+ *  - control decoders accept len >= the message length and read only the
+ *    message; a caller that reads one message at a time passes it exactly;
+ *  - no decoder rejects a message for its MBZ octets, nor for values that
+ *    the caller must answer rather than drop (Accept codes, Modes, Count,
+ *    Conf-Sender/Receiver): those reach the caller as they came;
+ *  - a Request-TW-Session Start Time of raw 0 means "now" (twampy sends it)
+ *    and maps to start_time 0 in both directions;
+ *  - the TWAMP-Test MBZ octets 14..15 decode as ssid 0 (STAMP gives the
+ *    SSID there).
+ * Times are converted through ntptime, so a value read from a peer and
+ * written again can differ by up to 2 units of 2^-32 s (under 1 ns) in its
+ * fraction: nanoseconds are coarser than the NTP fraction.  So an HMAC must
+ * be checked over the received bytes, never over a re-encoding, and a
+ * reflector's Sender Timestamp is a copy to within 1 ns, not bit for bit.
+ */
+#include "wire.h"
+
+#include <string.h>
+
+#include "ntptime.h"
+
+static inline void put_u16(uint8_t *p, uint16_t v)
+{
+	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
+
+	memcpy(p, b, sizeof(b));
+}
+
+static inline void put_u32(uint8_t *p, uint32_t v)
+{
+	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
+
+	memcpy(p, b, sizeof(b));
+}
+
+static inline void put_u64(uint8_t *p, uint64_t v)
+{
+	put_u32(p, (uint32_t)(v >> 32));
+	put_u32(p + 4, (uint32_t)v);
+}
+
+static inline uint16_t get_u16(const uint8_t *p)
+{
+	uint8_t b[2];
+
+	memcpy(b, p, sizeof(b));
+	return (uint16_t)((unsigned)b[0] << 8 | b[1]);
+}
+
+static inline uint32_t get_u32(const uint8_t *p)
+{
+	uint8_t b[4];
+
+	memcpy(b, p, sizeof(b));
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+static inline uint64_t get_u64(const uint8_t *p)
+{
+	return (uint64_t)get_u32(p) << 32 | get_u32(p + 4);
+}
+
+static inline void put_ts(uint8_t *p, int64_t ns)
+{
+	put_u64(p, ntptime_to_ntp(ns));
+}
+
+static inline int64_t get_ts(const uint8_t *p)
+{
+	return ntptime_from_ntp(get_u64(p));
+}
+
+const char *wire_accept_str(unsigned accept)
+{
+	switch (accept) {
+	case WIRE_ACCEPT_OK:
+		return "OK";
+	case WIRE_ACCEPT_FAILURE:
+		return "server refused (reason unspecified)";
+	case WIRE_ACCEPT_INTERNAL:
+		return "server internal error";
+	case WIRE_ACCEPT_UNSUPPORTED:
+		return "some aspect of the request is not supported";
+	case WIRE_ACCEPT_PERMANENT_LIMIT:
+		return "cannot perform the request due to permanent resource limitations";
+	case WIRE_ACCEPT_TEMPORARY_LIMIT:
+		return "cannot perform the request due to temporary resource limitations";
+	default:
+		return "unknown Accept value";
+	}
+}
+
+/* ---- Control messages ------------------------------------------------ */
+
+size_t wire_encode_greeting(uint8_t out[WIRE_GREETING_LEN], const struct wire_greeting *m)
+{
+	memset(out, 0, 12);
+	put_u32(out + 12, m->modes);
+	memcpy(out + 16, m->challenge, 16);
+	memcpy(out + 32, m->salt, 16);
+	put_u32(out + 48, m->count);
+	memset(out + 52, 0, 12);
+	return WIRE_GREETING_LEN;
+}
+
+int wire_decode_greeting(const uint8_t *buf, size_t len, struct wire_greeting *m)
+{
+	if (len < WIRE_GREETING_LEN)
+		return -1;
+	m->modes = get_u32(buf + 12);
+	memcpy(m->challenge, buf + 16, 16);
+	memcpy(m->salt, buf + 32, 16);
+	m->count = get_u32(buf + 48);
+	return 0;
+}
+
+size_t wire_encode_setup(uint8_t out[WIRE_SETUP_LEN], const struct wire_setup *m)
+{
+	put_u32(out, m->mode);
+	memcpy(out + 4, m->keyid, 80);
+	memcpy(out + 84, m->token, 64);
+	memcpy(out + 148, m->client_iv, 16);
+	return WIRE_SETUP_LEN;
+}
+
+int wire_decode_setup(const uint8_t *buf, size_t len, struct wire_setup *m)
+{
+	if (len < WIRE_SETUP_LEN)
+		return -1;
+	m->mode = get_u32(buf);
+	memcpy(m->keyid, buf + 4, 80);
+	memcpy(m->token, buf + 84, 64);
+	memcpy(m->client_iv, buf + 148, 16);
+	return 0;
+}
+
+size_t wire_encode_server_start(uint8_t out[WIRE_SERVER_START_LEN],
+				const struct wire_server_start *m)
+{
+	memset(out, 0, 15);
+	out[15] = m->accept;
+	memcpy(out + 16, m->server_iv, 16);
+	put_ts(out + 32, m->start_time);
+	memset(out + 40, 0, 8);
+	return WIRE_SERVER_START_LEN;
+}
+
+int wire_decode_server_start(const uint8_t *buf, size_t len, struct wire_server_start *m)
+{
+	if (len < WIRE_SERVER_START_LEN)
+		return -1;
+	m->accept = buf[15];
+	memcpy(m->server_iv, buf + 16, 16);
+	m->start_time = get_ts(buf + 32);
+	return 0;
+}
+
+size_t wire_encode_request(uint8_t out[WIRE_REQUEST_LEN], const struct wire_request *m)
+{
+	out[0] = WIRE_CMD_REQUEST_TW_SESSION;
+	out[1] = m->ipvn & 0x0f;
+	out[2] = m->conf_sender;
+	out[3] = m->conf_receiver;
+	put_u32(out + 4, m->schedule_slots);
+	put_u32(out + 8, m->packets);
+	put_u16(out + 12, m->sender_port);
+	put_u16(out + 14, m->receiver_port);
+	memcpy(out + 16, m->sender.b, 16);
+	memcpy(out + 32, m->receiver.b, 16);
+	memcpy(out + 48, m->sid, 16);
+	put_u32(out + 64, m->padding);
+	put_u64(out + 68, m->start_time ? ntptime_to_ntp(m->start_time) : 0);
+	put_u64(out + 76, ntptime_dur_to_ntp(m->timeout));
+	put_u32(out + 84, m->typep);
+	memset(out + 88, 0, 8);
+	memcpy(out + 96, m->hmac, 16);
+	return WIRE_REQUEST_LEN;
+}
+
+int wire_decode_request(const uint8_t *buf, size_t len, struct wire_request *m)
+{
+	uint64_t start;
+	uint8_t ipvn;
+
+	if (len < WIRE_REQUEST_LEN || buf[0] != WIRE_CMD_REQUEST_TW_SESSION)
+		return -1;
+	ipvn = buf[1] & 0x0f; /* the high nibble is MBZ */
+	if (ipvn != 0 && ipvn != 4 && ipvn != 6)
+		return -1;
+	m->ipvn = ipvn;
+	m->conf_sender = buf[2];
+	m->conf_receiver = buf[3];
+	m->schedule_slots = get_u32(buf + 4);
+	m->packets = get_u32(buf + 8);
+	m->sender_port = get_u16(buf + 12);
+	m->receiver_port = get_u16(buf + 14);
+	memcpy(m->sender.b, buf + 16, 16);
+	memcpy(m->receiver.b, buf + 32, 16);
+	memcpy(m->sid, buf + 48, 16);
+	m->padding = get_u32(buf + 64);
+	start = get_u64(buf + 68);
+	m->start_time = start ? ntptime_from_ntp(start) : 0;
+	m->timeout = ntptime_dur_from_ntp(get_u64(buf + 76));
+	m->typep = get_u32(buf + 84);
+	memcpy(m->hmac, buf + 96, 16);
+	return 0;
+}
+
+size_t wire_encode_accept_session(uint8_t out[WIRE_ACCEPT_SESSION_LEN],
+				  const struct wire_accept_session *m)
+{
+	out[0] = m->accept;
+	out[1] = 0;
+	put_u16(out + 2, m->port);
+	memcpy(out + 4, m->sid, 16);
+	memset(out + 20, 0, 12);
+	memcpy(out + 32, m->hmac, 16);
+	return WIRE_ACCEPT_SESSION_LEN;
+}
+
+int wire_decode_accept_session(const uint8_t *buf, size_t len, struct wire_accept_session *m)
+{
+	if (len < WIRE_ACCEPT_SESSION_LEN)
+		return -1;
+	m->accept = buf[0];
+	m->port = get_u16(buf + 2);
+	memcpy(m->sid, buf + 4, 16);
+	memcpy(m->hmac, buf + 32, 16);
+	return 0;
+}
+
+size_t wire_encode_start_sessions(uint8_t out[WIRE_START_SESSIONS_LEN],
+				  const struct wire_start_sessions *m)
+{
+	out[0] = WIRE_CMD_START_SESSIONS;
+	memset(out + 1, 0, 15);
+	memcpy(out + 16, m->hmac, 16);
+	return WIRE_START_SESSIONS_LEN;
+}
+
+int wire_decode_start_sessions(const uint8_t *buf, size_t len, struct wire_start_sessions *m)
+{
+	if (len < WIRE_START_SESSIONS_LEN || buf[0] != WIRE_CMD_START_SESSIONS)
+		return -1;
+	memcpy(m->hmac, buf + 16, 16);
+	return 0;
+}
+
+size_t wire_encode_start_ack(uint8_t out[WIRE_START_ACK_LEN], const struct wire_start_ack *m)
+{
+	out[0] = m->accept;
+	memset(out + 1, 0, 15);
+	memcpy(out + 16, m->hmac, 16);
+	return WIRE_START_ACK_LEN;
+}
+
+int wire_decode_start_ack(const uint8_t *buf, size_t len, struct wire_start_ack *m)
+{
+	if (len < WIRE_START_ACK_LEN)
+		return -1;
+	m->accept = buf[0];
+	memcpy(m->hmac, buf + 16, 16);
+	return 0;
+}
+
+size_t wire_encode_stop_sessions(uint8_t out[WIRE_STOP_SESSIONS_LEN],
+				 const struct wire_stop_sessions *m)
+{
+	out[0] = WIRE_CMD_STOP_SESSIONS;
+	out[1] = m->accept;
+	out[2] = 0;
+	out[3] = 0;
+	put_u32(out + 4, m->nsessions);
+	memset(out + 8, 0, 8);
+	memcpy(out + 16, m->hmac, 16);
+	return WIRE_STOP_SESSIONS_LEN;
+}
+
+int wire_decode_stop_sessions(const uint8_t *buf, size_t len, struct wire_stop_sessions *m)
+{
+	if (len < WIRE_STOP_SESSIONS_LEN || buf[0] != WIRE_CMD_STOP_SESSIONS)
+		return -1;
+	m->accept = buf[1];
+	m->nsessions = get_u32(buf + 4);
+	memcpy(m->hmac, buf + 16, 16);
+	return 0;
+}
+
+size_t wire_command_len(uint8_t cmd)
+{
+	switch (cmd) {
+	case WIRE_CMD_START_SESSIONS:
+		return WIRE_START_SESSIONS_LEN;
+	case WIRE_CMD_STOP_SESSIONS:
+		return WIRE_STOP_SESSIONS_LEN;
+	case WIRE_CMD_REQUEST_TW_SESSION:
+		return WIRE_REQUEST_LEN;
+	default:
+		return 0;
+	}
+}
+
+uint32_t wire_typep_from_dscp(uint8_t dscp)
+{
+	return (uint32_t)(dscp & 0x3f) << 24;
+}
+
+int wire_typep_dscp(uint32_t typep)
+{
+	if (typep >> 30)
+		return -1;
+	return (int)((typep >> 24) & 0x3f);
+}
+
+/* ---- Test packets ---------------------------------------------------- */
+
+size_t wire_encode_test_sender(uint8_t *buf, size_t cap, enum wire_test_fmt fmt,
+			       const struct wire_test_sender *m)
+{
+	size_t hlen = fmt == WIRE_TEST_STAMP ? WIRE_STAMP_LEN : WIRE_TEST_SENDER_LEN;
+
+	if (cap < hlen)
+		return 0;
+	put_u32(buf, m->seq);
+	put_ts(buf + 4, m->ts);
+	put_u16(buf + 12, m->errest);
+	if (fmt == WIRE_TEST_STAMP) {
+		put_u16(buf + 14, m->ssid);
+		memset(buf + 16, 0, WIRE_STAMP_LEN - 16);
+	}
+	return hlen;
+}
+
+int wire_decode_test_sender(const uint8_t *buf, size_t len, enum wire_test_fmt fmt,
+			    struct wire_test_sender *m)
+{
+	size_t hlen = fmt == WIRE_TEST_STAMP ? WIRE_STAMP_LEN : WIRE_TEST_SENDER_LEN;
+
+	if (len < hlen)
+		return -1;
+	m->seq = get_u32(buf);
+	m->ts = get_ts(buf + 4);
+	m->errest = get_u16(buf + 12);
+	m->ssid = fmt == WIRE_TEST_STAMP ? get_u16(buf + 14) : 0;
+	return 0;
+}
+
+size_t wire_encode_test_reflect(uint8_t *buf, size_t cap, enum wire_test_fmt fmt,
+				const struct wire_test_reflect *m)
+{
+	size_t hlen = fmt == WIRE_TEST_STAMP ? WIRE_STAMP_LEN : WIRE_TEST_REFLECT_LEN;
+
+	if (cap < hlen)
+		return 0;
+	/*
+	 * Field by field from m only: buf may still hold the sender packet
+	 * whose fields m was decoded from, and octets past hlen stay as they
+	 * are (the reflector's padding).
+	 */
+	put_u32(buf, m->seq);
+	put_ts(buf + 4, m->ts);
+	put_u16(buf + 12, m->errest);
+	put_u16(buf + 14, m->ssid);
+	put_ts(buf + 16, m->rx_ts);
+	put_u32(buf + 24, m->sender_seq);
+	put_ts(buf + 28, m->sender_ts);
+	put_u16(buf + 36, m->sender_errest);
+	buf[38] = 0;
+	buf[39] = 0;
+	buf[40] = m->sender_ttl;
+	if (fmt == WIRE_TEST_STAMP)
+		memset(buf + 41, 0, WIRE_STAMP_LEN - 41);
+	return hlen;
+}
+
+int wire_decode_test_reflect(const uint8_t *buf, size_t len, enum wire_test_fmt fmt,
+			     struct wire_test_reflect *m)
+{
+	bool ttl_known;
+
+	if (fmt == WIRE_TEST_STAMP) {
+		if (len < WIRE_STAMP_LEN)
+			return -1;
+		ttl_known = true;
+	} else if (len >= WIRE_TEST_REFLECT_LEN) {
+		ttl_known = true;
+	} else if (len == WIRE_TEST_REFLECT_SHORT_LEN) {
+		ttl_known = false; /* twampy light: no MBZ(2) + TTL(1) */
+	} else {
+		return -1;
+	}
+	m->seq = get_u32(buf);
+	m->ts = get_ts(buf + 4);
+	m->errest = get_u16(buf + 12);
+	m->ssid = fmt == WIRE_TEST_STAMP ? get_u16(buf + 14) : 0;
+	m->rx_ts = get_ts(buf + 16);
+	m->sender_seq = get_u32(buf + 24);
+	m->sender_ts = get_ts(buf + 28);
+	m->sender_errest = get_u16(buf + 36);
+	m->sender_ttl = ttl_known ? buf[40] : 0;
+	m->ttl_known = ttl_known;
+	return 0;
+}

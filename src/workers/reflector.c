@@ -1,0 +1,1012 @@
+/*
+ * reflector: TWAMP-Control server, session reflector, light/STAMP reflector.
+ * Threading and ownership: see include/reflector.h (DESIGN).
+ */
+#include "reflector.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "ntptime.h"
+#include "tsock.h"
+#include "wire.h"
+#include "worker.h"
+
+#define CONN_MAX_SESSIONS 16
+#define SLOT_BUF 2048
+#define CLIENT_BUCKETS 1024
+
+struct rworker;
+struct rconn;
+
+/* One reflecting UDP socket: a test session of a control connection, or a light socket. */
+struct rtest {
+	struct wk_io io;
+	struct rworker *rw;
+	struct rconn *conn;            /* NULL for a light socket */
+	struct sockaddr_storage peer;  /* control peer (address only) */
+	uint32_t rseq;
+	int64_t last_rx;
+	unsigned pending;              /* impairment slots that still point here */
+	bool dead;                     /* closed; freed when pending drops to 0 */
+	bool counted;                  /* holds a place in the session accounting */
+	struct slot *held;             /* --reorder: waiting for the next reflection */
+};
+
+struct slot {
+	struct wk_timer t;
+	struct slot *next_free;
+	struct rtest *rt;
+	struct wire_test_reflect r;
+	enum wire_test_fmt fmt;
+	struct sockaddr_storage to;
+	size_t len;
+	uint8_t buf[SLOT_BUF];
+};
+
+enum conn_state { C_SETUP, C_COMMAND, C_CLOSED };
+
+struct rconn {
+	struct wk_io io;
+	struct rworker *rw;
+	struct rconn *prev, *next;
+	struct sockaddr_storage peer, local;   /* unmapped */
+	enum conn_state state;
+	bool started;
+	struct wk_timer timer;
+	uint8_t rbuf[WIRE_CONTROL_MAX_LEN];
+	size_t rlen, rneed;
+	uint8_t wbuf[4 * WIRE_CONTROL_MAX_LEN];
+	size_t wlen;
+	struct rtest *tests[CONN_MAX_SESSIONS];
+	int ntests;
+};
+
+struct client_entry {
+	struct client_entry *next;
+	struct sockaddr_storage addr;
+	unsigned sessions;
+};
+
+struct rlistener {
+	struct wk_io io;
+	struct rworker *rw;
+};
+
+struct rworker {
+	struct responder *r;
+	struct worker *wk;
+	int id;
+	struct rlistener listeners[REFL_MAX_ADDRS];
+	struct rtest *lights[REFL_MAX_ADDRS];
+	struct rconn *conns;
+	uint64_t rng;
+	struct ntptime_clock clk;
+	struct wk_timer clk_timer;
+	uint16_t next_port;
+	struct slot *slots, *free_slots;
+	uint8_t rxbuf[WIRE_TEST_MAX_LEN + 1];
+	struct {
+		_Atomic uint64_t connections, sessions, refused, rx, reflected, dropped_loss,
+			duplicated, reordered, malformed, foreign, early, slots_full,
+			protocol_errors, dscp_seen;
+	} c;
+};
+
+struct responder {
+	struct refl_config cfg;
+	bool impair;
+	int64_t start_time;
+	uint16_t ports[REFL_MAX_ADDRS], light_ports[REFL_MAX_ADDRS];
+	struct rworker *w;
+	int nw;
+	_Atomic unsigned sessions;
+	pthread_mutex_t clients_lock;
+	struct client_entry *clients[CLIENT_BUCKETS];
+};
+
+#define COUNT(rw, field) atomic_fetch_add_explicit(&(rw)->c.field, 1, memory_order_relaxed)
+
+void refl_config_default(struct refl_config *c)
+{
+	struct sockaddr_in6 any = { .sin6_family = AF_INET6, .sin6_port = htons(862) };
+
+	memset(c, 0, sizeof(*c));
+	memcpy(&c->listen[0], &any, sizeof(any));
+	c->max_sessions = 100000;
+	c->max_per_client = 1000;
+	c->ctl_timeout = 30 * NS_PER_SEC;
+	c->refwait = 900 * NS_PER_SEC;   /* RFC 5357 REFWAIT default */
+	c->greeting_count = 1024;
+	c->nworkers = 1;
+	c->impair_slots = 8192;
+}
+
+static uint64_t rng_next(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* true with probability pct percent */
+static bool chance(struct rworker *rw, double pct)
+{
+	if (pct <= 0)
+		return false;
+	return (double)(rng_next(&rw->rng) >> 11) / 9007199254740992.0 * 100.0 < pct;
+}
+
+/* ---- session accounting (shared) ----------------------------------- */
+
+static unsigned addr_hash(const struct sockaddr_storage *a)
+{
+	const uint8_t *p;
+	size_t n;
+	unsigned h = 2166136261u;
+
+	if (a->ss_family == AF_INET6) {
+		p = (const uint8_t *)&((const struct sockaddr_in6 *)a)->sin6_addr;
+		n = 16;
+	} else {
+		p = (const uint8_t *)&((const struct sockaddr_in *)a)->sin_addr;
+		n = 4;
+	}
+	while (n--)
+		h = (h ^ *p++) * 16777619u;
+	return h % CLIENT_BUCKETS;
+}
+
+/* Take a session place for the client: 0, or the Accept value to refuse with. */
+static int account_take(struct responder *r, const struct sockaddr_storage *peer)
+{
+	struct client_entry *e;
+	unsigned h = addr_hash(peer);
+	int rc = WIRE_ACCEPT_OK;
+
+	if (atomic_fetch_add(&r->sessions, 1) >= r->cfg.max_sessions) {
+		atomic_fetch_sub(&r->sessions, 1);
+		LOG_RL(LOGL_WARN, 10, "session refused: the limit of %u sessions is reached",
+		       r->cfg.max_sessions);
+		return WIRE_ACCEPT_TEMPORARY_LIMIT;
+	}
+	pthread_mutex_lock(&r->clients_lock);
+	for (e = r->clients[h]; e; e = e->next)
+		if (tsock_addr_equal(&e->addr, peer))
+			break;
+	if (!e) {
+		e = calloc(1, sizeof(*e));
+		if (e) {
+			e->addr = *peer;
+			e->next = r->clients[h];
+			r->clients[h] = e;
+		}
+	}
+	if (!e) {
+		rc = WIRE_ACCEPT_INTERNAL;
+	} else if (e->sessions >= r->cfg.max_per_client) {
+		char a[INET6_ADDRSTRLEN];
+
+		LOG_RL(LOGL_WARN, 10, "session refused: client %s has %u sessions (the per-client limit)",
+		       tsock_addr_str(peer, a, sizeof(a)), e->sessions);
+		rc = WIRE_ACCEPT_TEMPORARY_LIMIT;
+	} else {
+		e->sessions++;
+	}
+	pthread_mutex_unlock(&r->clients_lock);
+	if (rc != WIRE_ACCEPT_OK)
+		atomic_fetch_sub(&r->sessions, 1);
+	return rc;
+}
+
+static void account_release(struct responder *r, const struct sockaddr_storage *peer)
+{
+	struct client_entry **pp, *e;
+
+	pthread_mutex_lock(&r->clients_lock);
+	for (pp = &r->clients[addr_hash(peer)]; (e = *pp); pp = &e->next) {
+		if (tsock_addr_equal(&e->addr, peer)) {
+			if (e->sessions)
+				e->sessions--;
+			if (!e->sessions) {
+				*pp = e->next;
+				free(e);
+			}
+			break;
+		}
+	}
+	pthread_mutex_unlock(&r->clients_lock);
+	atomic_fetch_sub(&r->sessions, 1);
+}
+
+/* ---- reflecting ------------------------------------------------------ */
+
+static void rtest_free(struct rtest *rt)
+{
+	free(rt);
+}
+
+static void rtest_close(struct rtest *rt)
+{
+	struct rworker *rw = rt->rw;
+
+	if (rt->dead)
+		return;
+	rt->dead = true;
+	if (rt->io.fd >= 0) {
+		wk_del_io(rw->wk, &rt->io);
+		close(rt->io.fd);
+		rt->io.fd = -1;
+	}
+	if (rt->counted)
+		account_release(rw->r, &rt->peer);
+	if (!rt->pending)
+		rtest_free(rt);
+}
+
+/* Stamp T3 as late as possible and send. */
+static void emit(struct rworker *rw, struct rtest *rt, uint8_t *buf, size_t len,
+		 enum wire_test_fmt fmt, struct wire_test_reflect *r, const struct sockaddr_storage *to)
+{
+	r->ts = ntptime_now();
+	wire_encode_test_reflect(buf, len, fmt, r);
+	if (tsock_send(rt->io.fd, buf, len, (const struct sockaddr *)to, tsock_addr_len(to)) < 0)
+		LOG_RL(LOGL_WARN, 10, "reflection not sent: %m");
+	else
+		COUNT(rw, reflected);
+}
+
+static void slot_release(struct rworker *rw, struct slot *sl)
+{
+	struct rtest *rt = sl->rt;
+
+	if (rt->held == sl)
+		rt->held = NULL;
+	sl->rt = NULL;
+	sl->next_free = rw->free_slots;
+	rw->free_slots = sl;
+	if (--rt->pending == 0 && rt->dead)
+		rtest_free(rt);
+}
+
+static void slot_cb(struct wk_timer *t)
+{
+	struct slot *sl = (struct slot *)((char *)t - offsetof(struct slot, t));
+	struct rworker *rw = sl->rt->rw;
+
+	if (!sl->rt->dead)
+		emit(rw, sl->rt, sl->buf, sl->len, sl->fmt, &sl->r, &sl->to);
+	slot_release(rw, sl);
+}
+
+/* Put a reflection in the impairment pool, due at `due`.  NULL when the pool is empty. */
+static struct slot *slot_queue(struct rworker *rw, struct rtest *rt, const uint8_t *buf, size_t len,
+			       enum wire_test_fmt fmt, const struct wire_test_reflect *r,
+			       const struct sockaddr_storage *to, int64_t due)
+{
+	struct slot *sl = rw->free_slots;
+
+	if (!sl || len > SLOT_BUF)
+		return NULL;
+	rw->free_slots = sl->next_free;
+	sl->rt = rt;
+	sl->r = *r;
+	sl->fmt = fmt;
+	sl->to = *to;
+	sl->len = len;
+	memcpy(sl->buf, buf, len);
+	rt->pending++;
+	wk_timer_arm(rw->wk, &sl->t, due);
+	return sl;
+}
+
+static void reflect_impaired(struct rworker *rw, struct rtest *rt, uint8_t *buf, size_t len,
+			     enum wire_test_fmt fmt, struct wire_test_reflect *r,
+			     const struct sockaddr_storage *to)
+{
+	const struct refl_impair *imp = &rw->r->cfg.imp;
+	int64_t due = r->rx_ts + imp->delay;
+	int copies = chance(rw, imp->duplicate) ? 2 : 1;
+	struct slot *sl = NULL;
+
+	if (imp->jitter > 0)
+		due += (int64_t)(rng_next(&rw->rng) % (uint64_t)(imp->jitter + 1));
+	if (copies == 2)
+		COUNT(rw, duplicated);
+	for (int i = 0; i < copies; i++) {
+		sl = slot_queue(rw, rt, buf, len, fmt, r, to, due + i);
+		if (!sl) {
+			COUNT(rw, slots_full);
+			emit(rw, rt, buf, len, fmt, r, to);
+		}
+	}
+	/* a packet held back by --reorder leaves right after this one */
+	if (rt->held) {
+		struct slot *h = rt->held;
+
+		rt->held = NULL;
+		wk_timer_arm(rw->wk, &h->t, due + copies);
+	}
+	if (sl && chance(rw, imp->reorder)) {
+		/* hold this one until the next reflection (at most one second) */
+		COUNT(rw, reordered);
+		rt->held = sl;
+		wk_timer_arm(rw->wk, &sl->t, due + NS_PER_SEC);
+	}
+}
+
+/* Light sockets see TWAMP Light and STAMP: STAMP's octets 16..43 are MBZ. */
+static enum wire_test_fmt guess_fmt(const uint8_t *buf, size_t len)
+{
+	if (len < WIRE_STAMP_LEN)
+		return WIRE_TEST_OPEN;
+	for (size_t i = 16; i < WIRE_STAMP_LEN; i++)
+		if (buf[i])
+			return WIRE_TEST_OPEN;
+	return WIRE_TEST_STAMP;
+}
+
+static void rtest_cb(struct wk_io *io, uint32_t events)
+{
+	struct rtest *rt = (struct rtest *)io;
+	struct rworker *rw = rt->rw;
+	const struct refl_config *cfg = &rw->r->cfg;
+	uint8_t *buf = rw->rxbuf;
+	struct tsock_rx rx;
+
+	(void)events;
+	for (int budget = 0; budget < 256; budget++) {
+		struct wire_test_sender snd;
+		struct wire_test_reflect r;
+		enum wire_test_fmt fmt;
+		ssize_t n = tsock_recv(rt->io.fd, buf, sizeof(rw->rxbuf) - 1, &rx);
+		size_t len;
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			if (errno == EINTR)
+				continue;
+			LOG_RL(LOGL_WARN, 10, "reflector socket: %m");
+			continue;
+		}
+		COUNT(rw, rx);
+		len = (size_t)n;
+		if (rx.tos >= 0)
+			atomic_fetch_or_explicit(&rw->c.dscp_seen, 1ULL << (rx.tos >> 2),
+						 memory_order_relaxed);
+		tsock_addr_unmap(&rx.from);
+		if (rt->conn) {
+			if (!tsock_addr_equal(&rx.from, &rt->peer)) {
+				COUNT(rw, foreign);
+				LOG_RL(LOGL_WARN, 10, "dropped a test packet from an address other than the control peer");
+				continue;
+			}
+			if (!rt->conn->started) {
+				COUNT(rw, early);
+				continue;
+			}
+		}
+		if (len > WIRE_TEST_MAX_LEN) {
+			COUNT(rw, malformed);
+			LOG_RL(LOGL_WARN, 10, "dropped an oversized test packet (more than %d octets)",
+			       WIRE_TEST_MAX_LEN);
+			continue;
+		}
+		fmt = rt->conn ? WIRE_TEST_OPEN : guess_fmt(buf, len);
+		if (len < wire_test_min_sender_len(fmt)) {
+			if (cfg->pad_short && rt->conn && len >= WIRE_TEST_SENDER_LEN) {
+				memset(buf + len, 0, WIRE_TEST_REFLECT_LEN - len);
+				len = WIRE_TEST_REFLECT_LEN;
+			} else {
+				COUNT(rw, malformed);
+				LOG_RL(LOGL_WARN, 10,
+				       "dropped a %zu-octet test packet: a reflection must not be larger than "
+				       "the packet it answers (senders pad to %zu octets)",
+				       len, wire_test_min_sender_len(fmt));
+				continue;
+			}
+		}
+		if (wire_decode_test_sender(buf, len, fmt, &snd) < 0) {
+			COUNT(rw, malformed);
+			continue;
+		}
+		rt->last_rx = rx.ts_user;
+		if (chance(rw, cfg->imp.loss)) {
+			COUNT(rw, dropped_loss);
+			continue;
+		}
+		memset(&r, 0, sizeof(r));
+		r.seq = rt->rseq++;
+		r.errest = rw->clk.errest;
+		r.ssid = fmt == WIRE_TEST_STAMP ? snd.ssid : 0;
+		r.rx_ts = tsock_rx_time(&rx);
+		r.sender_seq = snd.seq;
+		r.sender_ts = snd.ts;
+		r.sender_errest = snd.errest;
+		r.sender_ttl = rx.ttl >= 0 ? (uint8_t)rx.ttl : 0;
+		r.ttl_known = true;
+		if (rw->r->impair)
+			reflect_impaired(rw, rt, buf, len, fmt, &r, &rx.from);
+		else
+			emit(rw, rt, buf, len, fmt, &r, &rx.from);
+	}
+}
+
+static struct rtest *rtest_open(struct rworker *rw, const struct sockaddr_storage *local,
+				uint16_t lo, uint16_t hi, int dscp, int flags, uint16_t *port)
+{
+	struct rtest *rt = calloc(1, sizeof(*rt));
+
+	if (!rt)
+		return NULL;
+	rt->rw = rw;
+	rt->io.cb = rtest_cb;
+	rt->io.fd = tsock_open(local, lo, hi, dscp, flags, port);
+	if (rt->io.fd < 0 || wk_add_io(rw->wk, &rt->io, EPOLLIN) < 0) {
+		if (rt->io.fd >= 0)
+			close(rt->io.fd);
+		free(rt);
+		return NULL;
+	}
+	return rt;
+}
+
+/* ---- control connections -------------------------------------------- */
+
+static void conn_close(struct rconn *c, const char *why)
+{
+	struct rworker *rw = c->rw;
+	char a[INET6_ADDRSTRLEN];
+
+	if (c->state == C_CLOSED)
+		return;
+	if (why)
+		LOG_RL(LOGL_INFO, 10, "control connection from %s closed: %s",
+		       tsock_addr_str(&c->peer, a, sizeof(a)), why);
+	c->state = C_CLOSED;
+	for (int i = 0; i < c->ntests; i++)
+		rtest_close(c->tests[i]);
+	c->ntests = 0;
+	wk_timer_cancel(rw->wk, &c->timer);
+	wk_del_io(rw->wk, &c->io);
+	close(c->io.fd);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		rw->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	free(c);
+}
+
+static int conn_send(struct rconn *c, const uint8_t *msg, size_t len)
+{
+	ssize_t n;
+
+	if (c->wlen + len > sizeof(c->wbuf)) {
+		/* the client does not read what we answer */
+		conn_close(c, "client does not read its control connection");
+		return -1;
+	}
+	memcpy(c->wbuf + c->wlen, msg, len);
+	c->wlen += len;
+	n = send(c->io.fd, c->wbuf, c->wlen, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n < 0 && errno != EAGAIN) {
+		conn_close(c, strerror(errno));
+		return -1;
+	}
+	if (n > 0) {
+		memmove(c->wbuf, c->wbuf + n, c->wlen - (size_t)n);
+		c->wlen -= (size_t)n;
+	}
+	wk_mod_io(c->rw->wk, &c->io, EPOLLIN | (c->wlen ? EPOLLOUT : 0));
+	return 0;
+}
+
+static void conn_expect(struct rconn *c, size_t need)
+{
+	c->rlen = 0;
+	c->rneed = need;
+	if (!c->started)
+		wk_timer_arm(c->rw->wk, &c->timer, ntptime_now() + c->rw->r->cfg.ctl_timeout);
+}
+
+static void make_sid(struct rworker *rw, const struct sockaddr_storage *local, uint8_t sid[16])
+{
+	uint64_t ntp = ntptime_to_ntp(ntptime_now());
+	uint32_t rnd = (uint32_t)rng_next(&rw->rng);
+
+	if (local->ss_family == AF_INET6)
+		memcpy(sid, &((const struct sockaddr_in6 *)local)->sin6_addr.s6_addr[12], 4);
+	else
+		memcpy(sid, &((const struct sockaddr_in *)local)->sin_addr, 4);
+	for (int i = 0; i < 8; i++)
+		sid[4 + i] = (uint8_t)(ntp >> (56 - 8 * i));
+	memcpy(sid + 12, &rnd, 4);
+}
+
+static void handle_request(struct rconn *c)
+{
+	struct rworker *rw = c->rw;
+	const struct refl_config *cfg = &rw->r->cfg;
+	struct wire_request rq;
+	struct wire_accept_session as = { .accept = WIRE_ACCEPT_OK };
+	uint8_t out[WIRE_ACCEPT_SESSION_LEN];
+	struct rtest *rt = NULL;
+	uint16_t port = 0, lo = cfg->port_lo, hi = cfg->port_hi;
+	int dscp;
+
+	if (wire_decode_request(c->rbuf, c->rlen, &rq) < 0) {
+		as.accept = WIRE_ACCEPT_UNSUPPORTED;
+	} else if (rq.conf_sender || rq.conf_receiver) {
+		as.accept = WIRE_ACCEPT_UNSUPPORTED; /* TWAMP: both must be 0 */
+	} else if (rq.padding > WIRE_TEST_MAX_LEN - WIRE_TEST_SENDER_LEN) {
+		as.accept = WIRE_ACCEPT_UNSUPPORTED;
+	} else if (c->ntests >= CONN_MAX_SESSIONS) {
+		as.accept = WIRE_ACCEPT_PERMANENT_LIMIT;
+	} else {
+		as.accept = (uint8_t)account_take(rw->r, &c->peer);
+	}
+	if (as.accept == WIRE_ACCEPT_OK) {
+		dscp = wire_typep_dscp(rq.typep);
+		if (dscp < 0)
+			dscp = 0;
+		/* honour the requested port when it lies in our range */
+		if (lo && rq.receiver_port >= lo && rq.receiver_port <= hi)
+			rt = rtest_open(rw, &c->local, rq.receiver_port, rq.receiver_port, dscp, 0, &port);
+		if (!rt && lo) {
+			/* start each search where the last one ended */
+			uint16_t start = rw->next_port >= lo && rw->next_port <= hi ? rw->next_port : lo;
+
+			rt = rtest_open(rw, &c->local, start, hi, dscp, 0, &port);
+			if (!rt && start > lo)
+				rt = rtest_open(rw, &c->local, lo, (uint16_t)(start - 1), dscp, 0, &port);
+			if (rt)
+				rw->next_port = port == hi ? lo : (uint16_t)(port + 1);
+		}
+		if (!rt && !lo)
+			rt = rtest_open(rw, &c->local, 0, 0, dscp, 0, &port);
+		if (!rt) {
+			account_release(rw->r, &c->peer);
+			as.accept = WIRE_ACCEPT_TEMPORARY_LIMIT;
+		}
+	}
+	if (as.accept != WIRE_ACCEPT_OK) {
+		COUNT(rw, refused);
+	} else {
+		rt->conn = c;
+		rt->peer = c->peer;
+		rt->counted = true;
+		rt->last_rx = ntptime_now();
+		c->tests[c->ntests++] = rt;
+		as.port = port;
+		make_sid(rw, &c->local, as.sid);
+		COUNT(rw, sessions);
+	}
+	if (conn_send(c, out, wire_encode_accept_session(out, &as)) < 0)
+		return;
+	conn_expect(c, 1);
+}
+
+static void refwait_cb(struct wk_timer *t);
+
+static void handle_command(struct rconn *c)
+{
+	uint8_t out[WIRE_START_ACK_LEN];
+
+	switch (c->rbuf[0]) {
+	case WIRE_CMD_REQUEST_TW_SESSION:
+		if (c->started) {
+			conn_close(c, "Request-TW-Session after Start-Sessions");
+			return;
+		}
+		handle_request(c);
+		return;
+	case WIRE_CMD_START_SESSIONS: {
+		struct wire_start_sessions ss;
+		struct wire_start_ack ack = { .accept = WIRE_ACCEPT_OK };
+
+		if (wire_decode_start_sessions(c->rbuf, c->rlen, &ss) < 0) {
+			COUNT(c->rw, protocol_errors);
+			conn_close(c, "malformed Start-Sessions");
+			return;
+		}
+		c->started = true;
+		for (int i = 0; i < c->ntests; i++)
+			c->tests[i]->last_rx = ntptime_now();
+		c->timer.cb = refwait_cb;
+		wk_timer_arm(c->rw->wk, &c->timer, ntptime_now() + c->rw->r->cfg.refwait);
+		if (conn_send(c, out, wire_encode_start_ack(out, &ack)) < 0)
+			return;
+		conn_expect(c, 1);
+		return;
+	}
+	case WIRE_CMD_STOP_SESSIONS: {
+		struct wire_stop_sessions st;
+
+		if (wire_decode_stop_sessions(c->rbuf, c->rlen, &st) < 0) {
+			COUNT(c->rw, protocol_errors);
+			conn_close(c, "malformed Stop-Sessions");
+			return;
+		}
+		/* twping says 1, twampy says 0: either way, all of this connection's sessions end */
+		conn_close(c, NULL);
+		return;
+	}
+	}
+}
+
+static void conn_readable(struct rconn *c)
+{
+	for (;;) {
+		ssize_t n = recv(c->io.fd, c->rbuf + c->rlen, c->rneed - c->rlen, MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return;
+			conn_close(c, strerror(errno));
+			return;
+		}
+		if (n == 0) {
+			conn_close(c, c->state == C_COMMAND && c->rlen == 0 ? NULL
+								     : "client closed mid-message");
+			return;
+		}
+		c->rlen += (size_t)n;
+		if (c->rlen < c->rneed)
+			continue;
+		if (c->state == C_SETUP) {
+			struct wire_setup su;
+			struct wire_server_start ss = { .accept = WIRE_ACCEPT_OK };
+			uint8_t out[WIRE_SERVER_START_LEN];
+
+			wire_decode_setup(c->rbuf, c->rlen, &su);
+			if (su.mode != WIRE_MODE_OPEN) {
+				COUNT(c->rw, protocol_errors);
+				conn_close(c, su.mode == 0 ? "client declined every mode"
+							   : "client asked for a mode we do not offer");
+				return;
+			}
+			ss.start_time = c->rw->r->start_time;
+			if (conn_send(c, out, wire_encode_server_start(out, &ss)) < 0)
+				return;
+			c->state = C_COMMAND;
+			conn_expect(c, 1);
+			continue;
+		}
+		if (c->rneed == 1) {
+			size_t len = wire_command_len(c->rbuf[0]);
+
+			if (!len) {
+				COUNT(c->rw, protocol_errors);
+				conn_close(c, "unknown control command");
+				return;
+			}
+			c->rneed = len;
+			continue;
+		}
+		handle_command(c);
+		if (c->state == C_CLOSED)
+			return;
+	}
+}
+
+static void conn_cb(struct wk_io *io, uint32_t events)
+{
+	struct rconn *c = (struct rconn *)io;
+
+	if (events & EPOLLOUT && c->wlen) {
+		ssize_t n = send(c->io.fd, c->wbuf, c->wlen, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n > 0) {
+			memmove(c->wbuf, c->wbuf + n, c->wlen - (size_t)n);
+			c->wlen -= (size_t)n;
+		}
+		if (!c->wlen)
+			wk_mod_io(c->rw->wk, &c->io, EPOLLIN);
+	}
+	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+		conn_readable(c);
+}
+
+static void ctl_timeout_cb(struct wk_timer *t)
+{
+	struct rconn *c = (struct rconn *)((char *)t - offsetof(struct rconn, timer));
+
+	COUNT(c->rw, protocol_errors);
+	conn_close(c, "control timeout (the client stalled)");
+}
+
+static void refwait_cb(struct wk_timer *t)
+{
+	struct rconn *c = (struct rconn *)((char *)t - offsetof(struct rconn, timer));
+	int64_t last = 0, refwait = c->rw->r->cfg.refwait;
+
+	for (int i = 0; i < c->ntests; i++)
+		if (c->tests[i]->last_rx > last)
+			last = c->tests[i]->last_rx;
+	if (last + refwait > ntptime_now()) {
+		wk_timer_arm(c->rw->wk, &c->timer, last + refwait);
+		return;
+	}
+	conn_close(c, "no test packet for REFWAIT");
+}
+
+static void accept_cb(struct wk_io *io, uint32_t events)
+{
+	struct rworker *rw = ((struct rlistener *)io)->rw;
+
+	(void)events;
+	for (;;) {
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
+		int fd = accept4(io->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct wire_greeting g = { .modes = WIRE_MODE_OPEN };
+		uint8_t out[WIRE_GREETING_LEN];
+		struct rconn *c;
+		int one = 1;
+
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				LOG_RL(LOGL_WARN, 10, "accept: %m");
+			return;
+		}
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c->io.fd = fd;
+		c->io.cb = conn_cb;
+		c->rw = rw;
+		c->peer = peer;
+		tsock_addr_unmap(&c->peer);
+		plen = sizeof(c->local);
+		getsockname(fd, (struct sockaddr *)&c->local, &plen);
+		tsock_addr_unmap(&c->local);
+		wk_timer_init(&c->timer, ctl_timeout_cb);
+		c->next = rw->conns;
+		if (rw->conns)
+			rw->conns->prev = c;
+		rw->conns = c;
+		if (wk_add_io(rw->wk, &c->io, EPOLLIN) < 0) {
+			conn_close(c, "cannot watch the connection");
+			continue;
+		}
+		COUNT(rw, connections);
+		g.count = rw->r->cfg.greeting_count;
+		if (getrandom(g.challenge, sizeof(g.challenge), 0) < 0 ||
+		    getrandom(g.salt, sizeof(g.salt), 0) < 0)
+			memset(g.challenge, 0x5a, sizeof(g.challenge));
+		c->state = C_SETUP;
+		if (conn_send(c, out, wire_encode_greeting(out, &g)) < 0)
+			continue;
+		conn_expect(c, WIRE_SETUP_LEN);
+	}
+}
+
+static void clk_cb(struct wk_timer *t)
+{
+	struct rworker *rw = (struct rworker *)((char *)t - offsetof(struct rworker, clk_timer));
+
+	ntptime_clock_status(&rw->clk);
+	wk_timer_arm(rw->wk, t, ntptime_now() + 10 * NS_PER_SEC);
+}
+
+/* ---- start / stop ----------------------------------------------------- */
+
+static int open_listener(const struct sockaddr_storage *addr, uint16_t *port)
+{
+	struct sockaddr_storage a = *addr;
+	int fd = socket(a.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1, zero = 0;
+	char s[INET6_ADDRSTRLEN];
+	socklen_t len = sizeof(a);
+
+	if (fd < 0)
+		goto fail;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
+		goto fail;
+	if (a.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	tsock_addr_set_port(&a, *port);
+	if (bind(fd, (struct sockaddr *)&a, tsock_addr_len(&a)) < 0 || listen(fd, 1024) < 0)
+		goto fail;
+	getsockname(fd, (struct sockaddr *)&a, &len);
+	*port = tsock_addr_port(&a);
+	return fd;
+fail:
+	log_err("cannot listen on [%s]:%u: %m", tsock_addr_str(addr, s, sizeof(s)), *port);
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+static void rworker_cleanup(struct rworker *rw)
+{
+	while (rw->conns)
+		conn_close(rw->conns, NULL);
+	for (int i = 0; i < REFL_MAX_ADDRS; i++) {
+		if (rw->listeners[i].io.fd >= 0)
+			close(rw->listeners[i].io.fd);
+		if (rw->lights[i])
+			rtest_close(rw->lights[i]);
+	}
+	if (rw->slots) {
+		/* reflections still waiting are dropped with their sessions */
+		for (unsigned i = 0; i < rw->r->cfg.impair_slots; i++) {
+			struct slot *sl = &rw->slots[i];
+
+			if (sl->rt) {
+				wk_timer_cancel(rw->wk, &sl->t);
+				slot_release(rw, sl);
+			}
+		}
+		free(rw->slots);
+	}
+	if (rw->wk)
+		wk_destroy(rw->wk);
+}
+
+struct responder *responder_start(const struct refl_config *cfg)
+{
+	struct responder *r = calloc(1, sizeof(*r));
+	int nw = cfg->nworkers > 0 ? cfg->nworkers : 1;
+	uint64_t seed = cfg->imp.seed;
+
+	if (!r)
+		return NULL;
+	r->cfg = *cfg;
+	r->impair = cfg->imp.delay > 0 || cfg->imp.jitter > 0 || cfg->imp.duplicate > 0 ||
+		    cfg->imp.reorder > 0;
+	r->start_time = ntptime_now();
+	pthread_mutex_init(&r->clients_lock, NULL);
+	r->w = calloc((size_t)nw, sizeof(*r->w));
+	if (!r->w)
+		goto fail;
+	r->nw = nw;
+	if (!seed && getrandom(&seed, sizeof(seed), 0) < 0)
+		seed = (uint64_t)r->start_time;
+	for (int w = 0; w < nw; w++) {
+		struct rworker *rw = &r->w[w];
+
+		rw->r = r;
+		rw->id = w;
+		rw->rng = seed + (uint64_t)w * 0x9e3779b97f4a7c15ULL;
+		for (int i = 0; i < REFL_MAX_ADDRS; i++)
+			rw->listeners[i].io.fd = -1;
+		rw->wk = wk_create(w, nw > 1 ? w % wk_ncpus() : -1,
+				   r->impair ? cfg->impair_slots + 1024 : 1024);
+		if (!rw->wk)
+			goto fail;
+		ntptime_clock_status(&rw->clk);
+		wk_timer_init(&rw->clk_timer, clk_cb);
+		wk_timer_arm(rw->wk, &rw->clk_timer, ntptime_now() + 10 * NS_PER_SEC);
+		if (r->impair) {
+			rw->slots = calloc(cfg->impair_slots, sizeof(*rw->slots));
+			if (!rw->slots)
+				goto fail;
+			for (unsigned i = 0; i < cfg->impair_slots; i++) {
+				wk_timer_init(&rw->slots[i].t, slot_cb);
+				rw->slots[i].next_free = rw->free_slots;
+				rw->free_slots = &rw->slots[i];
+			}
+		}
+		for (int i = 0; i < cfg->nlisten; i++) {
+			uint16_t port = w == 0 ? tsock_addr_port(&cfg->listen[i]) : r->ports[i];
+
+			rw->listeners[i].io.fd = open_listener(&cfg->listen[i], &port);
+			if (rw->listeners[i].io.fd < 0)
+				goto fail;
+			rw->listeners[i].io.cb = accept_cb;
+			rw->listeners[i].rw = rw;
+			r->ports[i] = port;
+			if (wk_add_io(rw->wk, &rw->listeners[i].io, EPOLLIN) < 0)
+				goto fail;
+		}
+		for (int i = 0; i < cfg->nlight; i++) {
+			uint16_t want = w == 0 ? tsock_addr_port(&cfg->light[i]) : r->light_ports[i];
+			uint16_t port;
+
+			rw->lights[i] = rtest_open(rw, &cfg->light[i], want, want, -1, TSOCK_REUSEPORT, &port);
+			if (!rw->lights[i]) {
+				char s[INET6_ADDRSTRLEN];
+
+				log_err("cannot open the light reflector on [%s]:%u",
+					tsock_addr_str(&cfg->light[i], s, sizeof(s)), want);
+				goto fail;
+			}
+			r->light_ports[i] = port;
+		}
+	}
+	for (int w = 0; w < nw; w++)
+		if (wk_start(r->w[w].wk) < 0)
+			goto fail_started;
+	return r;
+fail_started:
+	for (int w = 0; w < nw; w++) {
+		wk_stop(r->w[w].wk);
+		wk_join(r->w[w].wk);
+	}
+fail:
+	if (r->w)
+		for (int w = 0; w < r->nw; w++)
+			rworker_cleanup(&r->w[w]);
+	free(r->w);
+	pthread_mutex_destroy(&r->clients_lock);
+	free(r);
+	return NULL;
+}
+
+uint16_t responder_port(const struct responder *r, int i)
+{
+	return i >= 0 && i < r->cfg.nlisten ? r->ports[i] : 0;
+}
+
+uint16_t responder_light_port(const struct responder *r, int i)
+{
+	return i >= 0 && i < r->cfg.nlight ? r->light_ports[i] : 0;
+}
+
+void responder_counters(const struct responder *r, struct refl_counters *o)
+{
+	memset(o, 0, sizeof(*o));
+	for (int w = 0; w < r->nw; w++) {
+		const struct rworker *rw = &r->w[w];
+
+#define SUM(f) o->f += atomic_load_explicit(&rw->c.f, memory_order_relaxed)
+		SUM(connections);
+		SUM(sessions);
+		SUM(refused);
+		SUM(rx);
+		SUM(reflected);
+		SUM(dropped_loss);
+		SUM(duplicated);
+		SUM(reordered);
+		SUM(malformed);
+		SUM(foreign);
+		SUM(early);
+		SUM(slots_full);
+		SUM(protocol_errors);
+#undef SUM
+		o->dscp_seen |= atomic_load_explicit(&rw->c.dscp_seen, memory_order_relaxed);
+	}
+}
+
+void responder_stop(struct responder *r)
+{
+	if (!r)
+		return;
+	for (int w = 0; w < r->nw; w++)
+		wk_stop(r->w[w].wk);
+	for (int w = 0; w < r->nw; w++)
+		wk_join(r->w[w].wk);
+	for (int w = 0; w < r->nw; w++)
+		rworker_cleanup(&r->w[w]);
+	for (int i = 0; i < CLIENT_BUCKETS; i++)
+		while (r->clients[i]) {
+			struct client_entry *e = r->clients[i];
+
+			r->clients[i] = e->next;
+			free(e);
+		}
+	pthread_mutex_destroy(&r->clients_lock);
+	free(r->w);
+	free(r);
+}

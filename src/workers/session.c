@@ -1,0 +1,679 @@
+/*
+ * session: client side of one TWAMP / TWAMP Light / STAMP measurement.
+ * See include/session.h for the state machine and the ownership rules.
+ */
+#include "session.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "ntptime.h"
+#include "tsock.h"
+#include "worker.h"
+
+enum sess_state {
+	ST_CONNECTING,
+	ST_GREETING,
+	ST_SERVER_START,
+	ST_ACCEPT,
+	ST_START_ACK,
+	ST_TESTING,
+	ST_DONE,
+};
+
+static const char *const state_names[] = {
+	"connect", "Server Greeting", "Server-Start", "Accept-Session", "Start-Ack",
+	"test", "done",
+};
+
+struct session {
+	struct worker *wk;
+	struct session_params p;
+	struct session_info info;
+	enum sess_state state;
+
+	struct wk_io ctl;             /* TCP control connection, fd -1 when none */
+	struct wk_io test;            /* UDP test socket */
+	struct wk_timer step_timer;   /* control step timeout, then end of test */
+	struct wk_timer send_timer;
+
+	uint8_t rbuf[WIRE_CONTROL_MAX_LEN];
+	size_t rlen, rneed;
+	uint8_t wbuf[2 * WIRE_CONTROL_MAX_LEN];
+	size_t wlen;
+
+	struct stats st;
+	int64_t *late;                /* send lateness per packet */
+	uint8_t *pkt;                 /* sender packet, padding written once */
+	size_t pkt_len;
+	enum wire_test_fmt fmt;
+	uint32_t next_seq;
+	int64_t next_due;
+	int64_t last_send;
+	uint64_t rng;
+	struct ntptime_clock clk;
+	bool start_failed;            /* report from the loop, not from session_start */
+};
+
+const char *session_status_name(enum session_status st)
+{
+	static const char *const names[] = {
+		"ok", "unreachable", "connection refused", "timeout", "mode refused",
+		"access denied", "session refused", "protocol error", "connection closed",
+		"local error",
+	};
+
+	return (unsigned)st < sizeof(names) / sizeof(names[0]) ? names[st] : "unknown";
+}
+
+void session_params_default(struct session_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->mode = SESSION_CONTROL;
+	p->count = 100;
+	p->interval = 100 * NS_PER_MS;
+	p->padding = SESSION_PADDING_DEFAULT;
+	p->loss_timeout = 2 * NS_PER_SEC;
+	p->ctl_timeout = 10 * NS_PER_SEC;
+	p->seed = 1;
+}
+
+/* splitmix64: small, seedable, good enough for spacing and padding */
+static uint64_t rng_next(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static int64_t next_gap(struct session *s)
+{
+	double u;
+
+	if (!s->p.exponential)
+		return s->p.interval;
+	u = ((double)(rng_next(&s->rng) >> 11) + 0.5) / 9007199254740992.0; /* (0,1) */
+	return (int64_t)(-log(u) * (double)s->p.interval);
+}
+
+static void close_io(struct session *s, struct wk_io *io)
+{
+	if (io->fd >= 0) {
+		wk_del_io(s->wk, io);
+		close(io->fd);
+		io->fd = -1;
+	}
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void finish(struct session *s)
+{
+	uint32_t n = s->next_seq;
+
+	wk_timer_cancel(s->wk, &s->step_timer);
+	wk_timer_cancel(s->wk, &s->send_timer);
+	close_io(s, &s->ctl);
+	close_io(s, &s->test);
+	s->state = ST_DONE;
+	s->info.end_time = ntptime_now();
+	if (n > 0) {
+		qsort(s->late, n, sizeof(*s->late), cmp_i64);
+		s->info.late_p50 = s->late[(n + 1) / 2 - 1];
+		s->info.late_p99 = s->late[(uint32_t)ceil(0.99 * n) - 1];
+		s->info.late_max = s->late[n - 1];
+	}
+	if (s->p.on_done)
+		s->p.on_done(s, s->p.ctx);
+}
+
+static void fail(struct session *s, enum session_status status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void fail(struct session *s, enum session_status status, const char *fmt, ...)
+{
+	va_list ap;
+
+	s->info.status = status;
+	va_start(ap, fmt);
+	vsnprintf(s->info.error, sizeof(s->info.error), fmt, ap);
+	va_end(ap);
+	finish(s);
+}
+
+/*
+ * A failure inside session_start() is reported from the event loop, so that
+ * on_done() never runs before session_start() has returned.
+ */
+static void fail_later(struct session *s, enum session_status status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void fail_later(struct session *s, enum session_status status, const char *fmt, ...)
+{
+	va_list ap;
+
+	s->info.status = status;
+	va_start(ap, fmt);
+	vsnprintf(s->info.error, sizeof(s->info.error), fmt, ap);
+	va_end(ap);
+	s->start_failed = true;
+	wk_timer_arm(s->wk, &s->step_timer, ntptime_now());
+}
+
+static enum session_status errno_status(int err)
+{
+	switch (err) {
+	case ECONNREFUSED:
+		return SESSION_ERR_REFUSED;
+	case ETIMEDOUT:
+		return SESSION_ERR_TIMEOUT;
+	case ENETUNREACH:
+	case EHOSTUNREACH:
+	case EADDRNOTAVAIL:
+	case ENETDOWN:
+	case EHOSTDOWN:
+		return SESSION_ERR_UNREACHABLE;
+	case ECONNRESET:
+	case EPIPE:
+		return SESSION_ERR_CLOSED;
+	default:
+		return SESSION_ERR_LOCAL;
+	}
+}
+
+static void expect(struct session *s, enum sess_state st, size_t len)
+{
+	s->state = st;
+	s->rlen = 0;
+	s->rneed = len;
+	wk_timer_arm(s->wk, &s->step_timer, ntptime_now() + s->p.ctl_timeout);
+}
+
+/* Queue a control message; the kernel takes it at once in practice. */
+static int ctl_send(struct session *s, const uint8_t *msg, size_t len)
+{
+	ssize_t n;
+
+	if (s->wlen + len > sizeof(s->wbuf)) {
+		fail(s, SESSION_ERR_LOCAL, "control output buffer full");
+		return -1;
+	}
+	memcpy(s->wbuf + s->wlen, msg, len);
+	s->wlen += len;
+	n = send(s->ctl.fd, s->wbuf, s->wlen, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n < 0 && errno != EAGAIN) {
+		int err = errno;
+
+		fail(s, errno_status(err), "control connection: send: %s", strerror(err));
+		return -1;
+	}
+	if (n > 0) {
+		memmove(s->wbuf, s->wbuf + n, s->wlen - (size_t)n);
+		s->wlen -= (size_t)n;
+	}
+	wk_mod_io(s->wk, &s->ctl, EPOLLIN | (s->wlen ? EPOLLOUT : 0));
+	return 0;
+}
+
+static void fill_addr(struct wire_addr *w, const struct sockaddr_storage *ss)
+{
+	memset(w, 0, sizeof(*w));
+	if (ss->ss_family == AF_INET6)
+		memcpy(w->b, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+	else
+		memcpy(w->b, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+}
+
+static int open_test_socket(struct session *s, const struct sockaddr_storage *local)
+{
+	uint16_t port;
+
+	s->test.fd = tsock_open(local, s->p.port_lo, s->p.port_hi, s->p.dscp, 0, &port);
+	if (s->test.fd < 0)
+		return -1;
+	s->info.local_test = *local;
+	tsock_addr_set_port(&s->info.local_test, port);
+	return wk_add_io(s->wk, &s->test, EPOLLIN);
+}
+
+static void start_test(struct session *s);
+
+static void handle_greeting(struct session *s)
+{
+	struct wire_greeting g;
+	struct wire_setup su = { .mode = WIRE_MODE_OPEN };
+	uint8_t out[WIRE_SETUP_LEN];
+
+	if (wire_decode_greeting(s->rbuf, s->rlen, &g) < 0)
+		return fail(s, SESSION_ERR_PROTOCOL, "malformed Server Greeting");
+	if (g.modes == 0)
+		return fail(s, SESSION_ERR_DENIED, "server refuses to talk to us (Server Greeting offers no mode)");
+	if (!(g.modes & WIRE_MODE_OPEN))
+		return fail(s, SESSION_ERR_MODE,
+			    "server does not allow unauthenticated mode (it offers modes 0x%x)", g.modes);
+	if (ctl_send(s, out, wire_encode_setup(out, &su)) < 0)
+		return;
+	expect(s, ST_SERVER_START, WIRE_SERVER_START_LEN);
+}
+
+static void handle_server_start(struct session *s)
+{
+	struct wire_server_start ss;
+	struct wire_request rq = { 0 };
+	uint8_t out[WIRE_REQUEST_LEN];
+	uint16_t port = tsock_addr_port(&s->info.local_test);
+
+	if (wire_decode_server_start(s->rbuf, s->rlen, &ss) < 0)
+		return fail(s, SESSION_ERR_PROTOCOL, "malformed Server-Start");
+	if (ss.accept != WIRE_ACCEPT_OK)
+		return fail(s, SESSION_ERR_DENIED, "server denied access: %s", wire_accept_str(ss.accept));
+	rq.ipvn = s->p.server.ss_family == AF_INET6 ? 6 : 4;
+	rq.sender_port = port;
+	rq.receiver_port = port;  /* as twping: the reflector may pick another */
+	if (!s->p.zero_addr) {
+		fill_addr(&rq.sender, &s->info.local_test);
+		fill_addr(&rq.receiver, &s->p.server);
+	}
+	rq.padding = s->info.padding;
+	rq.start_time = ntptime_now();
+	rq.timeout = s->p.loss_timeout;
+	rq.typep = wire_typep_from_dscp((uint8_t)s->p.dscp);
+	if (ctl_send(s, out, wire_encode_request(out, &rq)) < 0)
+		return;
+	expect(s, ST_ACCEPT, WIRE_ACCEPT_SESSION_LEN);
+}
+
+static void handle_accept(struct session *s)
+{
+	struct wire_accept_session a;
+	struct wire_start_sessions ss = { { 0 } };
+	uint8_t out[WIRE_START_SESSIONS_LEN];
+
+	if (wire_decode_accept_session(s->rbuf, s->rlen, &a) < 0)
+		return fail(s, SESSION_ERR_PROTOCOL, "malformed Accept-Session");
+	if (a.accept != WIRE_ACCEPT_OK)
+		return fail(s, SESSION_ERR_SESSION, "server refused the test session: %s",
+			    wire_accept_str(a.accept));
+	if (a.port == 0)
+		return fail(s, SESSION_ERR_PROTOCOL, "Accept-Session names reflector port 0");
+	memcpy(s->info.sid, a.sid, sizeof(a.sid));
+	s->info.have_sid = true;
+	s->info.remote_test = s->p.server;
+	tsock_addr_set_port(&s->info.remote_test, a.port);
+	if (ctl_send(s, out, wire_encode_start_sessions(out, &ss)) < 0)
+		return;
+	expect(s, ST_START_ACK, WIRE_START_ACK_LEN);
+}
+
+static void handle_start_ack(struct session *s)
+{
+	struct wire_start_ack a;
+
+	if (wire_decode_start_ack(s->rbuf, s->rlen, &a) < 0)
+		return fail(s, SESSION_ERR_PROTOCOL, "malformed Start-Ack");
+	if (a.accept != WIRE_ACCEPT_OK)
+		return fail(s, SESSION_ERR_SESSION, "server refused to start the session: %s",
+			    wire_accept_str(a.accept));
+	start_test(s);
+}
+
+static void ctl_readable(struct session *s)
+{
+	for (;;) {
+		uint8_t junk[256];
+		uint8_t *dst = s->state == ST_TESTING ? junk : s->rbuf + s->rlen;
+		size_t want = s->state == ST_TESTING ? sizeof(junk) : s->rneed - s->rlen;
+		ssize_t n = recv(s->ctl.fd, dst, want, MSG_DONTWAIT);
+
+		if (n < 0) {
+			int err = errno;
+
+			if (err == EAGAIN || err == EINTR)
+				return;
+			if (s->state == ST_TESTING) {
+				log_warn("control connection lost during the test: %s", strerror(err));
+				close_io(s, &s->ctl);
+				return;
+			}
+			return fail(s, errno_status(err), "control connection, waiting for %s: %s",
+				    state_names[s->state], strerror(err));
+		}
+		if (n == 0) {
+			if (s->state == ST_TESTING) {
+				/* twampd closes only when told to; go on measuring */
+				log_warn("server closed the control connection during the test");
+				close_io(s, &s->ctl);
+				return;
+			}
+			return fail(s, SESSION_ERR_CLOSED, "server closed the control connection while we waited for %s",
+				    state_names[s->state]);
+		}
+		if (s->state == ST_TESTING) {
+			LOG_RL(LOGL_WARN, 60, "ignoring %zd unexpected control octets during the test", n);
+			continue;
+		}
+		s->rlen += (size_t)n;
+		if (s->rlen < s->rneed)
+			continue;
+		switch (s->state) {
+		case ST_GREETING:
+			handle_greeting(s);
+			break;
+		case ST_SERVER_START:
+			handle_server_start(s);
+			break;
+		case ST_ACCEPT:
+			handle_accept(s);
+			break;
+		case ST_START_ACK:
+			handle_start_ack(s);
+			break;
+		default:
+			break;
+		}
+		if (s->state == ST_DONE || s->ctl.fd < 0)
+			return;
+	}
+}
+
+static void connected(struct session *s)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+	struct sockaddr_storage local;
+
+	getsockopt(s->ctl.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	if (err) {
+		char a[INET6_ADDRSTRLEN];
+
+		return fail(s, errno_status(err), "cannot connect to %s port %u: %s",
+			    tsock_addr_str(&s->p.server, a, sizeof(a)), tsock_addr_port(&s->p.server),
+			    strerror(err));
+	}
+	len = sizeof(local);
+	getsockname(s->ctl.fd, (struct sockaddr *)&local, &len);
+	if (open_test_socket(s, &local) < 0)
+		return fail(s, SESSION_ERR_LOCAL, "cannot open the test socket (see log)");
+	expect(s, ST_GREETING, WIRE_GREETING_LEN);
+	wk_mod_io(s->wk, &s->ctl, EPOLLIN);
+}
+
+static void ctl_cb(struct wk_io *io, uint32_t events)
+{
+	struct session *s = (struct session *)((char *)io - offsetof(struct session, ctl));
+
+	if (s->state == ST_CONNECTING) {
+		connected(s);
+		return;
+	}
+	if (events & EPOLLOUT && s->wlen) {
+		ssize_t n = send(s->ctl.fd, s->wbuf, s->wlen, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n > 0) {
+			memmove(s->wbuf, s->wbuf + n, s->wlen - (size_t)n);
+			s->wlen -= (size_t)n;
+		}
+		if (!s->wlen)
+			wk_mod_io(s->wk, &s->ctl, EPOLLIN);
+	}
+	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+		ctl_readable(s);
+}
+
+/* ---- test phase ---------------------------------------------------- */
+
+static void send_due(struct session *s)
+{
+	int64_t now = ntptime_now();
+
+	while (s->next_seq < s->p.count && s->next_due <= now) {
+		struct wire_test_sender h = { .seq = s->next_seq, .errest = s->clk.errest,
+					      .ssid = s->p.ssid };
+		int64_t t1 = ntptime_now();
+
+		h.ts = t1;
+		wire_encode_test_sender(s->pkt, s->pkt_len, s->fmt, &h);
+		if (tsock_send(s->test.fd, s->pkt, s->pkt_len, (struct sockaddr *)&s->info.remote_test,
+			       tsock_addr_len(&s->info.remote_test)) < 0)
+			LOG_RL(LOGL_WARN, 10, "test packet %u not sent: %m", s->next_seq);
+		stats_sent(&s->st, s->next_seq, t1, s->clk.errest);
+		s->late[s->next_seq] = t1 - s->next_due;
+		s->last_send = t1;
+		s->next_seq++;
+		s->next_due += next_gap(s);
+		now = t1;
+	}
+	if (s->next_seq < s->p.count)
+		wk_timer_arm(s->wk, &s->send_timer, s->next_due);
+	else
+		wk_timer_arm(s->wk, &s->step_timer, s->last_send + s->p.loss_timeout);
+}
+
+static void send_timer_cb(struct wk_timer *t)
+{
+	send_due((struct session *)((char *)t - offsetof(struct session, send_timer)));
+}
+
+static void test_cb(struct wk_io *io, uint32_t events)
+{
+	struct session *s = (struct session *)((char *)io - offsetof(struct session, test));
+	uint8_t buf[WIRE_TEST_MAX_LEN + 1];
+	struct tsock_rx rx;
+
+	(void)events;
+	for (;;) {
+		struct wire_test_reflect r;
+		struct stats_reflection sr;
+		ssize_t n = tsock_recv(s->test.fd, buf, sizeof(buf) - 1, &rx);
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+				return;
+			/* ICMP errors surface here (port unreachable): not fatal */
+			LOG_RL(LOGL_WARN, 10, "test socket: %m");
+			continue;
+		}
+		if ((size_t)n > WIRE_TEST_MAX_LEN ||
+		    wire_decode_test_reflect(buf, (size_t)n, s->fmt, &r) < 0) {
+			s->info.malformed++;
+			LOG_RL(LOGL_WARN, 10, "dropped a malformed reflected packet of %zd octets", n);
+			continue;
+		}
+		if (s->state != ST_TESTING)
+			continue;
+		sr.sender_seq = r.sender_seq;
+		sr.rseq = r.seq;
+		sr.t2 = r.rx_ts;
+		sr.t3 = r.ts;
+		sr.t4 = tsock_rx_time(&rx);
+		sr.err2 = r.errest; /* T2 and T3 come from the reflector's clock */
+		sr.err3 = r.errest;
+		sr.err4 = s->clk.errest;
+		sr.ttl_fwd = r.ttl_known ? r.sender_ttl : -1;
+		sr.ttl_bck = rx.ttl;
+		if (rx.ts_kernel)
+			s->info.kernel_rx++;
+		if (stats_reflected(&s->st, &sr) == STATS_RX_UNKNOWN)
+			LOG_RL(LOGL_WARN, 10, "dropped a reflection of sequence number %u, never sent",
+			       r.sender_seq);
+	}
+}
+
+static void start_test(struct session *s)
+{
+	s->state = ST_TESTING;
+	wk_timer_cancel(s->wk, &s->step_timer);
+	s->info.start_time = ntptime_now();
+	s->next_due = s->info.start_time;
+	send_due(s);
+}
+
+static void step_timer_cb(struct wk_timer *t)
+{
+	struct session *s = (struct session *)((char *)t - offsetof(struct session, step_timer));
+
+	if (s->start_failed) {
+		finish(s);
+		return;
+	}
+	if (s->state == ST_TESTING) {
+		if (s->ctl.fd >= 0) {
+			struct wire_stop_sessions st = { .accept = 0, .nsessions = 1 };
+			uint8_t out[WIRE_STOP_SESSIONS_LEN];
+
+			wire_encode_stop_sessions(out, &st);
+			if (send(s->ctl.fd, out, sizeof(out), MSG_NOSIGNAL | MSG_DONTWAIT) != sizeof(out))
+				log_warn("Stop-Sessions not sent: %m");
+		}
+		finish(s);
+		return;
+	}
+	fail(s, SESSION_ERR_TIMEOUT, "timed out waiting for %s (%.1f s)", state_names[s->state],
+	     ntptime_to_sec(s->p.ctl_timeout));
+}
+
+static uint32_t default_padding(const struct session_params *p)
+{
+	if (p->mode == SESSION_STAMP)
+		return 0;
+	return WIRE_TEST_REFLECT_LEN - WIRE_TEST_SENDER_LEN; /* 27: as large as the reflection */
+}
+
+struct session *session_start(struct worker *wk, const struct session_params *p)
+{
+	struct session *s = calloc(1, sizeof(*s));
+	size_t hdr;
+
+	if (!s)
+		return NULL;
+	s->wk = wk;
+	s->p = *p;
+	s->ctl.fd = -1;
+	s->ctl.cb = ctl_cb;
+	s->test.fd = -1;
+	s->test.cb = test_cb;
+	wk_timer_init(&s->step_timer, step_timer_cb);
+	wk_timer_init(&s->send_timer, send_timer_cb);
+	s->rng = p->seed;
+	s->fmt = p->mode == SESSION_STAMP ? WIRE_TEST_STAMP : WIRE_TEST_OPEN;
+	s->info.padding = p->padding == SESSION_PADDING_DEFAULT ? default_padding(p) : p->padding;
+	hdr = s->fmt == WIRE_TEST_STAMP ? WIRE_STAMP_LEN : WIRE_TEST_SENDER_LEN;
+	s->pkt_len = hdr + s->info.padding;
+	s->info.packet_len = s->pkt_len;
+	ntptime_clock_status(&s->clk);
+	if (s->pkt_len > WIRE_TEST_MAX_LEN || p->count == 0) {
+		fail_later(s, SESSION_ERR_LOCAL, "invalid session: %u packets of %zu octets (at most %d)",
+			   p->count, s->pkt_len, WIRE_TEST_MAX_LEN);
+		return s;
+	}
+	s->pkt = calloc(1, s->pkt_len);
+	s->late = calloc(p->count, sizeof(*s->late));
+	if (!s->pkt || !s->late || stats_init(&s->st, p->count, p->loss_timeout) < 0) {
+		session_free(s);
+		return NULL;
+	}
+	for (size_t i = hdr; i < s->pkt_len; i++) {
+		uint8_t b = (uint8_t)rng_next(&s->rng);
+
+		s->pkt[i] = b ? b : 0x5a; /* random, non-zero, as twping */
+	}
+
+	if (p->mode != SESSION_CONTROL) {
+		struct sockaddr_storage local = p->local;
+
+		if (local.ss_family == AF_UNSPEC)
+			local.ss_family = p->server.ss_family;
+		if (open_test_socket(s, &local) < 0) {
+			fail_later(s, SESSION_ERR_LOCAL, "cannot open the test socket (see log)");
+			return s;
+		}
+		s->info.remote_test = p->server;
+		start_test(s);
+		return s;
+	}
+
+	s->ctl.fd = socket(p->server.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->ctl.fd < 0) {
+		fail_later(s, SESSION_ERR_LOCAL, "control socket: %s", strerror(errno));
+		return s;
+	}
+	{
+		int one = 1;
+
+		setsockopt(s->ctl.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+	if (p->local.ss_family != AF_UNSPEC) {
+		struct sockaddr_storage l = p->local;
+
+		tsock_addr_set_port(&l, 0);
+		if (bind(s->ctl.fd, (struct sockaddr *)&l, tsock_addr_len(&l)) < 0) {
+			fail_later(s, SESSION_ERR_LOCAL, "cannot bind to the source address: %s", strerror(errno));
+			return s;
+		}
+	}
+	s->state = ST_CONNECTING;
+	if (connect(s->ctl.fd, (const struct sockaddr *)&p->server, tsock_addr_len(&p->server)) < 0 &&
+	    errno != EINPROGRESS) {
+		int err = errno;
+		char a[INET6_ADDRSTRLEN];
+
+		fail_later(s, errno_status(err), "cannot connect to %s port %u: %s",
+			   tsock_addr_str(&p->server, a, sizeof(a)), tsock_addr_port(&p->server),
+			   strerror(err));
+		return s;
+	}
+	if (wk_add_io(wk, &s->ctl, EPOLLOUT) < 0) {
+		fail_later(s, SESSION_ERR_LOCAL, "cannot watch the control socket");
+		return s;
+	}
+	wk_timer_arm(wk, &s->step_timer, ntptime_now() + p->ctl_timeout);
+	return s;
+}
+
+void session_free(struct session *s)
+{
+	if (!s)
+		return;
+	if (s->state != ST_DONE) {
+		wk_timer_cancel(s->wk, &s->step_timer);
+		wk_timer_cancel(s->wk, &s->send_timer);
+		close_io(s, &s->ctl);
+		close_io(s, &s->test);
+	}
+	stats_free(&s->st);
+	free(s->late);
+	free(s->pkt);
+	free(s);
+}
+
+const struct session_info *session_info(const struct session *s)
+{
+	return &s->info;
+}
+
+const struct stats *session_stats(const struct session *s)
+{
+	return &s->st;
+}
+
+const struct session_params *session_params(const struct session *s)
+{
+	return &s->p;
+}

@@ -1,0 +1,300 @@
+/*
+ * tsock: test sockets.  One place for their options and one cmsg parser.
+ */
+#include "tsock.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "ntptime.h"
+
+socklen_t tsock_addr_len(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
+
+uint16_t tsock_addr_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+}
+
+void tsock_addr_set_port(struct sockaddr_storage *ss, uint16_t port)
+{
+	if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+	else
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+}
+
+void tsock_addr_unmap(struct sockaddr_storage *ss)
+{
+	struct sockaddr_in6 s6;
+	struct sockaddr_in s4 = { .sin_family = AF_INET };
+
+	if (ss->ss_family != AF_INET6)
+		return;
+	memcpy(&s6, ss, sizeof(s6));
+	if (!IN6_IS_ADDR_V4MAPPED(&s6.sin6_addr))
+		return;
+	s4.sin_port = s6.sin6_port;
+	memcpy(&s4.sin_addr, &s6.sin6_addr.s6_addr[12], 4);
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, &s4, sizeof(s4));
+}
+
+int tsock_addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return 0;
+	if (a->ss_family == AF_INET6)
+		return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+			       &((const struct sockaddr_in6 *)b)->sin6_addr, 16);
+	return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+	       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+}
+
+const char *tsock_addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	const void *a = ss->ss_family == AF_INET6 ? (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr
+						  : (const void *)&((const struct sockaddr_in *)ss)->sin_addr;
+
+	if (!inet_ntop(ss->ss_family, a, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+int tsock_resolve(const char *spec, int family, uint16_t default_port,
+		  struct sockaddr_storage *out, char *host, size_t hostlen,
+		  char *err, size_t errlen)
+{
+	char h[256], port[16];
+	const char *colon = strrchr(spec, ':');
+	struct addrinfo hints = { .ai_family = family, .ai_socktype = SOCK_DGRAM }, *res = NULL;
+	int rc;
+
+	snprintf(port, sizeof(port), "%u", default_port);
+	if (spec[0] == '[') {
+		const char *end = strchr(spec, ']');
+
+		if (!end || (end[1] && end[1] != ':')) {
+			snprintf(err, errlen, "bad address '%s': expected [IPv6]:PORT", spec);
+			return -1;
+		}
+		snprintf(h, sizeof(h), "%.*s", (int)(end - spec - 1), spec + 1);
+		if (end[1] == ':')
+			snprintf(port, sizeof(port), "%s", end + 2);
+	} else if (colon && strchr(spec, ':') == colon) {
+		/* exactly one colon: HOST:PORT */
+		snprintf(h, sizeof(h), "%.*s", (int)(colon - spec), spec);
+		snprintf(port, sizeof(port), "%s", colon + 1);
+	} else {
+		snprintf(h, sizeof(h), "%s", spec); /* a name, IPv4, or a bare IPv6 */
+	}
+	{
+		char *end;
+		unsigned long p = strtoul(port, &end, 10);
+
+		if (!port[0] || *end || p > 65535) {
+			snprintf(err, errlen, "bad port '%s' in '%s'", port, spec);
+			return -1;
+		}
+	}
+	rc = getaddrinfo(h[0] ? h : NULL, port, &hints, &res);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot resolve '%s': %s", h, gai_strerror(rc));
+		return -1;
+	}
+	memset(out, 0, sizeof(*out));
+	memcpy(out, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	if (host)
+		snprintf(host, hostlen, "%s", h);
+	return 0;
+}
+
+int tsock_set_dscp(int fd, int family, int dscp)
+{
+	int tos = (dscp & 0x3f) << 2;
+
+	if (family == AF_INET6) {
+		setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos)); /* IPv4 on dual-stack */
+		return setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof(tos));
+	}
+	return setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos));
+}
+
+static int set_options(int fd, int family, int dscp)
+{
+	int one = 1, ttl = 255;
+	int ts = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
+
+	if (family == AF_INET6) {
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &ttl, sizeof(ttl)) < 0 ||
+		    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &one, sizeof(one)) < 0 ||
+		    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVTCLASS, &one, sizeof(one)) < 0)
+			return -1;
+		/* a dual-stack socket also carries IPv4: best effort */
+		setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl));
+		setsockopt(fd, IPPROTO_IP, IP_RECVTTL, &one, sizeof(one));
+		setsockopt(fd, IPPROTO_IP, IP_RECVTOS, &one, sizeof(one));
+	} else {
+		if (setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)) < 0 ||
+		    setsockopt(fd, IPPROTO_IP, IP_RECVTTL, &one, sizeof(one)) < 0 ||
+		    setsockopt(fd, IPPROTO_IP, IP_RECVTOS, &one, sizeof(one)) < 0)
+			return -1;
+	}
+	if (dscp >= 0 && tsock_set_dscp(fd, family, dscp) < 0)
+		return -1;
+	/* Kernel RX timestamps are an upgrade, not a requirement. */
+	if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &ts, sizeof(ts)) < 0)
+		LOG_RL(LOGL_WARN, 3600, "SO_TIMESTAMPING refused (%m): using user-space receive times");
+	return 0;
+}
+
+int tsock_open(const struct sockaddr_storage *local, uint16_t port_lo, uint16_t port_hi,
+	       int dscp, int flags, uint16_t *port)
+{
+	struct sockaddr_storage a = *local;
+	int family = local->ss_family;
+	int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+	unsigned p;
+
+	if (fd < 0) {
+		log_err("test socket: %m");
+		return -1;
+	}
+	if (set_options(fd, family, dscp) < 0) {
+		log_err("test socket options: %m");
+		goto fail;
+	}
+	if (flags & TSOCK_REUSEPORT) {
+		int one = 1;
+
+		if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
+			log_err("test socket SO_REUSEPORT: %m");
+			goto fail;
+		}
+	}
+	if (family == AF_INET6) {
+		int v6only = 0;
+
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only));
+	}
+	if (port_lo == 0 && port_hi == 0) {
+		tsock_addr_set_port(&a, 0);
+		if (bind(fd, (struct sockaddr *)&a, tsock_addr_len(&a)) < 0) {
+			log_err("test socket bind: %m");
+			goto fail;
+		}
+	} else {
+		for (p = port_lo; p <= port_hi; p++) {
+			tsock_addr_set_port(&a, (uint16_t)p);
+			if (bind(fd, (struct sockaddr *)&a, tsock_addr_len(&a)) == 0)
+				break;
+			if (errno != EADDRINUSE && errno != EACCES) {
+				log_err("test socket bind to port %u: %m", p);
+				goto fail;
+			}
+		}
+		if (p > port_hi) {
+			log_err("test socket: no free UDP port in %u-%u", port_lo, port_hi);
+			goto fail;
+		}
+	}
+	{
+		socklen_t len = sizeof(a);
+
+		if (getsockname(fd, (struct sockaddr *)&a, &len) < 0)
+			goto fail;
+		*port = tsock_addr_port(&a);
+	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+void tsock_parse_cmsg(struct msghdr *msg, struct tsock_rx *rx)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+		const unsigned char *d = CMSG_DATA(c);
+		size_t dlen = c->cmsg_len - CMSG_LEN(0);
+		int v;
+
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING &&
+		    dlen >= sizeof(struct scm_timestamping)) {
+			struct scm_timestamping t;
+
+			memcpy(&t, d, sizeof(t));
+			if (t.ts[0].tv_sec || t.ts[0].tv_nsec)
+				rx->ts_kernel = ntptime_from_timespec(&t.ts[0]);
+		} else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL && dlen >= sizeof(int)) {
+			memcpy(&v, d, sizeof(v));
+			rx->ttl = v;
+		} else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TOS && dlen >= 1) {
+			rx->tos = d[0];
+		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT &&
+			   dlen >= sizeof(int)) {
+			memcpy(&v, d, sizeof(v));
+			rx->ttl = v;
+		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_TCLASS &&
+			   dlen >= sizeof(int)) {
+			memcpy(&v, d, sizeof(v));
+			rx->tos = v;
+		}
+	}
+}
+
+ssize_t tsock_recv(int fd, void *buf, size_t cap, struct tsock_rx *rx)
+{
+	union {
+		char buf[512];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { .iov_base = buf, .iov_len = cap };
+	struct msghdr msg = {
+		.msg_name = &rx->from, .msg_namelen = sizeof(rx->from),
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
+	};
+	ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT);
+
+	if (n < 0)
+		return -1;
+	rx->ts_user = ntptime_now();
+	rx->ts_kernel = 0;
+	rx->ttl = -1;
+	rx->tos = -1;
+	rx->fromlen = msg.msg_namelen;
+	if (msg.msg_flags & MSG_TRUNC) {
+		errno = EMSGSIZE;
+		return (ssize_t)cap + 1; /* caller sees an oversized datagram */
+	}
+	tsock_parse_cmsg(&msg, rx);
+	return n;
+}
+
+int tsock_send(int fd, const void *buf, size_t len, const struct sockaddr *to, socklen_t tolen)
+{
+	ssize_t n = sendto(fd, buf, len, MSG_DONTWAIT, to, tolen);
+
+	if (n < 0)
+		return -1;
+	if ((size_t)n != len) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	return 0;
+}
