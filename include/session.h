@@ -63,6 +63,11 @@ struct session_params {
 	bool zero_addr;                   /* -Z: zero addresses in Request-TW-Session */
 	uint64_t seed;                    /* spacing and padding generator */
 	uint16_t ssid;                    /* STAMP session id */
+	/*
+	 * Called once, on the worker thread, from inside one of the session's
+	 * own callbacks: it must not free the session (defer session_free()
+	 * to a later wk_submit() job, or to after the loop).
+	 */
 	void (*on_done)(struct session *s, void *ctx);
 	void *ctx;
 };

@@ -57,7 +57,7 @@ enum wire_accept_code {
 	WIRE_ACCEPT_TEMPORARY_LIMIT = 5,
 };
 
-/* A human sentence for an Accept value ("unknown Accept value N" otherwise). */
+/* A human sentence for an Accept value ("unknown Accept value" otherwise). */
 const char *wire_accept_str(unsigned accept);
 
 struct wire_greeting {          /* 64 octets, server -> client */
@@ -216,6 +216,19 @@ size_t wire_encode_test_reflect(uint8_t *buf, size_t cap, enum wire_test_fmt fmt
  */
 int wire_decode_test_reflect(const uint8_t *buf, size_t len, enum wire_test_fmt fmt,
 			     struct wire_test_reflect *m);
+
+/*
+ * The reflector's path: turn the sender packet in buf (len octets, at least
+ * the reflector header: 41, or 44 for STAMP) into its reflection, in place.
+ * The sender's Sequence Number, Timestamp and Error Estimate are moved as raw
+ * octets, so the echo is exact (RFC 5357 section 4.2.1); the reflector's own
+ * fields come from m (its sender_* fields and ts are ignored).  Octets past
+ * the header stay as received.  T3 is written by wire_reflect_stamp() as late
+ * as possible before the send.  Returns the header length, 0 if len is short.
+ */
+size_t wire_reflect_prepare(uint8_t *buf, size_t len, enum wire_test_fmt fmt,
+			    const struct wire_test_reflect *m);
+void wire_reflect_stamp(uint8_t *buf, int64_t t3);
 
 /* Minimum sender packet length that a reflector of fmt can answer at the same size. */
 static inline size_t wire_test_min_sender_len(enum wire_test_fmt fmt)

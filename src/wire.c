@@ -383,6 +383,33 @@ size_t wire_encode_test_reflect(uint8_t *buf, size_t cap, enum wire_test_fmt fmt
 	return hlen;
 }
 
+size_t wire_reflect_prepare(uint8_t *buf, size_t len, enum wire_test_fmt fmt,
+			    const struct wire_test_reflect *m)
+{
+	size_t hlen = fmt == WIRE_TEST_STAMP ? WIRE_STAMP_LEN : WIRE_TEST_REFLECT_LEN;
+
+	if (len < hlen)
+		return 0;
+	/* sender seq, timestamp, error estimate: octets 0..13 -> 24..37, verbatim */
+	memmove(buf + 24, buf, 14);
+	put_u32(buf, m->seq);
+	memset(buf + 4, 0, 8); /* T3: wire_reflect_stamp() */
+	put_u16(buf + 12, m->errest);
+	put_u16(buf + 14, m->ssid);
+	put_ts(buf + 16, m->rx_ts);
+	buf[38] = 0;
+	buf[39] = 0;
+	buf[40] = m->sender_ttl;
+	if (fmt == WIRE_TEST_STAMP)
+		memset(buf + 41, 0, WIRE_STAMP_LEN - 41);
+	return hlen;
+}
+
+void wire_reflect_stamp(uint8_t *buf, int64_t t3)
+{
+	put_ts(buf + 4, t3);
+}
+
 int wire_decode_test_reflect(const uint8_t *buf, size_t len, enum wire_test_fmt fmt,
 			     struct wire_test_reflect *m)
 {

@@ -42,14 +42,13 @@ struct rtest {
 	bool dead;                     /* closed; freed when pending drops to 0 */
 	bool counted;                  /* holds a place in the session accounting */
 	struct slot *held;             /* --reorder: waiting for the next reflection */
+	int64_t hold_max;              /* longest a held reflection waits */
 };
 
 struct slot {
 	struct wk_timer t;
 	struct slot *next_free;
 	struct rtest *rt;
-	struct wire_test_reflect r;
-	enum wire_test_fmt fmt;
 	struct sockaddr_storage to;
 	size_t len;
 	uint8_t buf[SLOT_BUF];
@@ -257,12 +256,11 @@ static void rtest_close(struct rtest *rt)
 		rtest_free(rt);
 }
 
-/* Stamp T3 as late as possible and send. */
+/* A prepared reflection: stamp T3 as late as possible and send. */
 static void emit(struct rworker *rw, struct rtest *rt, uint8_t *buf, size_t len,
-		 enum wire_test_fmt fmt, struct wire_test_reflect *r, const struct sockaddr_storage *to)
+		 const struct sockaddr_storage *to)
 {
-	r->ts = ntptime_now();
-	wire_encode_test_reflect(buf, len, fmt, r);
+	wire_reflect_stamp(buf, ntptime_now());
 	if (tsock_send(rt->io.fd, buf, len, (const struct sockaddr *)to, tsock_addr_len(to)) < 0)
 		LOG_RL(LOGL_WARN, 10, "reflection not sent: %m");
 	else
@@ -288,13 +286,12 @@ static void slot_cb(struct wk_timer *t)
 	struct rworker *rw = sl->rt->rw;
 
 	if (!sl->rt->dead)
-		emit(rw, sl->rt, sl->buf, sl->len, sl->fmt, &sl->r, &sl->to);
+		emit(rw, sl->rt, sl->buf, sl->len, &sl->to);
 	slot_release(rw, sl);
 }
 
 /* Put a reflection in the impairment pool, due at `due`.  NULL when the pool is empty. */
 static struct slot *slot_queue(struct rworker *rw, struct rtest *rt, const uint8_t *buf, size_t len,
-			       enum wire_test_fmt fmt, const struct wire_test_reflect *r,
 			       const struct sockaddr_storage *to, int64_t due)
 {
 	struct slot *sl = rw->free_slots;
@@ -303,8 +300,6 @@ static struct slot *slot_queue(struct rworker *rw, struct rtest *rt, const uint8
 		return NULL;
 	rw->free_slots = sl->next_free;
 	sl->rt = rt;
-	sl->r = *r;
-	sl->fmt = fmt;
 	sl->to = *to;
 	sl->len = len;
 	memcpy(sl->buf, buf, len);
@@ -313,24 +308,36 @@ static struct slot *slot_queue(struct rworker *rw, struct rtest *rt, const uint8
 	return sl;
 }
 
-static void reflect_impaired(struct rworker *rw, struct rtest *rt, uint8_t *buf, size_t len,
-			     enum wire_test_fmt fmt, struct wire_test_reflect *r,
-			     const struct sockaddr_storage *to)
+/*
+ * --delay/--jitter emulate a longer forward path: T2 is stamped as if the
+ * packet had arrived that much later, so the delay shows in the forward and
+ * round-trip times and not as reflector processing time.
+ */
+static int64_t impair_delay(struct rworker *rw)
 {
 	const struct refl_impair *imp = &rw->r->cfg.imp;
-	int64_t due = r->rx_ts + imp->delay;
+	int64_t d = imp->delay;
+
+	if (imp->jitter > 0)
+		d += (int64_t)(rng_next(&rw->rng) % (uint64_t)(imp->jitter + 1));
+	return d;
+}
+
+static void reflect_impaired(struct rworker *rw, struct rtest *rt, uint8_t *buf, size_t len,
+			     int64_t t2, const struct sockaddr_storage *to)
+{
+	const struct refl_impair *imp = &rw->r->cfg.imp;
+	int64_t due = t2;
 	int copies = chance(rw, imp->duplicate) ? 2 : 1;
 	struct slot *sl = NULL;
 
-	if (imp->jitter > 0)
-		due += (int64_t)(rng_next(&rw->rng) % (uint64_t)(imp->jitter + 1));
 	if (copies == 2)
 		COUNT(rw, duplicated);
 	for (int i = 0; i < copies; i++) {
-		sl = slot_queue(rw, rt, buf, len, fmt, r, to, due + i);
+		sl = slot_queue(rw, rt, buf, len, to, due + i);
 		if (!sl) {
 			COUNT(rw, slots_full);
-			emit(rw, rt, buf, len, fmt, r, to);
+			emit(rw, rt, buf, len, to);
 		}
 	}
 	/* a packet held back by --reorder leaves right after this one */
@@ -339,12 +346,13 @@ static void reflect_impaired(struct rworker *rw, struct rtest *rt, uint8_t *buf,
 
 		rt->held = NULL;
 		wk_timer_arm(rw->wk, &h->t, due + copies);
+		return; /* never hold two in a row: each hold is one reordering */
 	}
-	if (sl && chance(rw, imp->reorder)) {
-		/* hold this one until the next reflection (at most one second) */
+	if (sl && copies == 1 && chance(rw, imp->reorder)) {
+		/* hold this one until the next reflection, or half the session's timeout */
 		COUNT(rw, reordered);
 		rt->held = sl;
-		wk_timer_arm(rw->wk, &sl->t, due + NS_PER_SEC);
+		wk_timer_arm(rw->wk, &sl->t, due + rt->hold_max);
 	}
 }
 
@@ -434,15 +442,14 @@ static void rtest_cb(struct wk_io *io, uint32_t events)
 		r.errest = rw->clk.errest;
 		r.ssid = fmt == WIRE_TEST_STAMP ? snd.ssid : 0;
 		r.rx_ts = tsock_rx_time(&rx);
-		r.sender_seq = snd.seq;
-		r.sender_ts = snd.ts;
-		r.sender_errest = snd.errest;
-		r.sender_ttl = rx.ttl >= 0 ? (uint8_t)rx.ttl : 0;
-		r.ttl_known = true;
 		if (rw->r->impair)
-			reflect_impaired(rw, rt, buf, len, fmt, &r, &rx.from);
+			r.rx_ts += impair_delay(rw);
+		r.sender_ttl = rx.ttl >= 0 ? (uint8_t)rx.ttl : 0;
+		wire_reflect_prepare(buf, len, fmt, &r);
+		if (rw->r->impair)
+			reflect_impaired(rw, rt, buf, len, r.rx_ts, &rx.from);
 		else
-			emit(rw, rt, buf, len, fmt, &r, &rx.from);
+			emit(rw, rt, buf, len, &rx.from);
 	}
 }
 
@@ -455,6 +462,7 @@ static struct rtest *rtest_open(struct rworker *rw, const struct sockaddr_storag
 		return NULL;
 	rt->rw = rw;
 	rt->io.cb = rtest_cb;
+	rt->hold_max = 100 * NS_PER_MS;
 	rt->io.fd = tsock_open(local, lo, hi, dscp, flags, port);
 	if (rt->io.fd < 0 || wk_add_io(rw->wk, &rt->io, EPOLLIN) < 0) {
 		if (rt->io.fd >= 0)
@@ -490,7 +498,14 @@ static void conn_close(struct rconn *c, const char *why)
 		rw->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	free(c);
+	/* freed by conn_reap() when the callback that closed it returns */
+}
+
+/* Every entry point into a connection ends here: frees it once it is closed. */
+static void conn_reap(struct rconn *c)
+{
+	if (c->state == C_CLOSED)
+		free(c);
 }
 
 static int conn_send(struct rconn *c, const uint8_t *msg, size_t len)
@@ -590,6 +605,10 @@ static void handle_request(struct rconn *c)
 	} else {
 		rt->conn = c;
 		rt->peer = c->peer;
+		if (rq.timeout > 0 && rq.timeout / 2 < NS_PER_SEC)
+			rt->hold_max = rq.timeout / 2;
+		else if (rq.timeout > 0)
+			rt->hold_max = NS_PER_SEC;
 		rt->counted = true;
 		rt->last_rx = ntptime_now();
 		c->tests[c->ntests++] = rt;
@@ -721,6 +740,7 @@ static void conn_cb(struct wk_io *io, uint32_t events)
 	}
 	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
 		conn_readable(c);
+	conn_reap(c);
 }
 
 static void ctl_timeout_cb(struct wk_timer *t)
@@ -729,6 +749,7 @@ static void ctl_timeout_cb(struct wk_timer *t)
 
 	COUNT(c->rw, protocol_errors);
 	conn_close(c, "control timeout (the client stalled)");
+	conn_reap(c);
 }
 
 static void refwait_cb(struct wk_timer *t)
@@ -744,6 +765,7 @@ static void refwait_cb(struct wk_timer *t)
 		return;
 	}
 	conn_close(c, "no test packet for REFWAIT");
+	conn_reap(c);
 }
 
 static void accept_cb(struct wk_io *io, uint32_t events)
@@ -786,6 +808,7 @@ static void accept_cb(struct wk_io *io, uint32_t events)
 		rw->conns = c;
 		if (wk_add_io(rw->wk, &c->io, EPOLLIN) < 0) {
 			conn_close(c, "cannot watch the connection");
+			conn_reap(c);
 			continue;
 		}
 		COUNT(rw, connections);
@@ -794,8 +817,10 @@ static void accept_cb(struct wk_io *io, uint32_t events)
 		    getrandom(g.salt, sizeof(g.salt), 0) < 0)
 			memset(g.challenge, 0x5a, sizeof(g.challenge));
 		c->state = C_SETUP;
-		if (conn_send(c, out, wire_encode_greeting(out, &g)) < 0)
+		if (conn_send(c, out, wire_encode_greeting(out, &g)) < 0) {
+			conn_reap(c);
 			continue;
+		}
 		conn_expect(c, WIRE_SETUP_LEN);
 	}
 }
@@ -840,8 +865,12 @@ fail:
 
 static void rworker_cleanup(struct rworker *rw)
 {
-	while (rw->conns)
-		conn_close(rw->conns, NULL);
+	while (rw->conns) {
+		struct rconn *c = rw->conns;
+
+		conn_close(c, NULL);
+		conn_reap(c);
+	}
 	for (int i = 0; i < REFL_MAX_ADDRS; i++) {
 		if (rw->listeners[i].io.fd >= 0)
 			close(rw->listeners[i].io.fd);

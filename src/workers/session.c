@@ -605,6 +605,23 @@ struct session *session_start(struct worker *wk, const struct session_params *p)
 			return s;
 		}
 		s->info.remote_test = p->server;
+		/*
+		 * No control connection tells us our source address: a connected
+		 * socket does, and it also keeps datagrams of other peers out.
+		 */
+		if (connect(s->test.fd, (const struct sockaddr *)&p->server, tsock_addr_len(&p->server)) < 0) {
+			int err = errno;
+			char a[INET6_ADDRSTRLEN];
+
+			fail_later(s, errno_status(err), "cannot reach %s port %u: %s",
+				   tsock_addr_str(&p->server, a, sizeof(a)), tsock_addr_port(&p->server),
+				   strerror(err));
+			return s;
+		} else {
+			socklen_t len = sizeof(s->info.local_test);
+
+			getsockname(s->test.fd, (struct sockaddr *)&s->info.local_test, &len);
+		}
 		start_test(s);
 		return s;
 	}

@@ -1,0 +1,121 @@
+#!/bin/bash
+# Command-line tests of build/twamp-client: the responder and ping as a user
+# runs them, over 127.0.0.1 and ::1.  TWAMP_CLIENT names the binary (the
+# Makefile passes the one of the current build, sanitized or not).
+set -u
+BIN=${TWAMP_CLIENT:-build/twamp-client}
+TMP=$(mktemp -d)
+pass=0 fail=0
+RESP_PID=
+
+cleanup() {
+	[ -n "$RESP_PID" ] && kill "$RESP_PID" 2>/dev/null && wait "$RESP_PID" 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+ko() { fail=$((fail + 1)); echo "FAIL $1"; [ -f "$TMP/out" ] && sed 's/^/     | /' "$TMP/out" | head -40; }
+check() { # name, command...: the command must succeed
+	local name=$1; shift
+	if "$@" >"$TMP/out" 2>&1; then ok "$name"; else ko "$name"; fi
+}
+
+# Start a responder on port 0 and read the ports it logs.
+start_responder() {
+	"$BIN" responder "$@" 2>"$TMP/resp.log" &
+	RESP_PID=$!
+	for _ in $(seq 50); do
+		grep -q "TWAMP server on\|reflector on" "$TMP/resp.log" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "responder did not start:"; cat "$TMP/resp.log"; return 1
+}
+port_of() { # pattern in the log line, e.g. "TWAMP server on \[127.0.0.1\]"
+	grep "$1" "$TMP/resp.log" | head -1 | sed 's/.*\]:\([0-9]*\).*/\1/'
+}
+stop_responder() {
+	kill "$RESP_PID" 2>/dev/null
+	wait "$RESP_PID" 2>/dev/null
+	local rc=$?
+	RESP_PID=
+	return $rc
+}
+
+# --- help and usage --------------------------------------------------------
+check "twamp-client --help" "$BIN" --help
+for c in ping responder; do
+	check "$c --help describes its options" bash -c "'$BIN' $c --help | grep -q -- '--help'"
+done
+"$BIN" frobnicate >"$TMP/out" 2>&1; [ $? -eq 2 ] && ok "unknown command exits 2" || ko "unknown command exits 2"
+"$BIN" ping -c abc 127.0.0.1 >"$TMP/out" 2>&1; rc=$?
+[ $rc -eq 2 ] && grep -q "invalid value 'abc'" "$TMP/out" && ok "bad -c names the value" || ko "bad -c names the value (rc $rc)"
+"$BIN" ping -D XY 127.0.0.1 >"$TMP/out" 2>&1; [ $? -eq 2 ] && ok "bad DSCP name exits 2" || ko "bad DSCP name exits 2"
+
+# --- a live responder --------------------------------------------------------
+start_responder --listen 127.0.0.1:0 --listen '[::1]:0' --light 127.0.0.1:0 --light '[::1]:0' --workers 2 || exit 1
+P4=$(port_of "TWAMP server on \[127.0.0.1\]")
+P6=$(port_of "TWAMP server on \[::1\]")
+L4=$(port_of "reflector on \[127.0.0.1\]")
+L6=$(port_of "reflector on \[::1\]")
+
+machine_ok() { # name, target, extra args
+	local name=$1 target=$2; shift 2
+	if "$BIN" ping -c 20 -i 0.01 -M "$@" "$target" >"$TMP/out" 2>&1 &&
+	   grep -qx $'SENT\t20' "$TMP/out" && grep -qx $'LOST\t0' "$TMP/out"; then
+		ok "$name"
+	else
+		ko "$name"
+	fi
+}
+machine_ok "ping -M over 127.0.0.1 (control): SENT 20, LOST 0" "127.0.0.1:$P4"
+machine_ok "ping -M over ::1 (control): SENT 20, LOST 0" "[::1]:$P6"
+machine_ok "ping -M light over 127.0.0.1" "127.0.0.1:$L4" --mode light
+machine_ok "ping -M stamp over ::1" "[::1]:$L6" --mode stamp
+machine_ok "ping -M with -D AF41 -s 64 -Z" "127.0.0.1:$P4" -D AF41 -s 64 -Z
+
+"$BIN" ping -c 5 -i 0.01 -D EF -M "127.0.0.1:$P4" >"$TMP/out" 2>&1
+grep -qx $'DSCP\t0x2e' "$TMP/out" && grep -qx $'PACKET_PADDING\t27' "$TMP/out" &&
+	grep -q $'^SID\t7f000001' "$TMP/out" && grep -qx $'MINTTL_FWD\t255' "$TMP/out" &&
+	ok "-M keys: DSCP, PACKET_PADDING, SID, MINTTL_FWD" || ko "-M keys: DSCP, PACKET_PADDING, SID, MINTTL_FWD"
+
+"$BIN" ping -c 5 -i 0.01 "127.0.0.1:$P4" >"$TMP/out" 2>&1
+grep -q "^5 sent, 0 lost (0.000%)" "$TMP/out" && grep -q "round-trip time min/median/max" "$TMP/out" &&
+	ok "human summary" || ko "human summary"
+
+"$BIN" ping -c 5 -i 0.01 -v -q "127.0.0.1:$P4" >"$TMP/out" 2>&1
+[ "$(grep -c '^seq_no=' "$TMP/out")" = 5 ] && ok "-v prints one line per packet" || ko "-v prints one line per packet"
+
+"$BIN" ping -c 10 -i 0.01 --json "[::1]:$P6" >"$TMP/out" 2>/dev/null
+python3 -c '
+import json,sys
+o=json.load(open(sys.argv[1]))
+assert o["sent"]==10 and o["lost"]==0 and o["to_addr"]=="::1", o
+assert o["rtt"]["min"]>0 and o["rtt"]["p99"]>=o["rtt"]["median"], o
+' "$TMP/out" && ok "--json is one valid object" || ko "--json is one valid object"
+
+# --- failures: non-zero and one line of reason -----------------------------
+closed=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+"$BIN" ping -c 3 "127.0.0.1:$closed" >"$TMP/out" 2>&1; rc=$?
+[ $rc -eq 1 ] && [ "$(wc -l <"$TMP/out")" = 1 ] && grep -q "connection refused" "$TMP/out" &&
+	ok "connection refused: exit 1, one line" || ko "connection refused: exit 1, one line (rc $rc)"
+"$BIN" ping -c 3 no-such-host.invalid >"$TMP/out" 2>&1; rc=$?
+[ $rc -eq 1 ] && grep -q "unreachable" "$TMP/out" && ok "unknown name: exit 1" || ko "unknown name: exit 1 (rc $rc)"
+
+stop_responder && ok "responder exits 0 on SIGTERM" || ko "responder exits 0 on SIGTERM"
+grep -q "sessions" "$TMP/resp.log" && ok "responder logs its counters" || ko "responder logs its counters"
+if grep -q "Sanitizer" "$TMP/resp.log"; then ko "responder: no sanitizer report"; cat "$TMP/resp.log"; fi
+
+# --- impairments, reproducible ----------------------------------------------
+start_responder --listen 127.0.0.1:0 --loss 20 --seed 3 --workers 1 || exit 1
+P=$(port_of "TWAMP server on \[127.0.0.1\]")
+"$BIN" ping -c 200 -i 0.002 -M "127.0.0.1:$P" >"$TMP/out" 2>&1
+lost=$(awk -F'\t' '$1=="LOST"{print $2}' "$TMP/out")
+stop_responder
+dropped=$(sed -n 's/.* \([0-9]*\) dropped by --loss.*/\1/p' "$TMP/resp.log")
+[ -n "$lost" ] && [ "$lost" = "$dropped" ] && [ "$lost" -gt 10 ] &&
+	ok "--loss 20: LOST ($lost) equals what the responder dropped ($dropped)" ||
+	ko "--loss 20: LOST ($lost) equals what the responder dropped ($dropped)"
+
+echo "cli: $pass passed, $fail failed"
+[ $fail -eq 0 ]
