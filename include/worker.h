@@ -62,6 +62,14 @@ void wk_del_io(struct worker *wk, struct wk_io *io);
 int wk_timer_arm(struct worker *wk, struct wk_timer *t, int64_t when);
 void wk_timer_cancel(struct worker *wk, struct wk_timer *t);
 
+/*
+ * Precision sending: wake `ns` before each timer and poll the remaining time
+ * instead of sleeping, so the kernel's wake-up latency (tens of microseconds
+ * on a VM) does not make packets late.  Costs up to `ns` of CPU per deadline;
+ * 0 (the default) never spins.
+ */
+void wk_set_spin(struct worker *wk, int64_t ns);
+
 /* Run the loop in the calling thread until wk_stop(). */
 int wk_run(struct worker *wk);
 /* Start a thread (pinned when cpu >= 0) that runs the loop. */

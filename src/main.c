@@ -158,6 +158,8 @@ static void usage_ping(FILE *f)
 		"  --ssid N          STAMP session identifier (default 1)\n"
 		"  --control-timeout SECONDS  timeout of each control step (default 10)\n"
 		"  --seed N          seed of the spacing and padding generator (default 1)\n"
+		"  --spin US         wake US microseconds before each send and poll the rest, so\n"
+		"                    packets leave on time (default 100; 0: sleep only, less CPU)\n"
 		"  -v                one line per packet, then the summary\n"
 		"  -M                twping's machine-readable output (keys SENT, LOST, MIN ...)\n"
 		"  --json            one JSON object\n"
@@ -208,9 +210,11 @@ static int cmd_ping(int argc, char **argv)
 		{ "ssid", required_argument, NULL, 'd' },
 		{ "control-timeout", required_argument, NULL, 't' },
 		{ "debug", no_argument, NULL, 'g' },
+		{ "spin", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
+	int64_t spin = 100 * NS_PER_US;
 	struct session_params p;
 	struct ping_ctx ctx = { 0 };
 	struct ping_job job = { .p = &p };
@@ -297,6 +301,11 @@ static int cmd_ping(int argc, char **argv)
 				goto bad_opt;
 			p.seed = v;
 			break;
+		case 'p':
+			if (parse_uint(optarg, 100000, &v))
+				goto bad_opt;
+			spin = (int64_t)v * NS_PER_US;
+			break;
 		case 'v':
 			verbose = true;
 			break;
@@ -345,6 +354,7 @@ static int cmd_ping(int argc, char **argv)
 	if (!ctx.wk)
 		return 1;
 	signal_worker = ctx.wk;
+	wk_set_spin(ctx.wk, spin);
 	p.on_done = ping_done;
 	p.ctx = &ctx;
 	wk_submit(ctx.wk, ping_start_job, &job);

@@ -232,6 +232,7 @@ void report_json(FILE *f, const struct report *r)
 	json_object_object_add(o, "ttl_bck_max", jint_or_null(s->ttl_bck_max));
 	json_object_object_add(o, "send_late_p50", json_object_new_double(sec(in->late_p50)));
 	json_object_object_add(o, "send_late_p99", json_object_new_double(sec(in->late_p99)));
+	json_object_object_add(o, "send_late_max", json_object_new_double(sec(in->late_max)));
 	json_object_object_add(o, "timestamp_source_rx", json_object_new_string(in->kernel_rx ? "kernel" : "user"));
 	fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);

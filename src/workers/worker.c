@@ -39,7 +39,13 @@ struct worker {
 
 	struct wk_timer **heap;
 	size_t heap_len, heap_cap;
+	int64_t spin;
 };
+
+void wk_set_spin(struct worker *wk, int64_t ns)
+{
+	wk->spin = ns > 0 ? ns : 0;
+}
 
 static void heap_swap(struct worker *wk, size_t a, size_t b)
 {
@@ -254,8 +260,8 @@ int wk_run(struct worker *wk)
 		if (wk->heap_len > 0) {
 			int64_t d = wk->heap[0]->when - ntptime_now();
 
-			if (d < 0)
-				d = 0;
+			/* within the spin window: poll without sleeping */
+			d = d <= wk->spin ? 0 : d - wk->spin;
 			tmo = ntptime_to_timespec(d);
 			tp = &tmo;
 		}
