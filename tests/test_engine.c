@@ -587,3 +587,136 @@ Test(engine_errors, bad_reflections_are_counted_and_dropped)
 	cr_assert_eq(res.sum.lost, 0);
 	run_result_free(&res);
 }
+
+/*
+ * A scripted server that plays a good open-mode exchange up to a chosen step
+ * and then misbehaves there: the client must end with a clear status.
+ */
+struct script_server {
+	int lfd;
+	unsigned port;
+	int bad_step;            /* 1: Server-Start, 2: Accept-Session, 3: Start-Ack */
+	uint8_t bad[64];
+	size_t bad_len;
+	bool stall;              /* after the bad bytes: keep the connection open */
+	pthread_t th;
+};
+
+static bool read_n(int fd, size_t n)
+{
+	uint8_t buf[256];
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	while (n > 0 && poll(&pfd, 1, 3000) > 0) {
+		ssize_t r = recv(fd, buf, n < sizeof(buf) ? n : sizeof(buf), 0);
+
+		if (r <= 0)
+			return false;
+		n -= (size_t)r;
+	}
+	return n == 0;
+}
+
+static void *script_main(void *arg)
+{
+	struct script_server *s = arg;
+	int fd = accept(s->lfd, NULL, NULL);
+	uint8_t out[WIRE_CONTROL_MAX_LEN];
+	struct wire_greeting g = { .modes = WIRE_MODE_OPEN, .count = 1024 };
+	struct wire_server_start ss = { 0 };
+	struct wire_accept_session as = { .port = 9 };
+	struct wire_start_ack ack = { 0 };
+	const size_t reads[] = { WIRE_SETUP_LEN, WIRE_REQUEST_LEN, WIRE_START_SESSIONS_LEN };
+	size_t good_len[3];
+	uint8_t good[3][WIRE_CONTROL_MAX_LEN];
+
+	if (fd < 0)
+		return NULL;
+	good_len[0] = wire_encode_server_start(good[0], &ss);
+	good_len[1] = wire_encode_accept_session(good[1], &as);
+	good_len[2] = wire_encode_start_ack(good[2], &ack);
+	send(fd, out, wire_encode_greeting(out, &g), MSG_NOSIGNAL);
+	for (int step = 1; step <= 3; step++) {
+		if (!read_n(fd, reads[step - 1]))
+			break;
+		if (step == s->bad_step) {
+			send(fd, s->bad, s->bad_len, MSG_NOSIGNAL);
+			break;
+		}
+		send(fd, good[step - 1], good_len[step - 1], MSG_NOSIGNAL);
+	}
+	if (s->stall) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		uint8_t junk[256];
+
+		while (poll(&pfd, 1, 5000) > 0 && recv(fd, junk, sizeof(junk), 0) > 0)
+			;
+	}
+	close(fd);
+	return NULL;
+}
+
+static void script_run(struct script_server *s, enum session_status want, const char *text)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	struct session_params p;
+	struct run_result res;
+
+	s->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert_eq(bind(s->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	listen(s->lfd, 4);
+	getsockname(s->lfd, (struct sockaddr *)&a, &len);
+	s->port = ntohs(a.sin_port);
+	pthread_create(&s->th, NULL, script_main, s);
+	base_params(&p, "127.0.0.1", s->port, SESSION_CONTROL, 5);
+	p.ctl_timeout = 300 * NS_PER_MS;
+	run_session(&p, &res);
+	pthread_join(s->th, NULL);
+	close(s->lfd);
+	cr_assert_eq(res.info->status, want, "step %d: got %s: %s", s->bad_step,
+		     session_status_name(res.info->status), res.info->error);
+	cr_assert(strstr(res.info->error, text), "step %d: '%s' lacks '%s'", s->bad_step,
+		  res.info->error, text);
+	cr_assert_eq(res.sum.sent, 0);
+	run_result_free(&res);
+}
+
+Test(engine_errors, truncated_message_at_every_step)
+{
+	const char *names[] = { NULL, "Server-Start", "Accept-Session", "Start-Ack" };
+
+	for (int step = 1; step <= 3; step++) {
+		struct script_server s = { .bad_step = step, .bad_len = 7 };
+
+		memset(s.bad, 0, sizeof(s.bad));
+		script_run(&s, SESSION_ERR_CLOSED, names[step]);
+	}
+}
+
+Test(engine_errors, stall_at_every_step)
+{
+	const char *names[] = { NULL, "Server-Start", "Accept-Session", "Start-Ack" };
+
+	for (int step = 1; step <= 3; step++) {
+		struct script_server s = { .bad_step = step, .bad_len = 0, .stall = true };
+
+		script_run(&s, SESSION_ERR_TIMEOUT, names[step]);
+	}
+}
+
+Test(engine_errors, refusals_become_clear_messages)
+{
+	struct wire_accept_session as = { .accept = WIRE_ACCEPT_PERMANENT_LIMIT, .port = 9 };
+	struct wire_start_ack ack = { .accept = WIRE_ACCEPT_UNSUPPORTED };
+	struct script_server s1 = { .bad_step = 2 }, s2 = { .bad_step = 3 }, s3 = { .bad_step = 2 };
+
+	s1.bad_len = wire_encode_accept_session(s1.bad, &as);
+	script_run(&s1, SESSION_ERR_SESSION, "permanent");
+	s2.bad_len = wire_encode_start_ack(s2.bad, &ack);
+	script_run(&s2, SESSION_ERR_SESSION, "not supported");
+	as.accept = 0;
+	as.port = 0;
+	s3.bad_len = wire_encode_accept_session(s3.bad, &as);
+	script_run(&s3, SESSION_ERR_PROTOCOL, "port 0");
+}
