@@ -28,6 +28,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -451,11 +452,23 @@ struct fake {
 	char err[256];
 };
 
+/* The first problem the scripted peer met (the thread cannot assert). */
+static void fake_fail(struct fake *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void fake_fail(struct fake *f, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (f->err[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(f->err, sizeof(f->err), fmt, ap);
+	va_end(ap);
+}
+
 static void fake_error(struct fake *f, const char *what)
 {
-	if (!f->err[0])
-		snprintf(f->err, sizeof(f->err), "scripted peer: %s: %s", what,
-			 errno ? strerror(errno) : "short read");
+	fake_fail(f, "scripted peer: %s: %s", what, errno ? strerror(errno) : "short read");
 }
 
 static void minmax(int v, int *lo, int *hi)
@@ -486,9 +499,13 @@ static void fake_reflect(struct fake *f)
 	minmax(d.ttl, &f->ttl_min, &f->ttl_max);
 	minmax(d.tos, &f->tos_min, &f->tos_max);
 	if (wire_decode_test_sender(d.buf, d.len, WIRE_TEST_OPEN, &snd) < 0) {
-		snprintf(f->err, sizeof(f->err), "undecodable test packet of %zu octets", d.len);
+		fake_fail(f, "undecodable test packet of %zu octets", d.len);
 		return;
 	}
+	if ((snd.errest & 0xff) == 0)
+		fake_fail(f, "Error Estimate 0x%04x has multiplier 0", snd.errest);
+	if (snd.ts < t2 - NS_PER_SEC || snd.ts > t2 + NS_PER_MS)
+		fake_fail(f, "packet %u: Timestamp is not the send time", snd.seq);
 	if (f->drop_every && f->rx % f->drop_every == 0) {
 		if (f->dropped < sizeof(f->dropped_seq) / sizeof(f->dropped_seq[0]))
 			f->dropped_seq[f->dropped] = snd.seq;
@@ -498,7 +515,7 @@ static void fake_reflect(struct fake *f)
 	/* the captured reflection is the template; its own fields are replaced */
 	memcpy(out, f->tmpl, f->tmpl_len);
 	if (wire_decode_test_reflect(out, f->tmpl_len, WIRE_TEST_OPEN, &r) < 0) {
-		snprintf(f->err, sizeof(f->err), "template does not decode");
+		fake_fail(f, "template does not decode");
 		return;
 	}
 	r.seq = f->rseq++;
@@ -518,7 +535,7 @@ static void fake_reflect(struct fake *f)
 	f->reflected++;
 }
 
-/* Send server message [off, off+len) of the capture after reading `in` from the client. */
+/* Read the client's message into `in` (inlen octets), then send the server's msg. */
 static int fake_step(struct fake *f, int cfd, uint8_t *in, size_t inlen, const uint8_t *msg,
 		     size_t len, const char *what)
 {
@@ -825,6 +842,12 @@ Test(replay_twampd, open_ipv6, .timeout = TEST_TIMEOUT)
 	replay_twampd(CAP_IPV6, PORT_IPV6, "00000001eeb3b83ae0a79357743bfcc9", 0, 0);
 }
 
+/* IPv6 with a DSCP (EF, 46): Type-P and the traffic class of our packets. */
+Test(replay_twampd, ipv6_dscp_ef, .timeout = TEST_TIMEOUT)
+{
+	replay_twampd(CAP_IPV6, PORT_IPV6, "00000001eeb3b83ae0a79357743bfcc9", 46, 0);
+}
+
 /* Every third test packet dropped; the client asks for AF41 this time. */
 Test(replay_twampd, drop_every_third_af41, .timeout = TEST_TIMEOUT)
 {
@@ -876,16 +899,21 @@ Test(replay_twampy, light_38_octet_reflections, .timeout = TEST_TIMEOUT)
 
 /* ---- 2. captured clients against our responder ------------------------- */
 
-static struct responder *resp_start(struct refl_config *cfg, int family)
+static struct responder *resp_start_on(struct refl_config *cfg, int family, const char *ip)
 {
 	struct responder *r;
 
-	addr_make(&cfg->listen[0], family, NULL, 0);
+	addr_make(&cfg->listen[0], family, ip, 0);
 	cfg->nlisten = 1;
 	r = responder_start(cfg);
 	cr_assert_not_null(r, "responder_start failed");
 	cr_assert_neq(responder_port(r, 0), 0);
 	return r;
+}
+
+static struct responder *resp_start(struct refl_config *cfg, int family)
+{
+	return resp_start_on(cfg, family, NULL);
 }
 
 static uint64_t counter_at(struct responder *r, size_t off)
@@ -935,6 +963,9 @@ static int ctl_open(struct responder *r, int family, const struct capture *cap)
 	cr_assert_eq(wire_decode_server_start(b, WIRE_SERVER_START_LEN, &ss), 0);
 	cr_assert_eq(ss.accept, WIRE_ACCEPT_OK, "Server-Start Accept %u", ss.accept);
 	cr_assert(all_zero(b, 15), "Server-Start MBZ");
+	cr_assert(all_zero(b + 40, 8), "Server-Start MBZ after Start-Time");
+	cr_assert(ss.start_time > ntptime_now() - 60 * NS_PER_SEC && ss.start_time <= ntptime_now(),
+		  "Server-Start Start-Time is not the responder's start");
 	return fd;
 }
 
@@ -946,6 +977,8 @@ static void ctl_request(int fd, const uint8_t *req, struct wire_accept_session *
 	cr_assert_eq(write_all(fd, req, WIRE_REQUEST_LEN), 0);
 	cr_assert_eq(read_exact(fd, b, sizeof(b), IO_MS), WIRE_ACCEPT_SESSION_LEN, "Accept-Session");
 	cr_assert_eq(wire_decode_accept_session(b, sizeof(b), as), 0);
+	cr_assert_eq(b[1], 0, "Accept-Session MBZ");
+	cr_assert(all_zero(b + 20, 28), "Accept-Session MBZ and HMAC (open mode)");
 }
 
 static void check_sid(const uint8_t sid[16], int family)
@@ -971,6 +1004,7 @@ static void ctl_start(int fd, const struct capture *cap)
 	cr_assert_eq(write_all(fd, cap->c2s + C2S_START, WIRE_START_SESSIONS_LEN), 0);
 	cr_assert_eq(read_exact(fd, b, sizeof(b), IO_MS), WIRE_START_ACK_LEN, "Start-Ack");
 	cr_assert_eq(wire_decode_start_ack(b, sizeof(b), &ack), 0);
+	cr_assert(all_zero(b + 1, 31), "Start-Ack MBZ and HMAC (open mode)");
 	cr_assert_eq(ack.accept, WIRE_ACCEPT_OK, "Start-Ack Accept %u", ack.accept);
 }
 
@@ -1006,6 +1040,7 @@ static void check_reflection(const struct dgram *d, const uint8_t *snd, size_t n
 	cr_assert_eq(d->buf[38], 0);
 	cr_assert_eq(d->buf[39], 0);
 	cr_assert_eq(d->buf[40], 255, "Sender TTL %u, our packets leave with 255", d->buf[40]);
+	cr_assert_neq(d->buf[13], 0, "Error Estimate multiplier 0 (RFC 4656 section 4.1.2)");
 	cr_assert_eq(wire_decode_test_reflect(d->buf, d->len, WIRE_TEST_OPEN, &r), 0);
 	cr_assert(r.ttl_known);
 	cr_assert_eq(r.seq, rseq, "reflector sequence number %u, expected %u", r.seq, rseq);
@@ -1167,6 +1202,53 @@ Test(responder_interop, twampy_pad_short, .timeout = TEST_TIMEOUT)
 				 .send_tos = 0x88, .want_tos = 0, .want_len = 41, .stop_nsessions = 0 };
 
 	responder_replay(&o, AF_INET);
+}
+
+/* The default listen address [::] (dual stack): twping over IPv4, then over IPv6. */
+Test(responder_interop, twping_on_dual_stack_listener, .timeout = TEST_TIMEOUT)
+{
+	struct replay_opts o4 = { .file = CAP_OPEN, .ctl_port = PORT_OPEN, .send_tos = -1,
+				  .want_tos = 0, .want_len = 41, .stop_nsessions = 1 };
+	struct replay_opts o6 = { .file = CAP_IPV6, .ctl_port = PORT_IPV6, .send_tos = -1,
+				  .want_tos = 0, .want_len = 41, .stop_nsessions = 1 };
+	struct refl_config cfg;
+	struct responder *r;
+
+	refl_config_default(&cfg);
+	r = resp_start_on(&cfg, AF_INET6, "::");
+	replay_client(r, &o4);
+	replay_client(r, &o6);
+	replay_client(r, &o4);
+	responder_stop(r);
+}
+
+/* Two workers share the listener: every captured client gets served, whichever takes it. */
+Test(responder_interop, two_workers, .timeout = TEST_TIMEOUT)
+{
+	static const struct replay_opts o[] = {
+		{ .file = CAP_OPEN, .ctl_port = PORT_OPEN, .send_tos = -1, .want_tos = 0,
+		  .want_len = 41, .stop_nsessions = 1 },
+		{ .file = CAP_AF41, .ctl_port = PORT_OPEN, .send_tos = 0x88, .want_tos = 0x88,
+		  .want_len = 78, .stop_nsessions = 1 },
+		{ .file = CAP_TWAMPY, .ctl_port = PORT_TWAMPY, .send_tos = 0x88, .want_tos = -1,
+		  .want_len = 0, .stop_nsessions = 0 },
+	};
+	struct refl_config cfg;
+	struct responder *r;
+	struct refl_counters k;
+
+	refl_config_default(&cfg);
+	cfg.nworkers = 2;
+	r = resp_start(&cfg, AF_INET);
+	for (int round = 0; round < 2; round++)
+		for (size_t i = 0; i < sizeof(o) / sizeof(o[0]); i++)
+			replay_client(r, &o[i]);
+	responder_counters(r, &k);
+	cr_assert_eq(k.connections, 6);
+	cr_assert_eq(k.sessions, 6);
+	cr_assert_eq(k.reflected, 40);
+	cr_assert_eq(k.malformed, 20);
+	responder_stop(r);
 }
 
 /* ---- 3. misbehaving clients ------------------------------------------- */
@@ -1332,6 +1414,52 @@ Test(responder_robust, conf_sender_refused, .timeout = TEST_TIMEOUT)
 	ctl_request(fd, req, &as);
 	cr_assert_eq(as.accept, WIRE_ACCEPT_OK, "Accept %u after a refusal", as.accept);
 	cr_assert_neq(as.port, 0);
+	COUNTER_IS(r, base, sessions, 1);
+	ctl_stop(fd, &cap);
+	close(fd);
+	close(ufd);
+
+	replay_client(r, &good_session);
+	capture_free(&cap);
+	responder_stop(r);
+}
+
+/*
+ * A client that does not wait for the answers: Set-Up-Response,
+ * Request-TW-Session and Start-Sessions in one write.
+ */
+Test(responder_robust, pipelined_control_messages, .timeout = TEST_TIMEOUT)
+{
+	struct refl_config cfg;
+	struct responder *r;
+	struct capture cap;
+	struct refl_counters base;
+	struct wire_server_start ss;
+	struct wire_accept_session as;
+	struct wire_start_ack ack;
+	uint8_t all[C2S_STOP], in[S2C_LEN];
+	uint16_t uport;
+	int fd, ufd;
+
+	refl_config_default(&cfg);
+	r = resp_start(&cfg, AF_INET);
+	capture_load(&cap, CAP_OPEN, PORT_OPEN);
+	responder_counters(r, &base);
+	ufd = udp_open(AF_INET, NULL, -1, &uport);
+	cr_assert_geq(ufd, 0);
+	memcpy(all, cap.c2s, sizeof(all));
+	put16(all + C2S_REQUEST + 12, uport);
+
+	fd = tcp_connect(AF_INET, responder_port(r, 0));
+	cr_assert_eq(write_all(fd, all, sizeof(all)), 0);
+	cr_assert_eq(read_exact(fd, in, S2C_LEN, IO_MS), S2C_LEN, "answers to pipelined messages");
+	cr_assert_eq(wire_decode_server_start(in + S2C_SERVER_START, WIRE_SERVER_START_LEN, &ss), 0);
+	cr_assert_eq(ss.accept, 0);
+	cr_assert_eq(wire_decode_accept_session(in + S2C_ACCEPT, WIRE_ACCEPT_SESSION_LEN, &as), 0);
+	cr_assert_eq(as.accept, 0);
+	cr_assert_neq(as.port, 0);
+	cr_assert_eq(wire_decode_start_ack(in + S2C_START_ACK, WIRE_START_ACK_LEN, &ack), 0);
+	cr_assert_eq(ack.accept, 0);
 	COUNTER_IS(r, base, sessions, 1);
 	ctl_stop(fd, &cap);
 	close(fd);
