@@ -42,6 +42,7 @@ enum session_status {
 	SESSION_ERR_PROTOCOL,     /* malformed or unexpected control message */
 	SESSION_ERR_CLOSED,       /* server closed the control connection early */
 	SESSION_ERR_LOCAL,        /* a local resource failed (socket, memory) */
+	SESSION_ERR_ABORTED,      /* stopped by session_abort() (shutdown) */
 };
 
 const char *session_status_name(enum session_status st);
@@ -92,6 +93,9 @@ void session_params_default(struct session_params *p);
 /* Must be called on the worker's thread.  NULL on allocation failure. */
 struct session *session_start(struct worker *wk, const struct session_params *p);
 void session_free(struct session *s);
+/* End a running session now (on_done follows, from the loop); no-op when done. */
+void session_abort(struct session *s);
+bool session_done(const struct session *s);
 
 const struct session_info *session_info(const struct session *s);
 const struct stats *session_stats(const struct session *s);

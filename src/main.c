@@ -20,6 +20,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "check_config.h"
+#include "daemon.h"
 #include "log.h"
 #include "ntptime.h"
 #include "reflector.h"
@@ -37,8 +39,10 @@ static void usage_main(FILE *f)
 		"usage: twamp-client COMMAND [options]\n"
 		"\n"
 		"commands:\n"
+		"  run                 the probe daemon: measure every target each cycle, deliver records\n"
 		"  ping HOST[:PORT]    measure delay, loss and jitter to a TWAMP server or reflector\n"
 		"  responder           run a TWAMP server and reflector\n"
+		"  check-config DIR    validate a configuration directory, print every problem\n"
 		"\n"
 		"`twamp-client COMMAND --help` describes the options of each command.\n");
 }
@@ -643,6 +647,10 @@ int main(int argc, char **argv)
 		usage_main(stdout);
 		return 0;
 	}
+	if (!strcmp(argv[1], "run"))
+		return daemon_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "check-config"))
+		return check_config_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "ping"))
 		return cmd_ping(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "responder"))

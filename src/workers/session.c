@@ -70,7 +70,7 @@ const char *session_status_name(enum session_status st)
 	static const char *const names[] = {
 		"ok", "unreachable", "connection refused", "timeout", "mode refused",
 		"access denied", "session refused", "protocol error", "connection closed",
-		"local error",
+		"local error", "aborted",
 	};
 
 	return (unsigned)st < sizeof(names) / sizeof(names[0]) ? names[st] : "unknown";
@@ -678,6 +678,18 @@ void session_free(struct session *s)
 	free(s->late);
 	free(s->pkt);
 	free(s);
+}
+
+void session_abort(struct session *s)
+{
+	if (s->state == ST_DONE || s->start_failed)
+		return;
+	fail_later(s, SESSION_ERR_ABORTED, "aborted: the probe is shutting down");
+}
+
+bool session_done(const struct session *s)
+{
+	return s->state == ST_DONE;
 }
 
 const struct session_info *session_info(const struct session *s)

@@ -1,0 +1,130 @@
+/*
+ * config: the probe's JSON configuration files -> validated, immutable structs.
+ *
+ * Two schema generations exist in the field and both are read:
+ *   seed:   DIR/twamp_global_config.json + DIR/twamp_targets_list.json
+ *   later:  DIR/global_config.json (Destinations[]) + DIR/targets_list.json
+ *           + optional DIR/local_config.json
+ * The later generation wins when its global_config.json exists.
+ *
+ * Validation is table-driven and complete: config_load() reports every
+ * problem (file, key, reason), not just the first, and returns nothing
+ * partial.  Unknown keys are ignored (the central side may add keys); a
+ * known key of the wrong JSON type is an error.  For an optional key, JSON
+ * null or an empty string means "not given" (the default applies, strings
+ * stay NULL).  Numbers may be written as JSON numbers or numeric strings.  A loaded struct config is never modified: the daemon publishes it
+ * through RCU and frees it after a grace period.  Pure: no threads, no
+ * network (names in IP stay names; resolving is the scheduler's job).
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "session.h"
+
+#define CONFIG_MAX_CPUS 256
+#define CONFIG_PADDING_DEFAULT UINT32_MAX
+#define CONFIG_MAX_FILE_SIZE (64u << 20)   /* larger config files are refused */
+
+enum config_format { CONFIG_FMT_JSON, CONFIG_FMT_INFLUX };
+
+struct config_target {
+	char *ip;                    /* "IP": IPv4, IPv6 or DNS name, as written */
+	int dscp;                    /* "DSCP": 0..63, string or number */
+	uint16_t port;               /* "Port", default 862 */
+	enum session_mode mode;      /* "Mode": control|light|stamp, default control */
+	uint32_t packet_count;       /* "PacketCount", default Probe.PacketCount */
+	int64_t interval;            /* "Interval" seconds -> ns, default Probe.Interval */
+	uint32_t padding;            /* "Padding", default Probe.Padding */
+	char *custom_comment;        /* "Custom_comment" (NULL if absent) */
+	char *custom_id;             /* "Custom_id" (also accepted: "Custom_ID", "ID") */
+	char *description;           /* "Description" */
+	char *tags;                  /* "Tags": space-separated words */
+	bool has_geo;                /* both "Latitude" and "Longitude" given */
+	double latitude, longitude;  /* number or numeric string; -90..90, -180..180 */
+};
+
+struct config_destination {
+	char *url;                   /* "DestinationURL", http:// or https:// */
+	char *password;              /* "DestinationPassword": sent verbatim as Basic <value> */
+	char *user;                  /* "DestinationUser": then Basic base64(user:password) */
+	char *token;                 /* "DestinationToken": Authorization: Token <value> */
+	char *ca_file;               /* "DestinationCAFile" */
+	bool insecure;               /* "DestinationInsecure", default false */
+	enum config_format format;   /* "DestinationFormat": json (default) | influx */
+	uint32_t batch_size;         /* "BatchSize", default 500, 1..100000 */
+	int64_t flush_interval;      /* "FlushInterval" seconds -> ns, default 5 s */
+};
+
+struct config_source {           /* "ConfigSource" section, kept for the fetcher */
+	char *method;                /* "ConfigMethod": web | git (NULL: none) */
+	char *url;                   /* "ConfigURL" */
+	char *user, *password;       /* "ConfigUser", "ConfigPassword" */
+	char *branch;                /* "ConfigBranch" */
+	char *path;                  /* "ConfigPath" */
+	char *ca_file;               /* "ConfigCAFile" */
+	bool insecure;               /* "ConfigInsecure" */
+};
+
+struct config_probe {            /* "Probe" section of the global config, all optional */
+	char *schedule;              /* "Schedule", cron; default every 5 minutes, as the original crontab */
+	char *config_schedule;       /* "ConfigSchedule", cron; default minute 1 of hours 0 and 12 */
+	uint32_t packet_count;       /* "PacketCount", default 100, 1..100000 */
+	int64_t interval;            /* "Interval" seconds -> ns, default 0.1 s, 0.0001..60 */
+	uint32_t padding;            /* "Padding", default CONFIG_PADDING_DEFAULT (mode's default) */
+	int64_t loss_timeout;        /* "LossTimeout" seconds -> ns, default 2 s, 0.01..60 */
+	int workers;                 /* "Workers", default 0 = number of CPUs, 0..1024 */
+	int cpus[CONFIG_MAX_CPUS];   /* "CPUs": array of CPU numbers to pin workers to */
+	int ncpus;                   /* 0: workers pinned to CPU i % ncpus_online */
+	uint32_t max_concurrent;     /* "MaxConcurrentSessions", default 1000, 1..1000000 */
+	uint32_t connect_rate;       /* "ConnectRate": new sessions per second, default 2000 */
+	char *source_name;           /* "SourceName" (probe name; see config_probe_name) */
+	uint64_t spool_max_bytes;    /* "SpoolMaxBytes", default 256 MiB */
+};
+
+struct config_local {            /* local_config.json, all optional */
+	char *source_name, *description, *tags;
+	bool has_geo;
+	double latitude, longitude;
+	char *street, *city, *state, *zip;  /* "Address": {Street, City, State, ZIP} */
+};
+
+struct config {
+	int generation;              /* 1 seed (twamp_ files), 2 later */
+	char *global_path, *targets_path;   /* files read */
+	struct config_source source;
+	struct config_destination *dests;   /* "Destination" (seed) or "Destinations" */
+	size_t ndests;                      /* 0: records go to stdout */
+	struct config_probe probe;
+	struct config_local local;
+	struct config_target *targets;
+	size_t ntargets;
+};
+
+/* Every problem found, one line each: "FILE: KEY: reason". */
+struct config_errors {
+	char **lines;
+	size_t n;
+};
+
+/*
+ * Load and validate DIR's files.  0 and *out set, or -1 with every problem in
+ * errs (never a partial config).  errs may be NULL; otherwise it must be
+ * zeroed or previously used, and its old lines are cleared first.  FILE in
+ * a line is the file's base name (DIR itself for problems with DIR).
+ * Thread-safe: no static state.
+ */
+int config_load(const char *dir, struct config **out, struct config_errors *errs);
+void config_free(struct config *c);
+void config_errors_clear(struct config_errors *errs);
+
+/*
+ * The probe's name: $PROBE_SOURCE, else local_config.json SourceName, else
+ * Probe.SourceName, else the hostname.  Writes into buf.
+ */
+void config_probe_name(const struct config *c, char *buf, size_t len);
+
+#endif

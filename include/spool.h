@@ -1,0 +1,60 @@
+/*
+ * spool: a bounded on-disk FIFO of undelivered batches, one per destination.
+ *
+ * Each batch is one file DIR/<seq>-<records>.batch (seq zero-padded to 20
+ * digits and increasing, so the lexical order of the names is the FIFO
+ * order; records is the number of records in it).  The file holds exactly
+ * the HTTP body, so an operator can replay one by hand with
+ * `curl --data-binary @FILE`.  A batch is written to DIR/<seq>.tmp,
+ * fsync'ed, renamed and the directory fsync'ed, so a crash or kill -9 leaves
+ * either the whole batch or none; spool_open removes stale .tmp files and
+ * ignores anything else it does not recognise.
+ *
+ * Past max_bytes (0: unbounded) the oldest batches are dropped, counted and
+ * logged (rate-limited) -- except the batch spool_peek handed out, which is
+ * being sent and is only removed by spool_pop/spool_reject.  So the bound
+ * can be exceeded by that one batch.  A batch larger than max_bytes on its
+ * own is refused (-1).  Rejected batches (a 4xx from the destination) are
+ * moved to DIR/reject/ and kept; they do not count against max_bytes.
+ *
+ * Errors (disk full, read-only, permissions) are logged with the path and
+ * returned; nothing here aborts.  Only the sender thread uses a spool (no
+ * locking).
+ */
+#ifndef SPOOL_H
+#define SPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct spool;
+
+/* Creates DIR (and its parents) if needed and indexes the batches already there. NULL on error (logged). */
+struct spool *spool_open(const char *dir, uint64_t max_bytes);
+void spool_close(struct spool *s);
+
+/* Append a batch of `records` records.  0, or -1 when it could not be written (disk full, read-only: logged). */
+int spool_put(struct spool *s, const void *data, size_t len, uint32_t records);
+/* Write a batch straight into the reject folder.  0 or -1 (logged). */
+int spool_put_reject(struct spool *s, const void *data, size_t len, uint32_t records);
+/*
+ * The oldest batch, malloc'ed into *data (NUL-terminated, the NUL not counted
+ * in *len) and its record count into *records (may be NULL); 1 when there is
+ * one, 0 when empty, -1 on error.  The batch stays in the spool, protected
+ * from drop-oldest, until spool_pop or spool_reject.
+ */
+int spool_peek(struct spool *s, void **data, size_t *len, uint32_t *records);
+/* Remove the oldest batch (after it was delivered). */
+void spool_pop(struct spool *s);
+/* Move the oldest batch to the reject folder. */
+void spool_reject(struct spool *s);
+
+const char *spool_dir(const struct spool *s);
+uint64_t spool_bytes(const struct spool *s);
+size_t spool_count(const struct spool *s);
+uint64_t spool_records(const struct spool *s);           /* records in the queued batches */
+uint64_t spool_dropped_batches(const struct spool *s);   /* dropped for space, cumulative */
+uint64_t spool_dropped_records(const struct spool *s);
+uint64_t spool_rejected_records(const struct spool *s);  /* in the reject folder, incl. earlier runs */
+
+#endif

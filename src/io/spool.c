@@ -1,0 +1,587 @@
+/*
+ * spool: bounded on-disk FIFO of undelivered batches (see include/spool.h).
+ *
+ * Why one file per batch: a batch is the unit of delivery, so popping one is
+ * an unlink, rejecting one a rename, and a crash can damage at most the file
+ * being written -- which is still a .tmp and removed at the next open.  An
+ * append-only log with an offset file would need its own crash recovery.
+ *
+ * Why the record count is in the file name: the sender reports delivered,
+ * dropped and rejected records, and a spooled batch must be countable
+ * without parsing it (and after a restart).
+ *
+ * The index in memory (sequence number, size, records per file) is an array
+ * used as a queue; it is rebuilt from the directory listing by spool_open, so
+ * the directory is the only state that survives a restart.
+ */
+#include "spool.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define SPOOL_SEQ_DIGITS 20
+#define SPOOL_NAME_MAX 64
+#define SPOOL_REJECT "reject"
+
+struct spool_entry {
+	uint64_t seq;
+	uint64_t size;
+	uint32_t records;
+};
+
+struct spool {
+	char *dir;
+	int dfd;                      /* DIR, for *at() calls and fsync */
+	int rfd;                      /* DIR/reject, -1 until needed */
+	uint64_t max_bytes;
+	struct spool_entry *e;        /* queue: e[head .. tail) */
+	size_t head, tail, cap;
+	uint64_t bytes, records;
+	uint64_t next_seq;
+	bool peeked;                  /* e[head] was handed out by spool_peek */
+	uint64_t dropped_batches, dropped_records;
+	uint64_t rejected_records;
+};
+
+enum name_kind { NAME_OTHER, NAME_BATCH, NAME_TMP };
+
+/* "<20 digits>-<records>.batch", "<20 digits>.batch" (records unknown: 0), "<20 digits>.tmp". */
+static enum name_kind parse_name(const char *name, uint64_t *seq, uint32_t *records)
+{
+	uint64_t v = 0, r = 0;
+	const char *p = name;
+	int i;
+
+	for (i = 0; i < SPOOL_SEQ_DIGITS; i++, p++) {
+		if (*p < '0' || *p > '9')
+			return NAME_OTHER;
+		if (v > (UINT64_MAX - 9) / 10)
+			return NAME_OTHER;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	*seq = v;
+	*records = 0;
+	if (strcmp(p, ".tmp") == 0)
+		return NAME_TMP;
+	if (*p == '-') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return NAME_OTHER;
+		for (; *p >= '0' && *p <= '9'; p++) {
+			r = r * 10 + (uint64_t)(*p - '0');
+			if (r > UINT32_MAX)
+				return NAME_OTHER;
+		}
+		*records = (uint32_t)r;
+	}
+	return strcmp(p, ".batch") == 0 ? NAME_BATCH : NAME_OTHER;
+}
+
+static void batch_name(char *buf, size_t len, const struct spool_entry *e)
+{
+	snprintf(buf, len, "%020" PRIu64 "-%" PRIu32 ".batch", e->seq, e->records);
+}
+
+static int mkdir_p(const char *path)
+{
+	char *p, *tmp = strdup(path);
+	int rc = 0;
+
+	if (!tmp)
+		return -1;
+	for (p = tmp; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+		struct stat st;
+
+		*p = '\0';
+		if (*tmp && mkdir(tmp, 0700) < 0 && errno != EEXIST) {
+			int err = errno;
+
+			if (stat(tmp, &st) < 0 || !S_ISDIR(st.st_mode)) {
+				errno = err;
+				rc = -1;
+				break;
+			}
+		}
+		*p = c;
+		if (!c)
+			break;
+	}
+	free(tmp);
+	return rc;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+	const struct spool_entry *x = a, *y = b;
+
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int index_push(struct spool *s, const struct spool_entry *e)
+{
+	if (s->tail == s->cap) {
+		if (s->head > 0) {
+			memmove(s->e, s->e + s->head, (s->tail - s->head) * sizeof(*s->e));
+			s->tail -= s->head;
+			s->head = 0;
+		} else {
+			size_t cap = s->cap ? s->cap * 2 : 64;
+			struct spool_entry *n = realloc(s->e, cap * sizeof(*n));
+
+			if (!n)
+				return -1;
+			s->e = n;
+			s->cap = cap;
+		}
+	}
+	s->e[s->tail++] = *e;
+	s->bytes += e->size;
+	s->records += e->records;
+	return 0;
+}
+
+/* Forget entry i (head or head + 1) of the index. */
+static void index_remove(struct spool *s, size_t i)
+{
+	s->bytes -= s->e[i].size;
+	s->records -= s->e[i].records;
+	if (i == s->head) {
+		s->head++;
+	} else {
+		memmove(s->e + i, s->e + i + 1, (s->tail - i - 1) * sizeof(*s->e));
+		s->tail--;
+	}
+	if (s->head == s->tail)
+		s->head = s->tail = 0;
+}
+
+static int sync_dir(const struct spool *s, int fd, const char *what)
+{
+	if (fsync(fd) < 0) {
+		log_err("spool %s%s: fsync: %m", s->dir, what);
+		return -1;
+	}
+	return 0;
+}
+
+/* The highest sequence number and the record count of the reject folder. */
+static void scan_reject(struct spool *s, uint64_t *max_seq)
+{
+	DIR *d;
+	struct dirent *de;
+	int fd = openat(s->dfd, SPOOL_REJECT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		uint64_t seq;
+		uint32_t rec;
+
+		if (parse_name(de->d_name, &seq, &rec) != NAME_BATCH)
+			continue;
+		if (seq > *max_seq)
+			*max_seq = seq;
+		s->rejected_records += rec;
+	}
+	closedir(d);
+}
+
+static void drop_oldest(struct spool *s);
+
+struct spool *spool_open(const char *dir, uint64_t max_bytes)
+{
+	struct spool *s;
+	DIR *d = NULL;
+	struct dirent *de;
+	uint64_t max_seq = 0;
+	int fd;
+
+	s = calloc(1, sizeof(*s));
+	if (!s || !(s->dir = strdup(dir))) {
+		log_err("spool %s: out of memory", dir);
+		free(s);
+		return NULL;
+	}
+	s->dfd = s->rfd = -1;
+	s->max_bytes = max_bytes;
+	if (mkdir_p(dir) < 0) {
+		log_err("spool %s: cannot create: %m", dir);
+		goto fail;
+	}
+	s->dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->dfd < 0) {
+		log_err("spool %s: cannot open: %m", dir);
+		goto fail;
+	}
+	fd = dup(s->dfd);
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		log_err("spool %s: cannot list: %m", dir);
+		if (fd >= 0)
+			close(fd);
+		goto fail;
+	}
+	while ((de = readdir(d))) {
+		struct spool_entry e = { 0 };
+		struct stat st;
+
+		switch (parse_name(de->d_name, &e.seq, &e.records)) {
+		case NAME_TMP:
+			/* a write that never completed: the batch is still in memory or lost with the crash */
+			if (unlinkat(s->dfd, de->d_name, 0) < 0)
+				log_warn("spool %s/%s: cannot remove stale temporary: %m", dir, de->d_name);
+			else
+				log_info("spool %s/%s: removed stale temporary", dir, de->d_name);
+			continue;
+		case NAME_OTHER:
+			continue;
+		case NAME_BATCH:
+			break;
+		}
+		if (fstatat(s->dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		e.size = (uint64_t)st.st_size;
+		if (index_push(s, &e) < 0) {
+			log_err("spool %s: out of memory", dir);
+			goto fail;
+		}
+		if (e.seq > max_seq)
+			max_seq = e.seq;
+	}
+	closedir(d);
+	d = NULL;
+	if (s->tail > 1)
+		qsort(s->e, s->tail, sizeof(*s->e), entry_cmp);
+	/* rejected files keep their names: new sequence numbers must not collide with them */
+	scan_reject(s, &max_seq);
+	s->next_seq = max_seq + 1;
+	if (s->tail)
+		log_info("spool %s: %zu batches (%" PRIu64 " bytes, %" PRIu64 " records) to replay",
+			 dir, spool_count(s), s->bytes, s->records);
+	while (s->max_bytes && s->bytes > s->max_bytes && s->tail > s->head)
+		drop_oldest(s);
+	return s;
+fail:
+	if (d)
+		closedir(d);
+	spool_close(s);
+	return NULL;
+}
+
+void spool_close(struct spool *s)
+{
+	if (!s)
+		return;
+	if (s->dfd >= 0)
+		close(s->dfd);
+	if (s->rfd >= 0)
+		close(s->rfd);
+	free(s->e);
+	free(s->dir);
+	free(s);
+}
+
+/* The oldest batch that may be dropped (not the one being sent); SIZE_MAX when none. */
+static size_t droppable(const struct spool *s)
+{
+	size_t i = s->head + (s->peeked ? 1 : 0);
+
+	return i < s->tail ? i : SIZE_MAX;
+}
+
+static void drop_oldest(struct spool *s)
+{
+	size_t i = droppable(s);
+	struct spool_entry e;
+	char name[SPOOL_NAME_MAX];
+
+	if (i == SIZE_MAX)
+		return;
+	e = s->e[i];
+	batch_name(name, sizeof(name), &e);
+	if (unlinkat(s->dfd, name, 0) < 0 && errno != ENOENT)
+		log_err("spool %s/%s: cannot remove: %m", s->dir, name);
+	index_remove(s, i);
+	s->dropped_batches++;
+	s->dropped_records += e.records;
+	LOG_RL(LOGL_WARN, 60,
+	       "spool %s full (%" PRIu64 " bytes max): dropped the oldest batch (%" PRIu32
+	       " records); %" PRIu64 " batches, %" PRIu64 " records dropped so far",
+	       s->dir, s->max_bytes, e.records, s->dropped_batches, s->dropped_records);
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Write data to DIR/<seq>.tmp, fsync, rename to `final` (relative to DIR,
+ * may be in reject/), fsync the directories.  0 or -1 (logged, temporary
+ * removed).
+ */
+static int write_batch(struct spool *s, uint64_t seq, const char *final, int final_dfd,
+		       const void *data, size_t len)
+{
+	char tmp[SPOOL_NAME_MAX];
+	int fd, err;
+
+	snprintf(tmp, sizeof(tmp), "%020" PRIu64 ".tmp", seq);
+	fd = openat(s->dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		LOG_RL(LOGL_ERR, 10, "spool %s/%s: cannot create: %m", s->dir, tmp);
+		return -1;
+	}
+	if (write_all(fd, data, len) < 0) {
+		LOG_RL(LOGL_ERR, 10, "spool %s/%s: write: %m", s->dir, tmp);
+		goto fail;
+	}
+	if (fsync(fd) < 0) {
+		LOG_RL(LOGL_ERR, 10, "spool %s/%s: fsync: %m", s->dir, tmp);
+		goto fail;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		LOG_RL(LOGL_ERR, 10, "spool %s/%s: close: %m", s->dir, tmp);
+		goto fail;
+	}
+	fd = -1;
+	if (renameat(s->dfd, tmp, s->dfd, final) < 0) {
+		LOG_RL(LOGL_ERR, 10, "spool %s/%s: cannot rename to %s: %m", s->dir, tmp, final);
+		goto fail;
+	}
+	/* on failure the file is complete but its name may not survive a power cut: keep going */
+	(void)sync_dir(s, final_dfd, final_dfd == s->dfd ? "" : "/" SPOOL_REJECT);
+	return 0;
+fail:
+	err = errno;
+	if (fd >= 0)
+		close(fd);
+	unlinkat(s->dfd, tmp, 0);
+	errno = err;
+	return -1;
+}
+
+int spool_put(struct spool *s, const void *data, size_t len, uint32_t records)
+{
+	struct spool_entry e = { .seq = s->next_seq, .size = len, .records = records };
+	char name[SPOOL_NAME_MAX];
+
+	if (s->max_bytes && len > s->max_bytes) {
+		log_err("spool %s: a batch of %zu bytes is larger than the spool (%" PRIu64 " bytes)",
+			s->dir, len, s->max_bytes);
+		return -1;
+	}
+	batch_name(name, sizeof(name), &e);
+	s->next_seq++;
+	if (write_batch(s, e.seq, name, s->dfd, data, len) < 0)
+		return -1;
+	if (index_push(s, &e) < 0) {
+		/* the file is safe on disk and will be indexed at the next start */
+		log_err("spool %s: out of memory indexing %s", s->dir, name);
+		return 0;
+	}
+	/* write first, then drop: a failed write never costs older data */
+	while (s->max_bytes && s->bytes > s->max_bytes && droppable(s) != SIZE_MAX &&
+	       droppable(s) != s->tail - 1)
+		drop_oldest(s);
+	return 0;
+}
+
+static int open_reject(struct spool *s)
+{
+	if (s->rfd >= 0)
+		return 0;
+	if (mkdirat(s->dfd, SPOOL_REJECT, 0700) < 0 && errno != EEXIST) {
+		log_err("spool %s/%s: cannot create: %m", s->dir, SPOOL_REJECT);
+		return -1;
+	}
+	s->rfd = openat(s->dfd, SPOOL_REJECT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->rfd < 0) {
+		log_err("spool %s/%s: cannot open: %m", s->dir, SPOOL_REJECT);
+		return -1;
+	}
+	return 0;
+}
+
+int spool_put_reject(struct spool *s, const void *data, size_t len, uint32_t records)
+{
+	struct spool_entry e = { .seq = s->next_seq, .size = len, .records = records };
+	char name[SPOOL_NAME_MAX], path[SPOOL_NAME_MAX + sizeof(SPOOL_REJECT)];
+
+	if (open_reject(s) < 0)
+		return -1;
+	batch_name(name, sizeof(name), &e);
+	snprintf(path, sizeof(path), SPOOL_REJECT "/%s", name);
+	s->next_seq++;
+	if (write_batch(s, e.seq, path, s->rfd, data, len) < 0)
+		return -1;
+	s->rejected_records += records;
+	return 0;
+}
+
+int spool_peek(struct spool *s, void **data, size_t *len, uint32_t *records)
+{
+	while (s->head < s->tail) {
+		struct spool_entry *e = &s->e[s->head];
+		char name[SPOOL_NAME_MAX];
+		struct stat st;
+		char *buf;
+		size_t got = 0;
+		int fd;
+
+		batch_name(name, sizeof(name), e);
+		fd = openat(s->dfd, name, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			if (errno == ENOENT) {
+				/* removed behind our back: nothing to send */
+				log_warn("spool %s/%s: vanished", s->dir, name);
+				s->peeked = false;
+				index_remove(s, s->head);
+				continue;
+			}
+			log_err("spool %s/%s: cannot open: %m", s->dir, name);
+			return -1;
+		}
+		if (fstat(fd, &st) < 0) {
+			log_err("spool %s/%s: stat: %m", s->dir, name);
+			close(fd);
+			return -1;
+		}
+		buf = malloc((size_t)st.st_size + 1);
+		if (!buf) {
+			log_err("spool %s/%s: out of memory (%lld bytes)", s->dir, name,
+				(long long)st.st_size);
+			close(fd);
+			return -1;
+		}
+		while (got < (size_t)st.st_size) {
+			ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				log_err("spool %s/%s: read: %m", s->dir, name);
+				free(buf);
+				close(fd);
+				return -1;
+			}
+			if (n == 0)
+				break;
+			got += (size_t)n;
+		}
+		close(fd);
+		buf[got] = '\0';
+		/* keep the accounting true to the disk */
+		s->bytes = s->bytes - e->size + got;
+		e->size = got;
+		s->peeked = true;
+		*data = buf;
+		*len = got;
+		if (records)
+			*records = e->records;
+		return 1;
+	}
+	return 0;
+}
+
+void spool_pop(struct spool *s)
+{
+	char name[SPOOL_NAME_MAX];
+
+	if (s->head == s->tail)
+		return;
+	batch_name(name, sizeof(name), &s->e[s->head]);
+	if (unlinkat(s->dfd, name, 0) < 0 && errno != ENOENT)
+		/* it was delivered: forget it anyway (it would be sent again after a restart) */
+		log_err("spool %s/%s: cannot remove delivered batch: %m", s->dir, name);
+	else
+		sync_dir(s, s->dfd, "");
+	s->peeked = false;
+	index_remove(s, s->head);
+}
+
+void spool_reject(struct spool *s)
+{
+	char name[SPOOL_NAME_MAX], path[SPOOL_NAME_MAX + sizeof(SPOOL_REJECT)];
+	struct spool_entry e;
+
+	if (s->head == s->tail)
+		return;
+	e = s->e[s->head];
+	batch_name(name, sizeof(name), &e);
+	snprintf(path, sizeof(path), SPOOL_REJECT "/%s", name);
+	if (open_reject(s) < 0 || renameat(s->dfd, name, s->dfd, path) < 0) {
+		log_err("spool %s/%s: cannot move to %s/: %m (left in place)", s->dir, name,
+			SPOOL_REJECT);
+	} else {
+		sync_dir(s, s->rfd, "/" SPOOL_REJECT);
+		sync_dir(s, s->dfd, "");
+		s->rejected_records += e.records;
+	}
+	s->peeked = false;
+	index_remove(s, s->head);
+}
+
+const char *spool_dir(const struct spool *s)
+{
+	return s->dir;
+}
+
+uint64_t spool_bytes(const struct spool *s)
+{
+	return s->bytes;
+}
+
+size_t spool_count(const struct spool *s)
+{
+	return s->tail - s->head;
+}
+
+uint64_t spool_records(const struct spool *s)
+{
+	return s->records;
+}
+
+uint64_t spool_dropped_batches(const struct spool *s)
+{
+	return s->dropped_batches;
+}
+
+uint64_t spool_dropped_records(const struct spool *s)
+{
+	return s->dropped_records;
+}
+
+uint64_t spool_rejected_records(const struct spool *s)
+{
+	return s->rejected_records;
+}

@@ -1,0 +1,962 @@
+/*
+ * scheduler: cycle planning and dispatch.  Threads and ownership: see
+ * include/scheduler.h (DESIGN).  Everything below marked "scheduler thread"
+ * runs only on the scheduler's own loop; "worker thread" code runs on the
+ * session's worker; the two meet only through wk_submit().
+ */
+#include "scheduler.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cron.h"
+#include "log.h"
+#include "ntptime.h"
+#include "rcuptr.h"
+#include "record.h"
+#include "session.h"
+#include "tsock.h"
+#include "worker.h"
+
+#define RESOLVERS 2
+#define KEY_BUCKETS 4096
+
+struct scheduler;
+struct cycle;
+
+struct wslot {
+	struct scheduler *sc;
+	struct worker *wk;
+	int idx;
+	uint32_t active;          /* scheduler thread: sessions handed to this worker */
+	struct job *jobs;         /* worker thread: its running sessions */
+};
+
+struct plan_entry {
+	const struct config_target *t;
+	int64_t due;
+};
+
+struct cycle {
+	struct cycle *next;
+	uint64_t id;
+	int64_t start;
+	struct tset *ts;          /* reference held until the cycle ends */
+	struct plan_entry *plan;
+	uint32_t nplan, cursor;
+	uint32_t ok, failed, skipped, outstanding;
+	int64_t last_done;
+};
+
+struct job {
+	struct job *wnext, *wprev;    /* worker thread list */
+	struct job *rnext;            /* resolver queue */
+	struct scheduler *sc;
+	struct cycle *cy;
+	struct wslot *ws;
+	const struct config_target *t;
+	char *key;
+	uint64_t hash;
+	int64_t planned;
+	struct session_params params;
+	struct session *s;
+	bool resolved;
+	int dns_error;                /* getaddrinfo error, 0 = none */
+	struct sockaddr_storage addr;
+	/* results, written by the worker before the job comes back */
+	bool ran;
+	struct session_info info;
+	struct stats_summary sum;
+	bool have_sum;
+};
+
+struct keynode {                  /* running set and DNS cache entries */
+	struct keynode *next;
+	char *key;
+	uint64_t cycle;               /* DNS: cycle of the lookup */
+	int error;
+	struct sockaddr_storage addr;
+};
+
+struct scheduler {
+	struct sched_opts o;
+	struct worker *wk;            /* the scheduler's own loop */
+	struct wslot *ws;
+	int nws;
+	struct wk_timer cycle_timer, start_timer;
+	uint64_t next_cycle_id;
+	struct cycle *cycles;         /* live cycles, newest first */
+	struct cycle *cur;            /* the one whose plan is being started */
+	uint32_t running;
+	uint32_t max_concurrent;
+	double tokens, rate;
+	int64_t tokens_at;
+	bool stopping;
+	struct keynode *running_set[KEY_BUCKETS];
+	struct keynode *dns[KEY_BUCKETS];
+
+	/* read by other threads */
+	_Atomic uint64_t st_cycles, st_started, st_ok, st_failed, st_skipped;
+	_Atomic uint32_t st_running;
+	pthread_mutex_t done_lock;
+	pthread_cond_t done_cond;
+	bool once_done;
+
+	/* resolver pool */
+	pthread_t resolvers[RESOLVERS];
+	pthread_mutex_t rlock;
+	pthread_cond_t rcond;
+	struct job *rhead, **rtail;
+	bool rstop;
+};
+
+/* ---- target sets ------------------------------------------------------- */
+
+struct tset *tset_new(struct config *cfg, uint64_t generation)
+{
+	struct tset *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->cfg = cfg;
+	t->generation = generation;
+	atomic_init(&t->refs, 1);
+	return t;
+}
+
+void tset_get(struct tset *t)
+{
+	atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+}
+
+void tset_put(struct tset *t)
+{
+	if (t && atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1) {
+		config_free(t->cfg);
+		free(t);
+	}
+}
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	while (*s)
+		h = (h ^ (uint8_t)*s++) * 1099511628211ULL;
+	/* final mix so that nearby keys land far apart */
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return h;
+}
+
+static const char *mode_name(enum session_mode m)
+{
+	return m == SESSION_LIGHT ? "light" : m == SESSION_STAMP ? "stamp" : "control";
+}
+
+static struct keynode **key_find(struct keynode **tab, const char *key, uint64_t h)
+{
+	struct keynode **pp = &tab[h % KEY_BUCKETS];
+
+	while (*pp && strcmp((*pp)->key, key))
+		pp = &(*pp)->next;
+	return pp;
+}
+
+static int key_add(struct keynode **tab, const char *key, uint64_t h, struct keynode **out)
+{
+	struct keynode *n = calloc(1, sizeof(*n));
+
+	if (!n || !(n->key = strdup(key))) {
+		free(n);
+		return -1;
+	}
+	n->next = tab[h % KEY_BUCKETS];
+	tab[h % KEY_BUCKETS] = n;
+	if (out)
+		*out = n;
+	return 0;
+}
+
+static void key_del(struct keynode **tab, const char *key, uint64_t h)
+{
+	struct keynode **pp = key_find(tab, key, h), *n = *pp;
+
+	if (n) {
+		*pp = n->next;
+		free(n->key);
+		free(n);
+	}
+}
+
+static void key_clear(struct keynode **tab)
+{
+	for (int i = 0; i < KEY_BUCKETS; i++)
+		while (tab[i]) {
+			struct keynode *n = tab[i];
+
+			tab[i] = n->next;
+			free(n->key);
+			free(n);
+		}
+}
+
+/* ---- records ------------------------------------------------------------ */
+
+static const char *short_reason(const struct job *j)
+{
+	if (j->dns_error)
+		return "dns";
+	switch (j->info.status) {
+	case SESSION_OK:
+		return NULL;
+	case SESSION_ERR_UNREACHABLE:
+		return "unreachable";
+	case SESSION_ERR_REFUSED:
+		return "refused";
+	case SESSION_ERR_TIMEOUT:
+		return "timeout";
+	case SESSION_ERR_MODE:
+		return "mode";
+	case SESSION_ERR_DENIED:
+		return "denied";
+	case SESSION_ERR_SESSION:
+		return "session";
+	case SESSION_ERR_PROTOCOL:
+		return "protocol";
+	case SESSION_ERR_CLOSED:
+		return "closed";
+	case SESSION_ERR_ABORTED:
+		return "aborted";
+	default:
+		return "local";
+	}
+}
+
+static struct record *job_record(struct scheduler *sc, const struct job *j)
+{
+	const struct config_target *t = j->t;
+	const struct config *cfg = j->cy->ts->cfg;
+	struct record *r = record_new(RECORD_TARGET);
+	char a[INET6_ADDRSTRLEN];
+	int e = 0;
+
+	if (!r)
+		return NULL;
+	r->reachable = j->ran && j->info.status == SESSION_OK;
+	r->timestamp = j->ran && j->info.start_time ? j->info.start_time : j->planned;
+	e |= record_set(&r->from_host, sc->o.probe_name);
+	if (j->ran && j->info.local_test.ss_family != AF_UNSPEC)
+		e |= record_set(&r->from_addr, tsock_addr_str(&j->info.local_test, a, sizeof(a)));
+	e |= record_set(&r->to_host, t->ip);
+	if (j->resolved)
+		e |= record_set(&r->to_addr, tsock_addr_str(&j->addr, a, sizeof(a)));
+	r->to_port = t->port;
+	r->dscp = t->dscp;
+	r->mode = mode_name(t->mode);
+	e |= record_set(&r->error, short_reason(j));
+	e |= record_set(&r->custom_comment, t->custom_comment);
+	e |= record_set(&r->custom_id, t->custom_id);
+	e |= record_set(&r->description, t->description);
+	e |= record_set(&r->tags, t->tags);
+	r->has_geo = t->has_geo;
+	r->latitude = t->latitude;
+	r->longitude = t->longitude;
+	e |= record_set(&r->probe_description, cfg->local.description);
+	e |= record_set(&r->probe_tags, cfg->local.tags);
+	if (r->reachable && j->have_sum) {
+		r->sum = j->sum;
+		r->clock_sync = j->sum.sync;
+	}
+	r->timestamp_source = j->info.kernel_rx ? "kernel" : "user";
+	if (e) {
+		record_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+static void submit_record(struct scheduler *sc, struct record *r)
+{
+	if (!r) {
+		LOG_RL(LOGL_ERR, 10, "out of memory: a record was lost");
+		return;
+	}
+	sender_submit(sc->o.sender, r);
+}
+
+/* ---- cycles (scheduler thread) ---------------------------------------- */
+
+static void pump(struct scheduler *sc);
+
+static void cycle_maybe_end(struct scheduler *sc, struct cycle *cy)
+{
+	struct record *r;
+	struct sender_stats ss;
+	struct cycle **pp;
+
+	if (cy->outstanding || cy->cursor < cy->nplan)
+		return;
+	sender_get_stats(sc->o.sender, &ss);
+	r = record_new(RECORD_PROBE);
+	if (r) {
+		r->timestamp = cy->start;
+		record_set(&r->from_host, sc->o.probe_name);
+		record_set(&r->probe_description, cy->ts->cfg->local.description);
+		record_set(&r->probe_tags, cy->ts->cfg->local.tags);
+		r->reachable = true;
+		r->probe.cycle = cy->id;
+		r->probe.targets = cy->nplan;
+		r->probe.ok = cy->ok;
+		r->probe.failed = cy->failed;
+		r->probe.skipped = cy->skipped;
+		r->probe.duration = (cy->last_done ? cy->last_done : ntptime_now()) - cy->start;
+		r->probe.queue_depth = ss.queued;
+		r->probe.spool_bytes = ss.spool_bytes;
+		r->probe.dropped = ss.dropped;
+		r->probe.config_errors = sc->o.config_errors ? atomic_load(sc->o.config_errors) : 0;
+	}
+	log_info("cycle %llu: %u targets, %u ok, %u failed, %u skipped, %.1f s, %llu records queued, "
+		 "%llu bytes spooled",
+		 (unsigned long long)cy->id, cy->nplan, cy->ok, cy->failed, cy->skipped,
+		 ntptime_to_sec((cy->last_done ? cy->last_done : ntptime_now()) - cy->start),
+		 (unsigned long long)ss.queued, (unsigned long long)ss.spool_bytes);
+	submit_record(sc, r);
+	for (pp = &sc->cycles; *pp; pp = &(*pp)->next)
+		if (*pp == cy) {
+			*pp = cy->next;
+			break;
+		}
+	if (sc->cur == cy)
+		sc->cur = NULL;
+	tset_put(cy->ts);
+	free(cy->plan);
+	free(cy);
+	if (sc->o.once) {
+		pthread_mutex_lock(&sc->done_lock);
+		sc->once_done = true;
+		pthread_cond_broadcast(&sc->done_cond);
+		pthread_mutex_unlock(&sc->done_lock);
+	}
+}
+
+/* Stop starting what is left of a cycle's plan: the rest is skipped. */
+static void cycle_truncate(struct scheduler *sc, struct cycle *cy)
+{
+	uint32_t left = cy->nplan - cy->cursor;
+
+	if (left) {
+		log_warn("cycle %llu: %u targets not started before the next cycle (or shutdown); "
+			 "raise MaxConcurrentSessions or ConnectRate",
+			 (unsigned long long)cy->id, left);
+		cy->skipped += left;
+		atomic_fetch_add(&sc->st_skipped, left);
+		cy->cursor = cy->nplan;
+	}
+	cycle_maybe_end(sc, cy);
+}
+
+static int cmp_plan(const void *a, const void *b)
+{
+	const struct plan_entry *x = a, *y = b;
+
+	return (x->due > y->due) - (x->due < y->due);
+}
+
+static void make_key(const struct config_target *t, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s|%u|%s", t->ip, t->port, mode_name(t->mode));
+}
+
+static void cycle_begin(struct scheduler *sc)
+{
+	struct tset *ts;
+	struct cycle *cy;
+	const struct config *cfg;
+	struct cron cr;
+	char err[128], key[512];
+	int64_t now = ntptime_now(), window = 0;
+
+	if (sc->cur)
+		cycle_truncate(sc, sc->cur);
+	rcuptr_read_begin();
+	ts = rcuptr_read((void **)sc->o.current);
+	if (ts)
+		tset_get(ts);
+	rcuptr_read_end();
+	if (!ts)
+		return;
+	cfg = ts->cfg;
+	cy = calloc(1, sizeof(*cy));
+	if (!cy || (cfg->ntargets && !(cy->plan = calloc(cfg->ntargets, sizeof(*cy->plan))))) {
+		log_err("out of memory planning a cycle of %zu targets", cfg->ntargets);
+		free(cy);
+		tset_put(ts);
+		return;
+	}
+	cy->id = ++sc->next_cycle_id;
+	cy->start = now;
+	cy->ts = ts;
+	cy->nplan = (uint32_t)cfg->ntargets;
+	sc->max_concurrent = cfg->probe.max_concurrent ? cfg->probe.max_concurrent : 1000;
+	sc->rate = cfg->probe.connect_rate ? cfg->probe.connect_rate : 2000;
+	if (cron_parse(cfg->probe.schedule, &cr, err, sizeof(err)) < 0) {
+		log_err("Probe.Schedule: %s", err); /* validated at load: cannot happen */
+		cr.minutes = 0;
+	}
+	if (!sc->o.once) {
+		/* spread starts over the cycle, leaving room for the longest session */
+		int64_t period = cron_period(&cr, now);
+		int64_t longest = 0;
+
+		for (size_t i = 0; i < cfg->ntargets; i++) {
+			const struct config_target *t = &cfg->targets[i];
+			int64_t d = (int64_t)t->packet_count * t->interval + cfg->probe.loss_timeout;
+
+			longest = d > longest ? d : longest;
+		}
+		window = period - longest - 15 * NS_PER_SEC;
+		if (window < 0)
+			window = 0;
+	}
+	for (size_t i = 0; i < cfg->ntargets; i++) {
+		const struct config_target *t = &cfg->targets[i];
+
+		make_key(t, key, sizeof(key));
+		cy->plan[i].t = t;
+		cy->plan[i].due = now + (window ? (int64_t)(fnv1a(key) % (uint64_t)window) : 0);
+	}
+	if (window)
+		qsort(cy->plan, cy->nplan, sizeof(*cy->plan), cmp_plan);
+	cy->next = sc->cycles;
+	sc->cycles = cy;
+	sc->cur = cy;
+	atomic_fetch_add(&sc->st_cycles, 1);
+	log_info("cycle %llu: %u targets, starts spread over %.0f s", (unsigned long long)cy->id,
+		 cy->nplan, ntptime_to_sec(window));
+	if (!sc->o.once)
+		wk_timer_arm(sc->wk, &sc->cycle_timer, cron_next(&cr, now));
+	cycle_maybe_end(sc, cy); /* an empty target list ends at once */
+	pump(sc);
+}
+
+static void cycle_timer_cb(struct wk_timer *t)
+{
+	struct scheduler *sc = (struct scheduler *)((char *)t - offsetof(struct scheduler, cycle_timer));
+
+	if (!sc->stopping)
+		cycle_begin(sc);
+}
+
+/* ---- dispatch (scheduler thread) ---------------------------------------- */
+
+static void job_complete(struct worker *wk, void *arg);
+
+static void finish_job(struct scheduler *sc, struct job *j)
+{
+	struct cycle *cy = j->cy;
+
+	submit_record(sc, job_record(sc, j));
+	if (j->ran && j->info.status == SESSION_OK) {
+		cy->ok++;
+		atomic_fetch_add(&sc->st_ok, 1);
+	} else {
+		cy->failed++;
+		atomic_fetch_add(&sc->st_failed, 1);
+	}
+	cy->last_done = ntptime_now();
+	key_del(sc->running_set, j->key, j->hash);
+	sc->running--;
+	atomic_store(&sc->st_running, sc->running);
+	if (j->ws)
+		j->ws->active--;
+	cy->outstanding--;
+	free(j->key);
+	free(j);
+	cycle_maybe_end(sc, cy);
+}
+
+static void worker_start_job(struct worker *wk, void *arg);
+
+static void to_worker(struct scheduler *sc, struct job *j)
+{
+	struct wslot *best = &sc->ws[0];
+
+	for (int i = 1; i < sc->nws; i++)
+		if (sc->ws[i].active < best->active)
+			best = &sc->ws[i];
+	j->ws = best;
+	best->active++;
+	j->params.server = j->addr;
+	tsock_addr_set_port(&j->params.server, j->t->port);
+	if (wk_submit(best->wk, worker_start_job, j) < 0) {
+		j->info.status = SESSION_ERR_LOCAL;
+		finish_job(sc, j);
+	}
+}
+
+static void resolver_enqueue(struct scheduler *sc, struct job *j)
+{
+	pthread_mutex_lock(&sc->rlock);
+	j->rnext = NULL;
+	*sc->rtail = j;
+	sc->rtail = &j->rnext;
+	pthread_cond_signal(&sc->rcond);
+	pthread_mutex_unlock(&sc->rlock);
+}
+
+static int literal_addr(const char *ip, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, ip, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, ip, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		return 0;
+	}
+	return -1;
+}
+
+static void launch(struct scheduler *sc, struct cycle *cy, const struct config_target *t)
+{
+	const struct config *cfg = cy->ts->cfg;
+	char key[512];
+	uint64_t h;
+	struct job *j;
+	struct keynode *dn;
+
+	make_key(t, key, sizeof(key));
+	h = fnv1a(key);
+	if (*key_find(sc->running_set, key, h)) {
+		/* its previous session still runs: never overlap a target with itself */
+		cy->skipped++;
+		atomic_fetch_add(&sc->st_skipped, 1);
+		LOG_RL(LOGL_WARN, 60, "target %s skipped in cycle %llu: its previous session still runs",
+		       t->ip, (unsigned long long)cy->id);
+		return;
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j || key_add(sc->running_set, key, h, NULL) < 0 || !(j->key = strdup(key))) {
+		if (j)
+			key_del(sc->running_set, key, h);
+		free(j);
+		cy->failed++;
+		LOG_RL(LOGL_ERR, 10, "out of memory starting a session to %s", t->ip);
+		return;
+	}
+	j->sc = sc;
+	j->cy = cy;
+	j->t = t;
+	j->hash = h;
+	j->planned = ntptime_now();
+	session_params_default(&j->params);
+	j->params.mode = t->mode;
+	j->params.count = t->packet_count;
+	j->params.interval = t->interval;
+	j->params.padding = t->padding == CONFIG_PADDING_DEFAULT ? SESSION_PADDING_DEFAULT : t->padding;
+	j->params.dscp = t->dscp;
+	j->params.loss_timeout = cfg->probe.loss_timeout;
+	j->params.seed = h ^ cy->id;
+	j->params.ssid = (uint16_t)(h | 1);
+	sc->running++;
+	atomic_store(&sc->st_running, sc->running);
+	atomic_fetch_add(&sc->st_started, 1);
+	cy->outstanding++;
+
+	if (literal_addr(t->ip, &j->addr) == 0) {
+		j->resolved = true;
+		to_worker(sc, j);
+		return;
+	}
+	dn = *key_find(sc->dns, t->ip, fnv1a(t->ip));
+	if (dn && dn->cycle == cy->id) {
+		if (dn->error) {
+			j->dns_error = dn->error;
+			finish_job(sc, j);
+		} else {
+			j->addr = dn->addr;
+			j->resolved = true;
+			to_worker(sc, j);
+		}
+		return;
+	}
+	resolver_enqueue(sc, j);
+}
+
+static void pump(struct scheduler *sc)
+{
+	struct cycle *cy = sc->cur;
+	int64_t now = ntptime_now();
+
+	if (sc->stopping || !cy)
+		return;
+	while (cy->cursor < cy->nplan) {
+		struct plan_entry *e = &cy->plan[cy->cursor];
+
+		if (e->due > now) {
+			wk_timer_arm(sc->wk, &sc->start_timer, e->due);
+			return;
+		}
+		if (sc->running >= sc->max_concurrent)
+			return; /* a completion pumps again */
+		sc->tokens += ntptime_to_sec(now - sc->tokens_at) * sc->rate;
+		sc->tokens_at = now;
+		if (sc->tokens > sc->rate / 10 + 1)
+			sc->tokens = sc->rate / 10 + 1;  /* bursts of at most 100 ms worth */
+		if (sc->tokens < 1) {
+			wk_timer_arm(sc->wk, &sc->start_timer,
+				     now + (int64_t)((1 - sc->tokens) / sc->rate * 1e9) + 1);
+			return;
+		}
+		sc->tokens -= 1;
+		cy->cursor++;
+		launch(sc, cy, e->t);
+		if (sc->cur != cy)
+			return; /* the cycle ended inside launch */
+		now = ntptime_now();
+	}
+	cycle_maybe_end(sc, cy);
+}
+
+static void start_timer_cb(struct wk_timer *t)
+{
+	pump((struct scheduler *)((char *)t - offsetof(struct scheduler, start_timer)));
+}
+
+/* A job back from a worker or a resolver. */
+static void job_complete(struct worker *wk, void *arg)
+{
+	struct job *j = arg;
+	struct scheduler *sc = j->sc;
+
+	(void)wk;
+	finish_job(sc, j);
+	pump(sc);
+}
+
+static void job_resolved(struct worker *wk, void *arg)
+{
+	struct job *j = arg;
+	struct scheduler *sc = j->sc;
+	uint64_t h = fnv1a(j->t->ip);
+	struct keynode **pp = key_find(sc->dns, j->t->ip, h), *dn = *pp;
+
+	(void)wk;
+	if (!dn && key_add(sc->dns, j->t->ip, h, &dn) < 0)
+		dn = NULL;
+	if (dn) {
+		dn->cycle = j->cy->id;
+		dn->error = j->dns_error;
+		dn->addr = j->addr;
+	}
+	if (j->dns_error || sc->stopping) {
+		if (j->dns_error)
+			LOG_RL(LOGL_WARN, 60, "target %s: cannot resolve: %s", j->t->ip,
+			       gai_strerror(j->dns_error));
+		finish_job(sc, j);
+		pump(sc);
+		return;
+	}
+	to_worker(sc, j);
+}
+
+static void *resolver_main(void *arg)
+{
+	struct scheduler *sc = arg;
+
+	for (;;) {
+		struct job *j;
+		struct addrinfo hints = { .ai_socktype = SOCK_DGRAM }, *res = NULL;
+		int rc;
+
+		pthread_mutex_lock(&sc->rlock);
+		while (!sc->rhead && !sc->rstop)
+			pthread_cond_wait(&sc->rcond, &sc->rlock);
+		if (sc->rstop) {
+			pthread_mutex_unlock(&sc->rlock);
+			return NULL;
+		}
+		j = sc->rhead;
+		sc->rhead = j->rnext;
+		if (!sc->rhead)
+			sc->rtail = &sc->rhead;
+		pthread_mutex_unlock(&sc->rlock);
+
+		rc = getaddrinfo(j->t->ip, NULL, &hints, &res);
+		if (rc == 0) {
+			memset(&j->addr, 0, sizeof(j->addr));
+			memcpy(&j->addr, res->ai_addr, res->ai_addrlen);
+			j->resolved = true;
+			freeaddrinfo(res);
+		} else {
+			j->dns_error = rc;
+		}
+		wk_submit(sc->wk, job_resolved, j);
+	}
+}
+
+/* ---- worker side -------------------------------------------------------- */
+
+static void free_session_job(struct worker *wk, void *arg)
+{
+	(void)wk;
+	session_free(arg);
+}
+
+static void on_session_done(struct session *s, void *ctx)
+{
+	struct job *j = ctx;
+	struct wslot *ws = j->ws;
+
+	j->ran = true;
+	j->info = *session_info(s);
+	j->have_sum = j->info.status == SESSION_OK && stats_summarize(session_stats(s), &j->sum) == 0;
+	if (j->wprev)
+		j->wprev->wnext = j->wnext;
+	else
+		ws->jobs = j->wnext;
+	if (j->wnext)
+		j->wnext->wprev = j->wprev;
+	j->s = NULL;
+	/* on_done must not free its session: do it from the next loop turn */
+	wk_submit(ws->wk, free_session_job, s);
+	wk_submit(j->sc->wk, job_complete, j);
+}
+
+static void worker_start_job(struct worker *wk, void *arg)
+{
+	struct job *j = arg;
+
+	j->params.on_done = on_session_done;
+	j->params.ctx = j;
+	j->s = session_start(wk, &j->params);
+	if (!j->s) {
+		j->info.status = SESSION_ERR_LOCAL;
+		wk_submit(j->sc->wk, job_complete, j);
+		return;
+	}
+	j->wprev = NULL;
+	j->wnext = j->ws->jobs;
+	if (j->wnext)
+		j->wnext->wprev = j;
+	j->ws->jobs = j;
+}
+
+static void worker_abort_all(struct worker *wk, void *arg)
+{
+	struct wslot *ws = arg;
+
+	(void)wk;
+	for (struct job *j = ws->jobs; j; j = j->wnext)
+		if (j->s)
+			session_abort(j->s);
+}
+
+/* ---- start / stop --------------------------------------------------------- */
+
+static void sched_first_cycle(struct worker *wk, void *arg)
+{
+	struct scheduler *sc = arg;
+	struct tset *ts;
+	struct cron cr;
+	char err[128];
+
+	(void)wk;
+	sc->tokens_at = ntptime_now();
+	sc->tokens = 1;
+	if (sc->o.once) {
+		cycle_begin(sc);
+		return;
+	}
+	rcuptr_read_begin();
+	ts = rcuptr_read((void **)sc->o.current);
+	if (ts && cron_parse(ts->cfg->probe.schedule, &cr, err, sizeof(err)) == 0) {
+		int64_t next = cron_next(&cr, ntptime_now());
+
+		rcuptr_read_end();
+		log_info("first cycle at the next match of the schedule, in %.0f s",
+			 ntptime_to_sec(next - ntptime_now()));
+		wk_timer_arm(sc->wk, &sc->cycle_timer, next);
+		return;
+	}
+	rcuptr_read_end();
+}
+
+static void *sched_thread(void *arg)
+{
+	struct scheduler *sc = arg;
+
+	pthread_setname_np(pthread_self(), "scheduler");
+	rcuptr_thread_online();
+	wk_run(sc->wk);
+	rcuptr_thread_offline();
+	return NULL;
+}
+
+static pthread_t sched_tid;
+
+struct scheduler *sched_start(const struct sched_opts *o)
+{
+	struct scheduler *sc = calloc(1, sizeof(*sc));
+	int ncpu = wk_ncpus();
+
+	if (!sc)
+		return NULL;
+	sc->o = *o;
+	pthread_mutex_init(&sc->done_lock, NULL);
+	pthread_cond_init(&sc->done_cond, NULL);
+	pthread_mutex_init(&sc->rlock, NULL);
+	pthread_cond_init(&sc->rcond, NULL);
+	sc->rtail = &sc->rhead;
+	sc->max_concurrent = 1000;
+	sc->rate = 2000;
+	wk_timer_init(&sc->cycle_timer, cycle_timer_cb);
+	wk_timer_init(&sc->start_timer, start_timer_cb);
+	sc->wk = wk_create(-1, -1, 64);
+	sc->nws = o->nworkers > 0 ? o->nworkers : 1;
+	sc->ws = calloc((size_t)sc->nws, sizeof(*sc->ws));
+	if (!sc->wk || !sc->ws)
+		goto fail;
+	for (int i = 0; i < sc->nws; i++) {
+		int cpu = o->ncpus > 0 ? o->cpus[i % o->ncpus] : i % ncpu;
+
+		sc->ws[i].sc = sc;
+		sc->ws[i].idx = i;
+		sc->ws[i].wk = wk_create(i, cpu, 4096);
+		if (!sc->ws[i].wk || wk_start(sc->ws[i].wk) < 0)
+			goto fail;
+	}
+	for (int i = 0; i < RESOLVERS; i++)
+		pthread_create(&sc->resolvers[i], NULL, resolver_main, sc);
+	wk_submit(sc->wk, sched_first_cycle, sc);
+	if (pthread_create(&sched_tid, NULL, sched_thread, sc) != 0)
+		goto fail;
+	log_info("scheduler: %d workers%s", sc->nws, o->once ? ", one cycle (--once)" : "");
+	return sc;
+fail:
+	log_err("cannot start the scheduler and its workers");
+	exit(1);
+}
+
+void sched_wait_once(struct scheduler *sc)
+{
+	pthread_mutex_lock(&sc->done_lock);
+	while (!sc->once_done)
+		pthread_cond_wait(&sc->done_cond, &sc->done_lock);
+	pthread_mutex_unlock(&sc->done_lock);
+}
+
+bool sched_once_done(struct scheduler *sc)
+{
+	bool d;
+
+	pthread_mutex_lock(&sc->done_lock);
+	d = sc->once_done;
+	pthread_mutex_unlock(&sc->done_lock);
+	return d;
+}
+
+static void sched_stop_job(struct worker *wk, void *arg)
+{
+	struct scheduler *sc = arg;
+
+	(void)wk;
+	sc->stopping = true;
+	wk_timer_cancel(sc->wk, &sc->cycle_timer);
+	wk_timer_cancel(sc->wk, &sc->start_timer);
+	if (sc->cur)
+		cycle_truncate(sc, sc->cur);
+}
+
+static void wait_running(struct scheduler *sc, int64_t until)
+{
+	while (atomic_load(&sc->st_running) > 0 && ntptime_now() < until)
+		usleep(20 * 1000);
+}
+
+void sched_stop(struct scheduler *sc, int64_t grace)
+{
+	wk_submit(sc->wk, sched_stop_job, sc);
+	wait_running(sc, ntptime_now() + grace);
+	if (atomic_load(&sc->st_running) > 0) {
+		log_info("aborting %u running sessions", atomic_load(&sc->st_running));
+		for (int i = 0; i < sc->nws; i++)
+			wk_submit(sc->ws[i].wk, worker_abort_all, &sc->ws[i]);
+		wait_running(sc, ntptime_now() + 3 * NS_PER_SEC);
+	}
+	/* jobs still with the resolvers come back as "dns" or are dropped below */
+	pthread_mutex_lock(&sc->rlock);
+	sc->rstop = true;
+	pthread_cond_broadcast(&sc->rcond);
+	pthread_mutex_unlock(&sc->rlock);
+	for (int i = 0; i < RESOLVERS; i++)
+		pthread_join(sc->resolvers[i], NULL);
+	for (int i = 0; i < sc->nws; i++) {
+		wk_stop(sc->ws[i].wk);
+		wk_join(sc->ws[i].wk);
+	}
+	wk_stop(sc->wk);
+	pthread_join(sched_tid, NULL);
+	if (atomic_load(&sc->st_running) > 0)
+		log_warn("%u sessions did not end in time: their records are lost",
+			 atomic_load(&sc->st_running));
+	for (int i = 0; i < sc->nws; i++) {
+		for (struct job *j = sc->ws[i].jobs; j;) {
+			struct job *n = j->wnext;
+
+			session_free(j->s);
+			free(j->key);
+			free(j);
+			j = n;
+		}
+		wk_destroy(sc->ws[i].wk);
+	}
+	while (sc->rhead) {
+		struct job *j = sc->rhead;
+
+		sc->rhead = j->rnext;
+		free(j->key);
+		free(j);
+	}
+	wk_destroy(sc->wk);
+	while (sc->cycles) {
+		struct cycle *cy = sc->cycles;
+
+		sc->cycles = cy->next;
+		tset_put(cy->ts);
+		free(cy->plan);
+		free(cy);
+	}
+	key_clear(sc->running_set);
+	key_clear(sc->dns);
+	pthread_mutex_destroy(&sc->done_lock);
+	pthread_cond_destroy(&sc->done_cond);
+	pthread_mutex_destroy(&sc->rlock);
+	pthread_cond_destroy(&sc->rcond);
+	free(sc->ws);
+	free(sc);
+}
+
+void sched_get_stats(struct scheduler *sc, struct sched_stats *o)
+{
+	o->cycles = atomic_load(&sc->st_cycles);
+	o->started = atomic_load(&sc->st_started);
+	o->ok = atomic_load(&sc->st_ok);
+	o->failed = atomic_load(&sc->st_failed);
+	o->skipped = atomic_load(&sc->st_skipped);
+	o->running = atomic_load(&sc->st_running);
+}

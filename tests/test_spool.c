@@ -1,0 +1,510 @@
+/*
+ * Tests for spool.c: FIFO order (in memory and in the lexical order of the
+ * file names), persistence over a reopen, the size bound with drop-oldest
+ * and its counters, the reject folder, and what a read-only directory and a
+ * full disk do (errors, never crashes; as root a small tmpfs is mounted for
+ * that).  Ends with random operations checked against a simple model.
+ */
+#include <criterion/criterion.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "spool.h"
+
+static char base[64];
+static char dir[128];
+static bool mounted;
+
+static void rm_rf(const char *path)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", path);
+}
+
+static void setup_dir(void)
+{
+	snprintf(base, sizeof(base), "/tmp/test_spool.XXXXXX");
+	cr_assert_not_null(mkdtemp(base));
+	snprintf(dir, sizeof(dir), "%s/spool/abc", base);
+	log_set_level(LOGL_ERR);
+}
+
+static void teardown_dir(void)
+{
+	if (mounted) {
+		umount2(base, MNT_DETACH);
+		mounted = false;
+	}
+	rm_rf(base);
+}
+
+static void put_text(struct spool *s, const char *fmt, int i, uint32_t records)
+{
+	char buf[128];
+	int n = snprintf(buf, sizeof(buf), fmt, i);
+
+	cr_assert_eq(spool_put(s, buf, (size_t)n, records), 0, "put %d", i);
+}
+
+/* Peek the oldest and compare it with fmt % i. */
+static void expect_head(struct spool *s, const char *fmt, int i, uint32_t records)
+{
+	char want[128];
+	void *data = NULL;
+	size_t len = 0;
+	uint32_t rec = 0;
+
+	snprintf(want, sizeof(want), fmt, i);
+	cr_assert_eq(spool_peek(s, &data, &len, &rec), 1, "nothing to peek, expected %s", want);
+	cr_assert_eq(len, strlen(want));
+	cr_assert_str_eq((char *)data, want);
+	cr_assert_eq(rec, records);
+	free(data);
+}
+
+static int count_files(const char *path, const char *suffix)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name), sl = strlen(suffix);
+
+		if (l > sl && strcmp(de->d_name + l - sl, suffix) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+TestSuite(spool, .init = setup_dir, .fini = teardown_dir);
+
+Test(spool, fifo_order_and_accounting)
+{
+	struct spool *s = spool_open(dir, 0);
+	int i;
+
+	cr_assert_not_null(s);
+	cr_assert_eq(spool_count(s), 0);
+	cr_assert_eq(spool_peek(s, &(void *){ NULL }, &(size_t){ 0 }, NULL), 0);
+	for (i = 0; i < 50; i++)
+		put_text(s, "batch %04d", i, (uint32_t)i + 1);
+	cr_assert_eq(spool_count(s), 50);
+	cr_assert_eq(spool_bytes(s), 50 * 10);
+	cr_assert_eq(spool_records(s), 50 * 51 / 2);
+	cr_assert_eq(count_files(dir, ".batch"), 50);
+	for (i = 0; i < 50; i++) {
+		expect_head(s, "batch %04d", i, (uint32_t)i + 1);
+		expect_head(s, "batch %04d", i, (uint32_t)i + 1);   /* peek does not consume */
+		spool_pop(s);
+	}
+	cr_assert_eq(spool_count(s), 0);
+	cr_assert_eq(spool_bytes(s), 0);
+	cr_assert_eq(spool_records(s), 0);
+	cr_assert_eq(count_files(dir, ".batch"), 0);
+	spool_pop(s);   /* empty: harmless */
+	spool_reject(s);
+	spool_close(s);
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+Test(spool, lexical_order_of_names_is_fifo_order)
+{
+	struct spool *s = spool_open(dir, 0);
+	char *names[120];
+	struct dirent *de;
+	DIR *d;
+	int i, n = 0;
+
+	/* enough puts to cross digit-count boundaries of the sequence number */
+	for (i = 0; i < 120; i++)
+		put_text(s, "%d", i, 1);
+	d = opendir(dir);
+	while ((de = readdir(d)))
+		if (strstr(de->d_name, ".batch"))
+			names[n++] = strdup(de->d_name);
+	closedir(d);
+	cr_assert_eq(n, 120);
+	qsort(names, (size_t)n, sizeof(names[0]), name_cmp);
+	for (i = 0; i < n; i++) {
+		char path[512], buf[32] = { 0 }, want[32];
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		fd = open(path, O_RDONLY);
+		cr_assert_geq(fd, 0);
+		cr_assert_gt(read(fd, buf, sizeof(buf) - 1), 0);
+		close(fd);
+		snprintf(want, sizeof(want), "%d", i);
+		cr_assert_str_eq(buf, want, "file %s", names[i]);
+		free(names[i]);
+	}
+	spool_close(s);
+}
+
+Test(spool, survives_a_restart_and_removes_stale_temporaries)
+{
+	struct spool *s = spool_open(dir, 0);
+	char path[512];
+	int i, fd;
+
+	for (i = 0; i < 10; i++)
+		put_text(s, "b%d", i, 2);
+	for (i = 0; i < 3; i++)
+		spool_pop(s);
+	spool_close(s);
+
+	/* a crash in the middle of a write, and a file that is none of ours */
+	snprintf(path, sizeof(path), "%s/00000000000000000099.tmp", dir);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, "half", 4), 4);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/README", dir);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	close(fd);
+
+	s = spool_open(dir, 0);
+	cr_assert_not_null(s);
+	cr_assert_eq(spool_count(s), 7);
+	cr_assert_eq(spool_records(s), 14);
+	cr_assert_eq(count_files(dir, ".tmp"), 0);
+	cr_assert_eq(access(path, F_OK), 0, "README removed");
+	put_text(s, "b%d", 10, 2);   /* numbered after what is there */
+	for (i = 3; i <= 10; i++) {
+		expect_head(s, "b%d", i, 2);
+		spool_pop(s);
+	}
+	cr_assert_eq(spool_count(s), 0);
+	spool_close(s);
+}
+
+Test(spool, size_bound_drops_the_oldest_and_counts)
+{
+	struct spool *s = spool_open(dir, 1000);
+	char buf[100];
+	int i;
+
+	memset(buf, 'x', sizeof(buf));
+	for (i = 0; i < 25; i++) {
+		buf[0] = (char)('A' + i);
+		cr_assert_eq(spool_put(s, buf, sizeof(buf), 3), 0);
+		cr_assert_leq(spool_bytes(s), 1000);
+	}
+	cr_assert_eq(spool_count(s), 10);
+	cr_assert_eq(spool_bytes(s), 1000);
+	cr_assert_eq(spool_dropped_batches(s), 15);
+	cr_assert_eq(spool_dropped_records(s), 45);
+	cr_assert_eq(count_files(dir, ".batch"), 10);
+	for (i = 15; i < 25; i++) {
+		void *data;
+		size_t len;
+
+		cr_assert_eq(spool_peek(s, &data, &len, NULL), 1);
+		cr_assert_eq(((char *)data)[0], 'A' + i, "the newest are kept");
+		free(data);
+		spool_pop(s);
+	}
+	/* alone larger than the bound: refused, nothing dropped for it */
+	cr_assert_eq(spool_put(s, buf, 1001, 1), -1);
+	cr_assert_eq(spool_dropped_batches(s), 15);
+	spool_close(s);
+
+	/* a smaller bound at the next start applies at once */
+	s = spool_open(dir, 0);
+	for (i = 0; i < 5; i++)
+		cr_assert_eq(spool_put(s, buf, sizeof(buf), 1), 0);
+	spool_close(s);
+	s = spool_open(dir, 250);
+	cr_assert_eq(spool_count(s), 2);
+	cr_assert_eq(spool_dropped_batches(s), 3);
+	spool_close(s);
+}
+
+Test(spool, the_batch_being_sent_is_not_dropped)
+{
+	struct spool *s = spool_open(dir, 300);
+	int i;
+
+	for (i = 0; i < 3; i++)
+		put_text(s, "%099d", i, 1);
+	expect_head(s, "%099d", 0, 1);      /* in flight */
+	put_text(s, "%099d", 3, 1);         /* over the bound: #1 goes, not #0 */
+	cr_assert_eq(spool_dropped_batches(s), 1);
+	expect_head(s, "%099d", 0, 1);
+	spool_pop(s);
+	expect_head(s, "%099d", 2, 1);
+	spool_pop(s);
+	expect_head(s, "%099d", 3, 1);
+	spool_pop(s);
+	cr_assert_eq(spool_count(s), 0);
+	spool_close(s);
+}
+
+Test(spool, reject_folder)
+{
+	struct spool *s = spool_open(dir, 0);
+	char rdir[256];
+
+	snprintf(rdir, sizeof(rdir), "%s/reject", dir);
+	put_text(s, "r%d", 0, 4);
+	put_text(s, "r%d", 1, 5);
+	expect_head(s, "r%d", 0, 4);
+	spool_reject(s);
+	cr_assert_eq(spool_count(s), 1);
+	cr_assert_eq(spool_rejected_records(s), 4);
+	cr_assert_eq(count_files(rdir, ".batch"), 1);
+	cr_assert_eq(spool_put_reject(s, "direct", 6, 7), 0);
+	cr_assert_eq(spool_rejected_records(s), 11);
+	cr_assert_eq(count_files(rdir, ".batch"), 2);
+	expect_head(s, "r%d", 1, 5);
+	spool_close(s);
+
+	/* after a restart: rejected records still counted, new names do not collide */
+	rm_rf(rdir);
+	s = spool_open(dir, 0);
+	spool_close(s);
+	s = spool_open(dir, 0);
+	expect_head(s, "r%d", 1, 5);
+	spool_reject(s);
+	spool_close(s);
+	s = spool_open(dir, 0);
+	cr_assert_eq(spool_rejected_records(s), 5);
+	cr_assert_eq(spool_count(s), 0);
+	put_text(s, "r%d", 2, 1);
+	expect_head(s, "r%d", 2, 1);
+	spool_reject(s);
+	cr_assert_eq(count_files(rdir, ".batch"), 2);
+	spool_close(s);
+	s = spool_open(dir, 0);
+	cr_assert_eq(spool_rejected_records(s), 6);
+	spool_close(s);
+}
+
+Test(spool, a_vanished_file_is_skipped)
+{
+	struct spool *s = spool_open(dir, 0);
+	struct dirent *de;
+	char path[512];
+	DIR *d;
+
+	put_text(s, "v%d", 0, 1);
+	put_text(s, "v%d", 1, 1);
+	d = opendir(dir);
+	while ((de = readdir(d)))
+		if (strncmp(de->d_name, "00000000000000000001-", 21) == 0) {
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			cr_assert_eq(unlink(path), 0);
+		}
+	closedir(d);
+	expect_head(s, "v%d", 1, 1);
+	cr_assert_eq(spool_count(s), 1);
+	spool_close(s);
+}
+
+static bool mount_tmpfs(const char *opts)
+{
+	if (geteuid() != 0)
+		return false;
+	if (mount("tmpfs", base, "tmpfs", 0, opts) < 0) {
+		cr_log_warn("mount tmpfs: %s", strerror(errno));
+		return false;
+	}
+	mounted = true;
+	return true;
+}
+
+Test(spool, read_only_directory_gives_errors)
+{
+	struct spool *s;
+	char sub[256];
+
+	if (geteuid() == 0) {
+		if (!mount_tmpfs("size=64k"))
+			cr_skip_test("cannot mount a tmpfs");
+		s = spool_open(dir, 0);
+		cr_assert_not_null(s);
+		put_text(s, "ro%d", 0, 1);
+		cr_assert_eq(mount("tmpfs", base, "tmpfs", MS_REMOUNT | MS_RDONLY, "size=64k"), 0,
+			     "remount ro: %s", strerror(errno));
+	} else {
+		s = spool_open(dir, 0);
+		cr_assert_not_null(s);
+		put_text(s, "ro%d", 0, 1);
+		cr_assert_eq(chmod(dir, 0500), 0);
+	}
+	cr_assert_eq(spool_put(s, "x", 1, 1), -1);
+	cr_assert_eq(spool_put_reject(s, "x", 1, 1), -1);
+	cr_assert_eq(spool_count(s), 1);
+	cr_assert_eq(spool_bytes(s), 3);
+	expect_head(s, "ro%d", 0, 1);          /* what is there can still be read */
+	spool_reject(s);                       /* cannot move: logged, forgotten */
+	cr_assert_eq(spool_count(s), 0);
+	spool_close(s);
+
+	/* reopening still works (the batch is there again); a new subdirectory cannot be made */
+	s = spool_open(dir, 0);
+	cr_assert_not_null(s);
+	cr_assert_eq(spool_count(s), 1);
+	spool_close(s);
+	snprintf(sub, sizeof(sub), "%s/new", dir);
+	cr_assert_null(spool_open(sub, 0));
+	if (!mounted)
+		chmod(dir, 0700);
+}
+
+Test(spool, full_disk_gives_errors)
+{
+	struct spool *s;
+	char *buf;
+	int i, ok = 0;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to mount a small tmpfs");
+	if (!mount_tmpfs("size=64k"))
+		cr_skip_test("cannot mount a tmpfs");
+	s = spool_open(dir, 0);
+	cr_assert_not_null(s);
+	buf = malloc(10000);
+	memset(buf, 'f', 10000);
+	for (i = 0; i < 20; i++) {
+		if (spool_put(s, buf, 10000, 1) == 0)
+			ok++;
+		else
+			break;
+	}
+	cr_assert_lt(i, 20, "a 64 KiB tmpfs took 200 kB");
+	cr_assert_gt(ok, 0);
+	cr_assert_eq(spool_count(s), (size_t)ok);
+	cr_assert_eq(count_files(dir, ".tmp"), 0, "temporary left behind");
+	cr_assert_eq(count_files(dir, ".batch"), ok);
+	cr_assert_eq(spool_put(s, buf, 10000, 1), -1, "still full");
+	/* delivering one makes room again */
+	{
+		void *data;
+		size_t len;
+
+		cr_assert_eq(spool_peek(s, &data, &len, NULL), 1);
+		cr_assert_eq(len, 10000);
+		free(data);
+	}
+	spool_pop(s);
+	cr_assert_eq(spool_put(s, buf, 10000, 1), 0);
+	free(buf);
+	spool_close(s);
+}
+
+/* Random operations against a model: a list of (id, size, records) with the same bound. */
+struct model_entry {
+	int id;
+	size_t size;
+	uint32_t records;
+};
+
+Test(spool, random_operations_match_a_model)
+{
+	struct model_entry m[512];
+	size_t mn = 0, i;
+	uint64_t max = 2000, bytes, dropped = 0;
+	bool peeked = false;
+	unsigned seed = 7;
+	struct spool *s = spool_open(dir, max);
+	int op, next_id = 0;
+	char buf[400];
+
+	for (op = 0; op < 1500; op++) {
+		int what = rand_r(&seed) % 10;
+
+		if (what < 5) {
+			size_t size = 12 + (size_t)(rand_r(&seed) % 300);
+			uint32_t rec = (uint32_t)(rand_r(&seed) % 9);
+
+			memset(buf, '.', size);
+			snprintf(buf, sizeof(buf), "%08d", next_id);
+			buf[8] = '.';
+			cr_assert_eq(spool_put(s, buf, size, rec), 0);
+			m[mn++] = (struct model_entry){ next_id++, size, rec };
+			/* model: drop the oldest (not a peeked head, not the new one) while over */
+			for (bytes = 0, i = 0; i < mn; i++)
+				bytes += m[i].size;
+			while (bytes > max) {
+				size_t k = peeked ? 1 : 0;
+
+				if (k >= mn - 1)
+					break;
+				bytes -= m[k].size;
+				dropped++;
+				memmove(&m[k], &m[k + 1], (mn - k - 1) * sizeof(m[0]));
+				mn--;
+			}
+		} else if (what < 7) {
+			void *data;
+			size_t len;
+			uint32_t rec;
+			int rc = spool_peek(s, &data, &len, &rec);
+
+			cr_assert_eq(rc, mn ? 1 : 0);
+			if (rc == 1) {
+				char want[16];
+
+				snprintf(want, sizeof(want), "%08d", m[0].id);
+				cr_assert_eq(strncmp(data, want, 8), 0, "head %.8s, model %s", (char *)data,
+					     want);
+				cr_assert_eq(len, m[0].size);
+				cr_assert_eq(rec, m[0].records);
+				free(data);
+				peeked = true;
+			}
+		} else if (what < 9) {
+			if (what == 7)
+				spool_pop(s);
+			else
+				spool_reject(s);
+			if (mn) {
+				memmove(&m[0], &m[1], (mn - 1) * sizeof(m[0]));
+				mn--;
+			}
+			peeked = false;
+		} else {
+			spool_close(s);
+			s = spool_open(dir, max);
+			cr_assert_not_null(s);
+			peeked = false;
+			/* counters restart; the bound applies at once (a peeked batch may have exceeded it) */
+			dropped = 0;
+			for (bytes = 0, i = 0; i < mn; i++)
+				bytes += m[i].size;
+			while (bytes > max && mn) {
+				bytes -= m[0].size;
+				memmove(&m[0], &m[1], (mn - 1) * sizeof(m[0]));
+				mn--;
+				dropped++;
+			}
+		}
+		for (bytes = 0, i = 0; i < mn; i++)
+			bytes += m[i].size;
+		cr_assert_eq(spool_count(s), mn, "op %d", op);
+		cr_assert_eq(spool_bytes(s), bytes, "op %d", op);
+		cr_assert_eq(spool_dropped_batches(s), dropped, "op %d", op);
+	}
+	spool_close(s);
+}
