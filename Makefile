@@ -66,6 +66,7 @@ unit-test: $(TEST_BINS)
 
 cli-test: $(BIN)
 	@TWAMP_CLIENT=$(BIN) tests/cli.sh
+	@TWAMP_CLIENT=$(BIN) tests/daemon.sh
 
 # Criterion's own start-up aborts under ThreadSanitizer ("Could not initialize
 # inheritable arena", Criterion issue 274), so the TSan pass runs the
@@ -73,7 +74,8 @@ cli-test: $(BIN)
 check: deps
 	$(MAKE) WERROR=1 test
 	$(MAKE) WERROR=1 SANITIZE=address,undefined test
-	TSAN_OPTIONS="halt_on_error=1 exitcode=66" $(MAKE) WERROR=1 SANITIZE=thread OPT=-O1 cli-test
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=$(CURDIR)/tests/tsan.supp" \
+		$(MAKE) WERROR=1 SANITIZE=thread OPT=-O1 cli-test
 
 run: deps $(BIN)
 	@scripts/run-demo.sh $(BIN)

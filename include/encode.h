@@ -10,12 +10,30 @@
  *          timestamp_source, clock_sync, error, description, tags,
  *          probe_description, probe_tags).  An unreachable target carries only
  *          the seed's short key set plus timestamp, mode and error.  A batch is
- *          a JSON array of objects.
+ *          a JSON array of objects.  The timestamp is Unix seconds with the
+ *          nanoseconds as a fraction (1795766684.123456789); times are
+ *          seconds, always written with a '.' or an exponent; counts and hops
+ *          are integers; clock_sync is a boolean, reachable_bool the seed's
+ *          1/0.  A probe record
+ *          (measurement_name "twamp_probe") carries timestamp, from_host,
+ *          cycle, targets, ok, failed, skipped, duration_seconds,
+ *          queue_depth, spool_bytes, dropped, config_errors,
+ *          probe_description, probe_tags, geo_lon, geo_lat.
  *   Influx line protocol: measurement "twamp" (probe records: "twamp_probe"),
- *          identity as tags (from_host, to_host, to_addr, dscp, mode, ...),
- *          values as fields whose type never changes between records
- *          (counts are integers with the i suffix, times are floats in
- *          seconds, flags are booleans), timestamp in ns.
+ *          identity as tags (custom_comment, custom_id, description, dscp,
+ *          from_addr, from_host, mode, probe_description, probe_tags, tags,
+ *          to_addr, to_host; sorted; omitted when NULL or empty), values as
+ *          fields under the JSON key names whose type never changes between
+ *          records (counts are integers with the i suffix, times are floats
+ *          in seconds, reachable_bool and clock_sync are booleans, error and
+ *          timestamp_source strings), timestamp in ns.  An unknown value is
+ *          an omitted field (never NaN); an unreachable target has the
+ *          fields reachable_bool=false, error and geo only.  The Influx
+ *          integer is signed 64-bit: larger counters saturate.
+ *
+ * Strings are escaped for their position; invalid UTF-8 becomes U+FFFD, so
+ * the output is always valid UTF-8.  Line protocol cannot carry control
+ * characters: they become spaces.
  */
 #ifndef ENCODE_H
 #define ENCODE_H

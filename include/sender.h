@@ -4,7 +4,8 @@
  * DESIGN
  * Workers (through the scheduler) hand finished records to sender_submit(),
  * which only links them into a queue and wakes the thread: it never blocks
- * on the network.  The sender thread owns everything else: per destination
+ * on the network.  The queue is a mutex-protected list plus an eventfd that
+ * curl_multi_poll() watches (why not wfcqueue: see src/io/sender.c).  The sender thread owns everything else: per destination
  * a batch being filled, its encoder (JSON or Influx), a libcurl easy handle
  * (connection reuse) and a spool.  All destinations are driven by one curl
  * multi handle, so one slow destination never holds back another.
@@ -15,10 +16,27 @@
  * as soon as one attempt fails, so a kill -9 loses at most the batch in
  * flight, and spooled batches are replayed oldest first, each exactly once,
  * before newer data.  A 4xx other than 408/429 is logged with the response
- * body and the batch moved to the spool's reject folder.
+ * body and the batch moved to the spool's reject folder.  Destinations are
+ * independent: each has its own back-off, spool and request in flight.
+ *
+ * Spools: DIR/spool/<16 hex digits: FNV-1a 64 of the URL>/, each bounded by
+ * spool_max_bytes (the bound is per destination).  A spooled batch keeps
+ * its format: the Content-Type is chosen per batch from its content.
+ *
+ * HTTP: connect timeout 10 s, whole request 30 s, TLS verified unless
+ * DestinationInsecure (logged as a warning when the destination is set up);
+ * DestinationCAFile becomes CURLOPT_CAINFO.  Authorization: "Token <token>"
+ * when DestinationToken is set, else standard Basic of user:password when
+ * DestinationUser is set, else "Basic <DestinationPassword>" verbatim (the
+ * original probe's form).
  *
  * With no destination, records are written to the given FILE (stdout) as
- * JSON lines, one record per line, flushed per record.
+ * JSON lines, one record per line, flushed per record (counted as
+ * delivered).
+ *
+ * Test hook: the environment variable TWAMP_SENDER_BACKOFF_MS, read by
+ * sender_start(), replaces the 1 s initial back-off (the maximum stays 60
+ * times the initial value), so tests can exercise retries in milliseconds.
  */
 #ifndef SENDER_H
 #define SENDER_H
@@ -31,13 +49,14 @@
 
 struct sender;
 
+/* Record counts are per destination: a record sent to two destinations counts twice. */
 struct sender_stats {
-	uint64_t submitted;     /* records handed in */
+	uint64_t submitted;     /* records handed in (once each) */
 	uint64_t delivered;     /* records acknowledged by a destination (2xx), summed over destinations */
 	uint64_t queued;        /* records waiting in memory */
 	uint64_t spool_bytes;   /* undelivered bytes on disk, all destinations */
-	uint64_t dropped;       /* records lost because a spool was full */
-	uint64_t rejected;      /* records in reject folders */
+	uint64_t dropped;       /* records lost: a spool was full, or could not be written */
+	uint64_t rejected;      /* records moved to reject folders since start */
 	uint64_t failures;      /* failed delivery attempts */
 };
 
@@ -59,9 +78,11 @@ void sender_get_stats(struct sender *s, struct sender_stats *out);
 
 /*
  * Flush everything: deliver what can be delivered until `deadline` (ns,
- * CLOCK_REALTIME), spool the rest, stop and join the thread, free.  Returns
- * the number of records that were neither delivered nor spooled (0 unless
- * the disk failed).
+ * CLOCK_REALTIME), spool the rest, stop and join the thread, free.  A
+ * destination that is failing is not waited for: its records are spooled at
+ * once; batches already spooled stay for the next start.  Returns the number
+ * of records that were neither delivered, spooled nor rejected over the
+ * sender's life (stats.dropped: 0 unless a spool was full or the disk failed).
  */
 uint64_t sender_stop(struct sender *s, int64_t deadline);
 

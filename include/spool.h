@@ -44,6 +44,8 @@ int spool_put_reject(struct spool *s, const void *data, size_t len, uint32_t rec
  * from drop-oldest, until spool_pop or spool_reject.
  */
 int spool_peek(struct spool *s, void **data, size_t *len, uint32_t *records);
+/* The peeked batch is no longer being sent (the attempt failed): drop-oldest may take it again. */
+void spool_release(struct spool *s);
 /* Remove the oldest batch (after it was delivered). */
 void spool_pop(struct spool *s);
 /* Move the oldest batch to the reject folder. */

@@ -21,6 +21,10 @@ struct tsock_rx {
 	int tos;             /* IPv4 TOS / IPv6 traffic class octet, -1 unknown */
 	struct sockaddr_storage from;
 	socklen_t fromlen;
+	/* destination address of the datagram (IP_PKTINFO / IPV6_PKTINFO), as the
+	 * kernel gave it: AF_INET, or AF_INET6 (possibly v4-mapped); AF_UNSPEC unknown */
+	struct sockaddr_storage dst;
+	int dst_level;       /* IPPROTO_IP or IPPROTO_IPV6: which cmsg carried dst */
 };
 
 /* Best receive time: the kernel's when it delivered one. */
@@ -44,6 +48,12 @@ int tsock_set_dscp(int fd, int family, int dscp);
 ssize_t tsock_recv(int fd, void *buf, size_t cap, struct tsock_rx *rx);
 /* 0 or -1 (errno set). */
 int tsock_send(int fd, const void *buf, size_t len, const struct sockaddr *to, socklen_t tolen);
+/*
+ * Reply to a datagram from the address it was sent to (rx->dst), so that a
+ * reflector bound to a wildcard address answers from the address the sender
+ * used, as a connected sender expects.  Falls back to tsock_send().
+ */
+int tsock_reply(int fd, const void *buf, size_t len, const struct tsock_rx *rx);
 
 /* Walk the control messages of a received datagram into rx. */
 void tsock_parse_cmsg(struct msghdr *msg, struct tsock_rx *rx);

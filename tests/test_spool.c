@@ -26,7 +26,7 @@ static bool mounted;
 
 static void rm_rf(const char *path)
 {
-	char cmd[256];
+	char cmd[512];
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
 	if (system(cmd) != 0)
@@ -257,6 +257,14 @@ Test(spool, the_batch_being_sent_is_not_dropped)
 	expect_head(s, "%099d", 3, 1);
 	spool_pop(s);
 	cr_assert_eq(spool_count(s), 0);
+
+	/* once released (the attempt failed), the oldest may go again */
+	for (i = 4; i < 7; i++)
+		put_text(s, "%099d", i, 1);
+	expect_head(s, "%099d", 4, 1);
+	spool_release(s);
+	put_text(s, "%099d", 7, 1);
+	expect_head(s, "%099d", 5, 1);
 	spool_close(s);
 }
 

@@ -352,6 +352,8 @@ static int dest_configure(struct dest *d)
 		return -1;
 	}
 
+	/* from the defaults each time (a removed CA file must not linger); connections are kept */
+	curl_easy_reset(d->easy);
 	curl_easy_setopt(d->easy, CURLOPT_URL, c->url);
 	curl_easy_setopt(d->easy, CURLOPT_POST, 1L);
 	curl_easy_setopt(d->easy, CURLOPT_NOSIGNAL, 1L);
@@ -365,14 +367,12 @@ static int dest_configure(struct dest *d)
 	curl_easy_setopt(d->easy, CURLOPT_PRIVATE, d);
 	curl_easy_setopt(d->easy, CURLOPT_SSL_VERIFYPEER, c->insecure ? 0L : 1L);
 	curl_easy_setopt(d->easy, CURLOPT_SSL_VERIFYHOST, c->insecure ? 0L : 2L);
-	curl_easy_setopt(d->easy, CURLOPT_CAINFO, c->ca_file);
+	if (c->ca_file)
+		curl_easy_setopt(d->easy, CURLOPT_CAINFO, c->ca_file);
 	if (c->user && !c->token) {
 		curl_easy_setopt(d->easy, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		curl_easy_setopt(d->easy, CURLOPT_USERNAME, c->user);
 		curl_easy_setopt(d->easy, CURLOPT_PASSWORD, c->password ? c->password : "");
-	} else {
-		curl_easy_setopt(d->easy, CURLOPT_USERNAME, NULL);
-		curl_easy_setopt(d->easy, CURLOPT_PASSWORD, NULL);
 	}
 	d->reconfigure = false;
 	return 0;
@@ -642,8 +642,9 @@ static void dest_done(struct sender *s, struct dest *d, CURLcode res, int64_t no
 
 	if (res == CURLE_OK && code >= 400 && code < 500 && code != 408 && code != 429) {
 		/* the destination refuses this batch: retrying cannot help */
-		log_err("destination %s: HTTP %ld: %u records rejected, kept in %s/reject: %s", d->label,
-			code, b->n, d->spool ? spool_dir(d->spool) : "(no spool)", resp_text(d));
+		LOG_RL(LOGL_ERR, 10, "destination %s: HTTP %ld: %u records rejected, %s: %s", d->label,
+		       code, b->n, d->spool ? "kept in the spool's reject folder" : "lost (no spool)",
+		       resp_text(d));
 		if (d->fly_src == SRC_SPOOL) {
 			spool_reject(d->spool);
 			count(&s->rejected, b->n);
@@ -674,6 +675,7 @@ static void dest_done(struct sender *s, struct dest *d, CURLcode res, int64_t no
 	       d->fly_src == SRC_SPOOL ? "stay spooled" : d->spool ? "spooled" : "kept in memory",
 	       ntptime_to_sec(d->next_try - now));
 	if (d->fly_src == SRC_SPOOL) {
+		spool_release(d->spool);
 		batch_free(b);
 	} else if (d->spool && spool_put(d->spool, b->body.data, b->body.len, b->n) == 0) {
 		uncount(&s->mem_records, b->n);
@@ -694,10 +696,12 @@ static void dest_abort(struct sender *s, struct dest *d)
 	curl_multi_remove_handle(s->multi, d->easy);
 	d->busy = false;
 	d->fly = NULL;
-	if (d->fly_src == SRC_SPOOL)
+	if (d->fly_src == SRC_SPOOL) {
+		spool_release(d->spool);
 		batch_free(b);
-	else
+	} else {
 		pend_push_front(d, b);
+	}
 }
 
 /* Everything d holds in memory to the spool; what cannot be written is counted lost. */

@@ -513,6 +513,11 @@ int spool_peek(struct spool *s, void **data, size_t *len, uint32_t *records)
 	return 0;
 }
 
+void spool_release(struct spool *s)
+{
+	s->peeked = false;
+}
+
 void spool_pop(struct spool *s)
 {
 	char name[SPOOL_NAME_MAX];

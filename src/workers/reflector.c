@@ -49,7 +49,7 @@ struct slot {
 	struct wk_timer t;
 	struct slot *next_free;
 	struct rtest *rt;
-	struct sockaddr_storage to;
+	struct tsock_rx to;
 	size_t len;
 	uint8_t buf[SLOT_BUF];
 };
@@ -258,10 +258,10 @@ static void rtest_close(struct rtest *rt)
 
 /* A prepared reflection: stamp T3 as late as possible and send. */
 static void emit(struct rworker *rw, struct rtest *rt, uint8_t *buf, size_t len,
-		 const struct sockaddr_storage *to)
+		 const struct tsock_rx *to)
 {
 	wire_reflect_stamp(buf, ntptime_now());
-	if (tsock_send(rt->io.fd, buf, len, (const struct sockaddr *)to, tsock_addr_len(to)) < 0)
+	if (tsock_reply(rt->io.fd, buf, len, to) < 0)
 		LOG_RL(LOGL_WARN, 10, "reflection not sent: %m");
 	else
 		COUNT(rw, reflected);
@@ -292,7 +292,7 @@ static void slot_cb(struct wk_timer *t)
 
 /* Put a reflection in the impairment pool, due at `due`.  NULL when the pool is empty. */
 static struct slot *slot_queue(struct rworker *rw, struct rtest *rt, const uint8_t *buf, size_t len,
-			       const struct sockaddr_storage *to, int64_t due)
+			       const struct tsock_rx *to, int64_t due)
 {
 	struct slot *sl = rw->free_slots;
 
@@ -324,7 +324,7 @@ static int64_t impair_delay(struct rworker *rw)
 }
 
 static void reflect_impaired(struct rworker *rw, struct rtest *rt, uint8_t *buf, size_t len,
-			     int64_t t2, const struct sockaddr_storage *to)
+			     int64_t t2, const struct tsock_rx *to)
 {
 	const struct refl_impair *imp = &rw->r->cfg.imp;
 	int64_t due = t2;
@@ -396,9 +396,11 @@ static void rtest_cb(struct wk_io *io, uint32_t events)
 		if (rx.tos >= 0)
 			atomic_fetch_or_explicit(&rw->c.dscp_seen, 1ULL << (rx.tos >> 2),
 						 memory_order_relaxed);
-		tsock_addr_unmap(&rx.from);
 		if (rt->conn) {
-			if (!tsock_addr_equal(&rx.from, &rt->peer)) {
+			struct sockaddr_storage from = rx.from;
+
+			tsock_addr_unmap(&from);
+			if (!tsock_addr_equal(&from, &rt->peer)) {
 				COUNT(rw, foreign);
 				LOG_RL(LOGL_WARN, 10, "dropped a test packet from an address other than the control peer");
 				continue;
@@ -447,9 +449,9 @@ static void rtest_cb(struct wk_io *io, uint32_t events)
 		r.sender_ttl = rx.ttl >= 0 ? (uint8_t)rx.ttl : 0;
 		wire_reflect_prepare(buf, len, fmt, &r);
 		if (rw->r->impair)
-			reflect_impaired(rw, rt, buf, len, r.rx_ts, &rx.from);
+			reflect_impaired(rw, rt, buf, len, r.rx_ts, &rx);
 		else
-			emit(rw, rt, buf, len, &rx.from);
+			emit(rw, rt, buf, len, &rx);
 	}
 }
 

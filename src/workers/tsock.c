@@ -149,10 +149,14 @@ static int set_options(int fd, int family, int dscp)
 		setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl));
 		setsockopt(fd, IPPROTO_IP, IP_RECVTTL, &one, sizeof(one));
 		setsockopt(fd, IPPROTO_IP, IP_RECVTOS, &one, sizeof(one));
+		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) < 0)
+			return -1;
 	} else {
 		if (setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)) < 0 ||
 		    setsockopt(fd, IPPROTO_IP, IP_RECVTTL, &one, sizeof(one)) < 0 ||
-		    setsockopt(fd, IPPROTO_IP, IP_RECVTOS, &one, sizeof(one)) < 0)
+		    setsockopt(fd, IPPROTO_IP, IP_RECVTOS, &one, sizeof(one)) < 0 ||
+		    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0)
 			return -1;
 	}
 	if (dscp >= 0 && tsock_set_dscp(fd, family, dscp) < 0)
@@ -253,6 +257,26 @@ void tsock_parse_cmsg(struct msghdr *msg, struct tsock_rx *rx)
 			   dlen >= sizeof(int)) {
 			memcpy(&v, d, sizeof(v));
 			rx->tos = v;
+		} else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+			   dlen >= sizeof(struct in_pktinfo)) {
+			struct in_pktinfo pi;
+			struct sockaddr_in *a = (struct sockaddr_in *)&rx->dst;
+
+			memcpy(&pi, d, sizeof(pi));
+			memset(&rx->dst, 0, sizeof(rx->dst));
+			a->sin_family = AF_INET;
+			a->sin_addr = pi.ipi_addr;
+			rx->dst_level = IPPROTO_IP;
+		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
+			   dlen >= sizeof(struct in6_pktinfo)) {
+			struct in6_pktinfo pi;
+			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&rx->dst;
+
+			memcpy(&pi, d, sizeof(pi));
+			memset(&rx->dst, 0, sizeof(rx->dst));
+			a->sin6_family = AF_INET6;
+			a->sin6_addr = pi.ipi6_addr;
+			rx->dst_level = IPPROTO_IPV6;
 		}
 	}
 }
@@ -277,6 +301,8 @@ ssize_t tsock_recv(int fd, void *buf, size_t cap, struct tsock_rx *rx)
 	rx->ts_kernel = 0;
 	rx->ttl = -1;
 	rx->tos = -1;
+	rx->dst.ss_family = AF_UNSPEC;
+	rx->dst_level = 0;
 	rx->fromlen = msg.msg_namelen;
 	if (msg.msg_flags & MSG_TRUNC) {
 		errno = EMSGSIZE;
@@ -290,6 +316,52 @@ int tsock_send(int fd, const void *buf, size_t len, const struct sockaddr *to, s
 {
 	ssize_t n = sendto(fd, buf, len, MSG_DONTWAIT, to, tolen);
 
+	if (n < 0)
+		return -1;
+	if ((size_t)n != len) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	return 0;
+}
+
+int tsock_reply(int fd, const void *buf, size_t len, const struct tsock_rx *rx)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr msg = {
+		.msg_name = (void *)&rx->from, .msg_namelen = rx->fromlen,
+		.msg_iov = &iov, .msg_iovlen = 1,
+	};
+	struct cmsghdr *c;
+	ssize_t n;
+
+	memset(&ctl, 0, sizeof(ctl));
+	if (rx->dst_level == IPPROTO_IP) {
+		struct in_pktinfo pi = { .ipi_spec_dst = ((const struct sockaddr_in *)&rx->dst)->sin_addr };
+
+		msg.msg_control = ctl.buf;
+		msg.msg_controllen = CMSG_SPACE(sizeof(pi));
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	} else if (rx->dst_level == IPPROTO_IPV6) {
+		struct in6_pktinfo pi = { .ipi6_addr = ((const struct sockaddr_in6 *)&rx->dst)->sin6_addr };
+
+		msg.msg_control = ctl.buf;
+		msg.msg_controllen = CMSG_SPACE(sizeof(pi));
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	}
+	n = sendmsg(fd, &msg, MSG_DONTWAIT);
 	if (n < 0)
 		return -1;
 	if ((size_t)n != len) {

@@ -1,0 +1,213 @@
+#!/bin/bash
+# Tests of `twamp-client run` as deployed: a real responder, a real HTTP sink,
+# real files and signals.  TWAMP_CLIENT names the binary (the Makefile passes
+# the one of the current build, sanitized or not).
+set -u
+BIN=${TWAMP_CLIENT:-build/twamp-client}
+HERE=$(cd "$(dirname "$0")" && pwd)
+TMP=$(mktemp -d)
+pass=0 fail=0
+PIDS=()
+
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+ko() { fail=$((fail + 1)); echo "FAIL $1"; for f in "${@:2}"; do [ -f "$f" ] && sed 's/^/     | /' "$f" | tail -25; done; }
+sanitizer_clean() { # file...: no sanitizer report
+	! grep -q "Sanitizer\|runtime error" "$@"
+}
+
+# --- a responder on every 127/8 address --------------------------------------
+touch "$TMP/resp.log"
+"$BIN" responder --listen 0.0.0.0:0 --light 0.0.0.0:0 --workers 2 2>"$TMP/resp.log" &
+PIDS+=($!)
+for _ in $(seq 50); do grep -q "reflector on" "$TMP/resp.log" && break; sleep 0.1; done
+CTL=$(grep "TWAMP server on" "$TMP/resp.log" | sed 's/.*\]:\([0-9]*\).*/\1/')
+LIGHT=$(grep "reflector on" "$TMP/resp.log" | sed 's/.*\]:\([0-9]*\).*/\1/')
+
+start_sink() { # name [statusfile]: sets P to its port
+	rm -f "$TMP/$1.port"
+	touch "$TMP/$1.log"
+	python3 "$HERE/util/httpsink.py" "$TMP/$1.port" "$TMP/$1.log" ${2:+"$2"} </dev/null >/dev/null 2>&1 &
+	PIDS+=($!)
+	for _ in $(seq 50); do [ -f "$TMP/$1.port" ] && break; sleep 0.1; done
+	P=$(cat "$TMP/$1.port")
+}
+
+# make_dir DIR NTARGETS DEST_JSON [PROBE_EXTRA]: later-generation files
+make_dir() {
+	mkdir -p "$1"
+	python3 - "$1" "$2" "$3" "${4:-}" "$CTL" "$LIGHT" <<'PY'
+import json, sys
+d, n, dest, extra, ctl, light = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
+probe = {"Schedule": "* * * * *", "PacketCount": 5, "Interval": 0.01, "LossTimeout": 0.5,
+         "Workers": 2, "MaxConcurrentSessions": 100}
+if extra:
+    probe.update(json.loads(extra))
+g = {"Probe": probe}
+if dest:
+    g["Destinations"] = json.loads(dest)
+json.dump(g, open(d + "/global_config.json", "w"), indent=1)
+targets = []
+for i in range(n):
+    mode = ["control", "light", "stamp"][i % 3]
+    targets.append({"IP": "127.1.%d.%d" % (i // 250, i % 250 + 1), "DSCP": str(i % 64),
+                    "Port": ctl if mode == "control" else light, "Mode": mode,
+                    "Custom_comment": "t%04d" % i, "Custom_id": str(i),
+                    "Latitude": 50.0, "Longitude": 14.4})
+json.dump({"Targets": targets}, open(d + "/targets_list.json", "w"), indent=1)
+json.dump({"SourceName": "test-probe", "Tags": "ci"}, open(d + "/local_config.json", "w"))
+PY
+}
+
+# count_records LOG: target records (delivered 2xx) per custom_comment -> prints "unique total probes"
+count_records() {
+	python3 - "$1" <<'PY'
+import json, sys, collections
+c = collections.Counter(); probes = 0
+for line in open(sys.argv[1]):
+    req = json.loads(line)
+    if not 200 <= req["status"] < 300:
+        continue
+    for r in json.loads(req["body"]):
+        if r["measurement_name"] == "twamp_probe":
+            probes += 1
+        else:
+            c[r["custom_comment"]] += 1
+print(len(c), sum(c.values()), probes)
+PY
+}
+
+# --- 1. stdout: one record per target, seed keys --------------------------------
+D=$TMP/stdout; make_dir "$D" 30 ""
+"$BIN" run --data-dir "$D" --once >"$TMP/stdout.out" 2>"$TMP/stdout.err"; rc=$?
+python3 - "$TMP/stdout.out" <<'PY' >"$TMP/check.out" 2>&1
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+t = [r for r in recs if r["measurement_name"] == "twamp_twping1"]
+p = [r for r in recs if r["measurement_name"] == "twamp_probe"]
+assert len(t) == 30 and len(p) == 1, (len(t), len(p))
+assert sorted(r["custom_comment"] for r in t) == ["t%04d" % i for i in range(30)]
+seed = ["from_host", "from_addr", "to_host", "to_addr", "dscp_dec", "sent_pkt", "lost_pkt",
+        "duplicates_fwd_pkt", "duplicates_bck_pkt", "min_rtt_seconds", "median_rtt_seconds",
+        "max_rtt_seconds", "min_latency_fwd_seconds", "median_latency_fwd_seconds",
+        "max_latency_fwd_seconds", "min_latency_bck_seconds", "median_latency_bck_seconds",
+        "max_latency_bck_seconds", "jitter_rt_seconds", "jitter_fwd_seconds", "jitter_bck_seconds",
+        "measurement_error_rtt_seconds", "measurement_error_fwd_seconds",
+        "measurement_error_bck_seconds", "min_hops_fwd", "max_hops_fwd", "min_hops_bck",
+        "max_hops_bck", "reachable_bool", "custom_comment", "custom_id", "geo_lon", "geo_lat",
+        "timestamp", "loss_ratio", "mode"]
+for r in t:
+    missing = [k for k in seed if k not in r]
+    assert not missing, (r["custom_comment"], missing)
+    assert r["reachable_bool"] == 1 and r["sent_pkt"] == 5 and r["lost_pkt"] == 0, r
+    assert r["from_host"] == "test-probe" and r["to_addr"] == r["to_host"], r
+    assert r["dscp_dec"] == int(r["custom_id"]) % 64, r
+    assert r["min_hops_fwd"] == 0 and r["geo_lat"] == 50.0, r
+assert p[0]["targets"] == 30 and p[0]["ok"] == 30 and p[0]["failed"] == 0, p
+PY
+[ $rc -eq 0 ] && [ ! -s "$TMP/check.out" ] && sanitizer_clean "$TMP/stdout.err" &&
+	ok "--once, 30 targets in 3 modes: one record each on stdout, every seed key, a probe record" ||
+	ko "--once to stdout (rc $rc)" "$TMP/check.out" "$TMP/stdout.err"
+
+# --- 2. an HTTP sink: Basic header verbatim, JSON arrays -------------------------
+start_sink sink1
+D=$TMP/http; make_dir "$D" 60 "[{\"DestinationURL\": \"http://127.0.0.1:$P/telegraf\", \"DestinationPassword\": \"dGVzdDpzZWNyZXQ=\", \"BatchSize\": 25, \"FlushInterval\": 0.2}]"
+"$BIN" run --data-dir "$D" --once >"$TMP/http.out" 2>"$TMP/http.err"; rc=$?
+read -r uniq total probes < <(count_records "$TMP/sink1.log")
+auth_ok=$(python3 -c '
+import json,sys
+reqs=[json.loads(l) for l in open(sys.argv[1])]
+print(all(r["auth"]=="Basic dGVzdDpzZWNyZXQ=" and r["ctype"].startswith("application/json") and r["path"]=="/telegraf" for r in reqs) and len(reqs)>=3)' "$TMP/sink1.log")
+[ $rc -eq 0 ] && [ "$uniq" = 60 ] && [ "$total" = 60 ] && [ "$probes" = 1 ] && [ "$auth_ok" = True ] &&
+	ok "HTTP sink: 60 records in batches of 25, Basic header verbatim, JSON" ||
+	ko "HTTP sink (rc $rc, $uniq unique, $total total, $probes probe, auth $auth_ok)" "$TMP/http.err"
+
+# --- 3. sink down, then back: spooled, then delivered exactly once -------------
+echo 503 >"$TMP/status2"
+start_sink sink2 "$TMP/status2"
+D=$TMP/spool; make_dir "$D" 40 "[{\"DestinationURL\": \"http://127.0.0.1:$P/t\", \"DestinationPassword\": \"x\", \"BatchSize\": 10, \"FlushInterval\": 0.2}]"
+"$BIN" run --data-dir "$D" --once >/dev/null 2>"$TMP/spool1.err"; rc1=$?
+spooled=$(find "$D/spool" -name '*.batch' | wc -l)
+echo 204 >"$TMP/status2"
+"$BIN" run --data-dir "$D" --once >/dev/null 2>"$TMP/spool2.err"; rc2=$?
+read -r uniq total probes < <(count_records "$TMP/sink2.log")
+left=$(find "$D/spool" -name '*.batch' -not -path '*/reject/*' | wc -l)
+[ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] && [ "$spooled" -gt 0 ] && [ "$uniq" = 40 ] && [ "$total" = 80 ] &&
+	[ "$probes" = 2 ] && [ "$left" = 0 ] &&
+	ok "destination down: $spooled batches spooled, then every record delivered exactly once (80 = 2 cycles x 40)" ||
+	ko "spool and replay (rc $rc1/$rc2, spooled $spooled, $uniq unique, $total total, $probes probes, $left left)" "$TMP/spool1.err" "$TMP/spool2.err"
+
+# --- 4. SIGTERM mid-cycle: nothing lost ------------------------------------------
+start_sink sink3
+D=$TMP/term; make_dir "$D" 20 "[{\"DestinationURL\": \"http://127.0.0.1:$P/t\", \"DestinationPassword\": \"x\", \"FlushInterval\": 0.2}]" '{"PacketCount": 200, "Interval": 0.05}'
+"$BIN" run --data-dir "$D" --once --grace 1 >/dev/null 2>"$TMP/term.err" &
+RUN=$!
+sleep 2
+kill -TERM $RUN
+wait $RUN; rc=$?
+read -r uniq total probes < <(count_records "$TMP/sink3.log")
+aborted=$(grep -c '"error":"aborted"' "$TMP/sink3.log")
+[ $rc -eq 0 ] && [ "$uniq" = 20 ] && [ "$total" = 20 ] && [ "$probes" = 1 ] &&
+	ok "SIGTERM mid-cycle: exit 0, all 20 records delivered (aborted sessions reported as such)" ||
+	ko "SIGTERM mid-cycle (rc $rc, $uniq unique, $total total, $probes probes)" "$TMP/term.err"
+
+# --- 5. bad configuration -----------------------------------------------------------
+D=$TMP/bad; make_dir "$D" 3 ""
+python3 - "$D/targets_list.json" <<'PY'
+import json, sys
+t = json.load(open(sys.argv[1])); t["Targets"][1]["DSCP"] = "99"; t["Targets"][2]["IP"] = "999.1.1.1"
+json.dump(t, open(sys.argv[1], "w"))
+PY
+"$BIN" run --data-dir "$D" --once >/dev/null 2>"$TMP/bad.err"; rc=$?
+[ $rc -ne 0 ] && grep -q "targets_list.json: Targets\[1\].DSCP" "$TMP/bad.err" &&
+	grep -q "Targets\[2\].IP" "$TMP/bad.err" &&
+	ok "bad config at start: exit $rc, every problem named with file and key" ||
+	ko "bad config at start (rc $rc)" "$TMP/bad.err"
+
+# A bad file while running: the last good set keeps measuring.
+D=$TMP/reload; make_dir "$D" 50 "" '{"MaxConcurrentSessions": 5, "PacketCount": 20, "Interval": 0.01}'
+"$BIN" run --data-dir "$D" --once >"$TMP/reload.out" 2>"$TMP/reload.err" &
+RUN=$!
+for _ in $(seq 100); do grep -q "cycle 1:" "$TMP/reload.err" && break; sleep 0.05; done
+echo '{"Targets": [ {"IP": ' >"$D/targets_list.json"   # truncated download
+kill -HUP $RUN
+wait $RUN; rc=$?
+n=$(grep -c '"measurement_name":"twamp_twping1"' "$TMP/reload.out")
+[ $rc -eq 0 ] && [ "$n" = 50 ] && grep -q "targets_list.json.*JSON" "$TMP/reload.err" &&
+	grep -q "previous one keeps running" "$TMP/reload.err" &&
+	ok "truncated targets file + SIGHUP: rejected with a reason, the running cycle finishes (50 records)" ||
+	ko "bad file while running (rc $rc, $n records)" "$TMP/reload.err"
+
+# --- 6. target list swapped 20 times during a cycle -----------------------------
+D=$TMP/swap; make_dir "$D" 300 "" '{"MaxConcurrentSessions": 40, "PacketCount": 10, "Interval": 0.01}'
+cp "$D/targets_list.json" "$TMP/targets_a.json"
+make_dir "$TMP/swapb" 120 ""
+"$BIN" run --data-dir "$D" --once >"$TMP/swap.out" 2>"$TMP/swap.err" &
+RUN=$!
+for _ in $(seq 100); do grep -q "cycle 1:" "$TMP/swap.err" && break; sleep 0.05; done
+for i in $(seq 20); do
+	if [ $((i % 2)) = 1 ]; then cp "$TMP/swapb/targets_list.json" "$D/targets_list.json.new"
+	else cp "$TMP/targets_a.json" "$D/targets_list.json.new"; fi
+	mv "$D/targets_list.json.new" "$D/targets_list.json"
+	kill -HUP $RUN 2>/dev/null
+	sleep 0.1
+done
+wait $RUN; rc=$?
+n=$(grep -c '"measurement_name":"twamp_twping1"' "$TMP/swap.out")
+ok_n=$(grep -c '"reachable_bool":1' "$TMP/swap.out")
+loads=$(grep -c "configuration [0-9]* loaded" "$TMP/swap.err")
+[ $rc -eq 0 ] && [ "$n" = 300 ] && [ "$ok_n" = 300 ] && [ "$loads" -ge 15 ] && sanitizer_clean "$TMP/swap.err" &&
+	ok "target list swapped 20 times during a cycle: $loads loads, the cycle's 300 sessions all ran" ||
+	ko "swap during a cycle (rc $rc, $n records, $ok_n ok, $loads loads)" "$TMP/swap.err"
+
+kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null
+sanitizer_clean "$TMP/resp.log" || ko "responder sanitizer report" "$TMP/resp.log"
+
+echo "daemon: $pass passed, $fail failed"
+[ $fail -eq 0 ]
