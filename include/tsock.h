@@ -40,6 +40,7 @@ static inline int64_t tsock_rx_time(const struct tsock_rx *rx)
  * port in *port; -1 with the reason logged.
  */
 #define TSOCK_REUSEPORT 1  /* several workers share the port (light reflector) */
+#define TSOCK_PKTINFO 2    /* learn each datagram's destination address (reflectors) */
 int tsock_open(const struct sockaddr_storage *local, uint16_t port_lo, uint16_t port_hi,
 	       int dscp, int flags, uint16_t *port);
 int tsock_set_dscp(int fd, int family, int dscp);

@@ -620,6 +620,18 @@ static uint64_t stop_now(struct sender *s, int ms)
 	return sender_stop(s, ntptime_now() + (int64_t)ms * NS_PER_MS);
 }
 
+/* Read the statistics into st until cond holds or ms pass (the sender counts after the sink answered). */
+#define WAIT_STATS(s, st, cond, ms)                                       \
+	do {                                                              \
+		int64_t end_ = ms_now() + (ms);                           \
+		for (;;) {                                                \
+			sender_get_stats((s), &(st));                     \
+			if ((cond) || ms_now() > end_)                    \
+				break;                                    \
+			sleep_ms(5);                                      \
+		}                                                         \
+	} while (0)
+
 static void expect_exact(struct sink *k, int n)
 {
 	tally_sink(k, &tl);
@@ -766,7 +778,7 @@ Test(sender, server_errors_are_retried_until_delivered_exactly_once)
 		sleep_ms(15);
 	}
 	cr_assert(wait_all(&sk, 100, 10000), "not everything arrived");
-	sender_get_stats(s, &st);
+	WAIT_STATS(s, st, st.delivered == 100, 2000);
 	cr_assert_eq(st.failures, 6);
 	cr_assert_eq(stop_now(s, 1000), 0);
 	expect_exact(&sk, 100);
@@ -791,8 +803,7 @@ Test(sender, sink_down_spools_then_replays_in_order)
 		submit_range(s, i, i + 10);
 		sleep_ms(20);
 	}
-	sleep_ms(150);
-	sender_get_stats(s, &st);
+	WAIT_STATS(s, st, st.spool_bytes > 0, 2000);
 	cr_assert_gt(st.spool_bytes, 0, "nothing spooled while the sink is down");
 	cr_assert_gt(st.failures, 0);
 	cr_assert_gt(count_spool_files(spooldir, ".batch"), 0);
@@ -829,7 +840,7 @@ Test(sender, bad_request_moves_the_batch_to_the_reject_folder)
 		if (tl.count[9])
 			break;
 	}
-	sender_get_stats(s, &st);
+	WAIT_STATS(s, st, st.delivered == 5, 2000);
 	cr_assert_eq(stop_now(s, 1000), 0);
 	cr_assert_eq(st.rejected, 5);
 	cr_assert_eq(st.delivered, 5);
@@ -868,6 +879,38 @@ Test(sender, a_down_destination_does_not_hold_back_another)
 	cr_assert_eq(stop_now(s, 1000), 0);
 	expect_exact(&sk, 40);
 	expect_exact(&sk2, 40);
+}
+
+Test(sender, an_unreadable_spooled_batch_is_set_aside)
+{
+	struct config_destination d = dest_for(&sk, "/", NULL);
+	struct sender *s;
+	struct sender_stats st;
+	char cmd[512];
+
+	/* slow retries, so that the batch can be replaced between two attempts */
+	setenv("TWAMP_SENDER_BACKOFF_MS", "100", 1);
+	sink_set_down(&sk, true);
+	s = start(&d, 1);
+	submit_range(s, 0, 10);
+	WAIT_STATS(s, st, st.spool_bytes > 0, 2000);
+	/* the spooled batch becomes a directory of the same name: open works, read fails */
+	snprintf(cmd, sizeof(cmd),
+		 "f=$(ls %s/*/*.batch) && rm \"$f\" && mkdir \"$f\"", spooldir);
+	cr_assert_eq(system(cmd), 0);
+	submit_range(s, 10, 20);
+	sink_set_down(&sk, false);
+	for (int64_t end = ms_now() + 5000; ms_now() < end; sleep_ms(5)) {
+		tally_sink(&sk, &tl);
+		if (tl.count[19])
+			break;
+	}
+	cr_assert_eq(stop_now(s, 1000), 0);
+	tally_sink(&sk, &tl);
+	for (int i = 0; i < 20; i++)
+		cr_assert_eq(tl.count[i], i < 10 ? 0 : 1, "t%d", i);
+	snprintf(cmd, sizeof(cmd), "test -d %s/*/reject/*.batch", spooldir);
+	cr_assert_eq(system(cmd), 0, "not moved to the reject folder");
 }
 
 Test(sender, stop_drains_to_a_healthy_destination)
@@ -1013,7 +1056,8 @@ Test(sender, without_a_spool_undeliverable_records_are_counted_not_hidden)
 	s = sender_start(&d, 1, "/dev/null/spool", 1 << 20, stdout);
 	cr_assert_not_null(s);
 	submit_range(s, 10, 30);
-	sleep_ms(100);
+	WAIT_STATS(s, st, st.failures > 0, 2000);
+	sleep_ms(20);
 	sender_get_stats(s, &st);
 	cr_assert_eq(st.queued, 20, "kept in memory while the destination is down");
 	cr_assert_eq(stop_now(s, 200), 20);
@@ -1099,7 +1143,7 @@ Test(sender, submit_from_many_threads)
 		pthread_join(th[i], NULL);
 	cr_assert(wait_all(&sk, 1000, 8000));
 	cr_assert(wait_all(&sk2, 1000, 8000));
-	sender_get_stats(s, &st);
+	WAIT_STATS(s, st, st.delivered == 2000, 2000);
 	cr_assert_eq(st.submitted, 1000);
 	cr_assert_eq(st.delivered, 2000, "summed over the two destinations");
 	cr_assert_eq(stop_now(s, 1000), 0);

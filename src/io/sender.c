@@ -36,12 +36,15 @@
  * from memory) and backs the destination off: 1 s doubling to 60 s, at least
  * Retry-After (capped at 10 min), plus up to 10 % jitter so that many probes
  * do not return in step.  While backing off, sealed batches go straight to the
- * spool, so a kill -9 loses at most the batch in flight.  After the back-off
- * the spool is replayed, oldest first; a spooled batch leaves the spool only
- * after a 2xx (spool_pop) or a 4xx (spool_reject), so each is delivered once
- * unless the process dies between the 2xx and the unlink.  When the spool
- * cannot be written, the batch stays in memory (at most SENDER_MEM_BATCHES
- * per destination; older ones are dropped and counted).
+ * spool, so a kill -9 loses only what has not had its first attempt yet (the
+ * batch in flight and what arrived since, in a healthy state).  After the
+ * back-off the spool is replayed, oldest first; a spooled batch leaves the
+ * spool only after a 2xx (spool_pop) or a 4xx (spool_reject), so each is
+ * delivered once unless the process dies between the 2xx and the unlink.  A
+ * spooled batch that cannot be read SENDER_PEEK_TRIES times in a row is moved
+ * to the reject folder rather than block everything behind it.  When the
+ * spool cannot be written, the batch stays in memory (at most
+ * SENDER_MEM_BATCHES per destination; older ones are dropped and counted).
  *
  * Content-Type is chosen per batch from its first byte ('[' is JSON), so a
  * spool written in one format is replayed correctly after a change of
@@ -80,6 +83,7 @@
 #define SENDER_MEM_BATCHES 4                     /* sealed batches kept in memory while the spool is busy or broken */
 #define SENDER_POLL_MAX (1 * NS_PER_SEC)
 #define SENDER_RESP_MAX 512                      /* response body kept for the log */
+#define SENDER_PEEK_TRIES 3                      /* unreadable spooled batch: attempts before setting it aside */
 
 struct batch {
 	struct batch *next;
@@ -115,6 +119,7 @@ struct dest {
 	enum batch_src fly_src;
 	bool busy;
 
+	int peek_errors;              /* consecutive failures to read the oldest spooled batch */
 	int64_t next_try;             /* monotonic ns; backing off until then */
 	int64_t backoff;
 	uint64_t fail_streak;
@@ -416,11 +421,10 @@ static struct dest *dest_new(struct sender *s, const struct config_destination *
 		goto oom;
 	}
 	d->spool = spool_open(path, s->spool_max);
+	/* drops at open (a smaller SpoolMaxBytes than last time) are counted like any other */
 	if (!d->spool)
 		log_err("destination %s: no spool: undelivered batches stay in memory (at most %d)",
 			d->label, SENDER_MEM_BATCHES);
-	else
-		d->spool_dropped_seen = spool_dropped_records(d->spool);
 	d->easy = curl_easy_init();
 	if (!d->easy || dest_configure(d) < 0)
 		goto oom;
@@ -758,6 +762,7 @@ static void dest_step(struct sender *s, struct dest *d, int64_t now)
 				b->body.len = len;
 				b->body.cap = len + 1;
 				b->n = n;
+				d->peek_errors = 0;
 				dest_start(s, d, b, SRC_SPOOL);
 				return;
 			}
@@ -765,7 +770,17 @@ static void dest_step(struct sender *s, struct dest *d, int64_t now)
 			rc = -1;
 		}
 		if (rc < 0) {
-			/* unreadable spool: try again later rather than spin */
+			/* unreadable batch: try again later rather than spin; set it aside if it stays so */
+			if (++d->peek_errors >= SENDER_PEEK_TRIES) {
+				uint64_t before = spool_rejected_records(d->spool);
+
+				log_err("destination %s: the oldest spooled batch cannot be read: moved "
+					"to the reject folder", d->label);
+				spool_reject(d->spool);
+				count(&s->rejected, spool_rejected_records(d->spool) - before);
+				d->peek_errors = 0;
+				return;   /* the next batch at the next step */
+			}
 			dest_backoff(s, d, now, 0);
 			return;
 		}

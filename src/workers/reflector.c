@@ -465,7 +465,7 @@ static struct rtest *rtest_open(struct rworker *rw, const struct sockaddr_storag
 	rt->rw = rw;
 	rt->io.cb = rtest_cb;
 	rt->hold_max = 100 * NS_PER_MS;
-	rt->io.fd = tsock_open(local, lo, hi, dscp, flags, port);
+	rt->io.fd = tsock_open(local, lo, hi, dscp, flags | TSOCK_PKTINFO, port);
 	if (rt->io.fd < 0 || wk_add_io(rw->wk, &rt->io, EPOLLIN) < 0) {
 		if (rt->io.fd >= 0)
 			close(rt->io.fd);

@@ -63,6 +63,7 @@ struct session {
 	uint64_t rng;
 	struct ntptime_clock clk;
 	bool start_failed;            /* report from the loop, not from session_start */
+	uint32_t rx_ok;               /* reflections counted in time */
 };
 
 const char *session_status_name(enum session_status st)
@@ -510,9 +511,19 @@ static void test_cb(struct wk_io *io, uint32_t events)
 		sr.ttl_bck = rx.ttl;
 		if (rx.ts_kernel)
 			s->info.kernel_rx++;
-		if (stats_reflected(&s->st, &sr) == STATS_RX_UNKNOWN)
+		switch (stats_reflected(&s->st, &sr)) {
+		case STATS_RX_OK:
+			/* every packet answered: no need to wait out the loss timeout */
+			if (++s->rx_ok == s->p.count)
+				wk_timer_arm(s->wk, &s->step_timer, ntptime_now());
+			break;
+		case STATS_RX_UNKNOWN:
 			LOG_RL(LOGL_WARN, 10, "dropped a reflection of sequence number %u, never sent",
 			       r.sender_seq);
+			break;
+		default:
+			break;
+		}
 	}
 }
 

@@ -149,14 +149,10 @@ static int set_options(int fd, int family, int dscp)
 		setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl));
 		setsockopt(fd, IPPROTO_IP, IP_RECVTTL, &one, sizeof(one));
 		setsockopt(fd, IPPROTO_IP, IP_RECVTOS, &one, sizeof(one));
-		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
-		if (setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) < 0)
-			return -1;
 	} else {
 		if (setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)) < 0 ||
 		    setsockopt(fd, IPPROTO_IP, IP_RECVTTL, &one, sizeof(one)) < 0 ||
-		    setsockopt(fd, IPPROTO_IP, IP_RECVTOS, &one, sizeof(one)) < 0 ||
-		    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0)
+		    setsockopt(fd, IPPROTO_IP, IP_RECVTOS, &one, sizeof(one)) < 0)
 			return -1;
 	}
 	if (dscp >= 0 && tsock_set_dscp(fd, family, dscp) < 0)
@@ -182,6 +178,17 @@ int tsock_open(const struct sockaddr_storage *local, uint16_t port_lo, uint16_t 
 	if (set_options(fd, family, dscp) < 0) {
 		log_err("test socket options: %m");
 		goto fail;
+	}
+	if (flags & TSOCK_PKTINFO) {
+		int one = 1;
+
+		/* on a dual-stack socket IPv4 datagrams report IP_PKTINFO */
+		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+		if (family == AF_INET6 &&
+		    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) < 0) {
+			log_err("test socket IPV6_RECVPKTINFO: %m");
+			goto fail;
+		}
 	}
 	if (flags & TSOCK_REUSEPORT) {
 		int one = 1;
