@@ -12,8 +12,10 @@
  *
  * Past max_bytes (0: unbounded) the oldest batches are dropped, counted and
  * logged (rate-limited) -- except the batch spool_peek handed out, which is
- * being sent and is only removed by spool_pop/spool_reject.  So the bound
- * can be exceeded by that one batch.  A batch larger than max_bytes on its
+ * being sent, until spool_pop, spool_reject or spool_release.  So the bound
+ * can be exceeded by that one batch.  A new batch is written before older
+ * ones are dropped for it, so a failed write costs nothing; a full disk is
+ * an error (-1), not a reason to drop.  A batch larger than max_bytes on its
  * own is refused (-1).  Rejected batches (a 4xx from the destination) are
  * moved to DIR/reject/ and kept; they do not count against max_bytes.
  *

@@ -185,7 +185,7 @@ n=$(grep -c '"measurement_name":"twamp_twping1"' "$TMP/reload.out")
 	ko "bad file while running (rc $rc, $n records)" "$TMP/reload.err"
 
 # --- 6. target list swapped 20 times during a cycle -----------------------------
-D=$TMP/swap; make_dir "$D" 300 "" '{"MaxConcurrentSessions": 40, "PacketCount": 10, "Interval": 0.01}'
+D=$TMP/swap; make_dir "$D" 300 "" '{"MaxConcurrentSessions": 20, "PacketCount": 20, "Interval": 0.02}'
 cp "$D/targets_list.json" "$TMP/targets_a.json"
 make_dir "$TMP/swapb" 120 ""
 "$BIN" run --data-dir "$D" --once >"$TMP/swap.out" 2>"$TMP/swap.err" &
