@@ -315,5 +315,54 @@ for t in from_host from_addr to_host to_addr dscp mode custom_comment descriptio
 	if grep -qw "$t" <<<"$tags"; then ok "tag key $t"; else ko "tag key $t (tags: $tags)"; fi
 done
 
+
+# --- the daemon: one --once cycle over 200 targets into InfluxDB --------------
+BIN=${TWAMP_CLIENT:-build/twamp-client}
+if [ -x "$BIN" ]; then
+	curl -sS -f -XPOST "$BASE/query" --data-urlencode "q=CREATE DATABASE twamp_run" >/dev/null
+	"$BIN" responder --listen 0.0.0.0:0 --workers 1 2>"$TMP/resp.log" &
+	RPID=$!
+	for _ in $(seq 50); do grep -q "TWAMP server on" "$TMP/resp.log" && break; sleep 0.1; done
+	RPORT=$(grep "TWAMP server on" "$TMP/resp.log" | sed 's/.*\]:\([0-9]*\).*/\1/')
+	mkdir -p "$TMP/run"
+	python3 - "$TMP/run" "$RPORT" "$BASE" <<'PY'
+import json, sys
+d, port, base = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+json.dump({"Destinations": [{"DestinationURL": base + "/write?db=twamp_run&precision=ns",
+                             "DestinationFormat": "influx", "DestinationPassword": "unused",
+                             "BatchSize": 50, "FlushInterval": 0.2}],
+           "Probe": {"PacketCount": 10, "Interval": 0.01, "LossTimeout": 1,
+                     "MaxConcurrentSessions": 100}}, open(d + "/global_config.json", "w"))
+json.dump({"Targets": [{"IP": "127.3.%d.%d" % (i // 200, i % 200 + 1), "DSCP": str(i % 8),
+                        "Port": port, "Custom_comment": "r%03d" % i} for i in range(200)]},
+          open(d + "/targets_list.json", "w"))
+PY
+	if "$BIN" run --data-dir "$TMP/run" --once >"$TMP/run.out" 2>"$TMP/run.err"; then
+		ok "twamp-client run --once over 200 targets exits 0"
+	else
+		ko "twamp-client run --once over 200 targets exits 0"
+		tail -5 "$TMP/run.err"
+	fi
+	kill $RPID; wait $RPID 2>/dev/null
+	rq() {
+		curl -sS -G "$BASE/query" --data-urlencode "db=twamp_run" --data-urlencode "q=$1" |
+			python3 -c 'import json,sys; s=json.load(sys.stdin)["results"][0]["series"][0]; print(" ".join(str(v) for v in s["values"][0][1:]))'
+	}
+	got=$(rq "SELECT count(sent_pkt), sum(sent_pkt), sum(lost_pkt), min(min_rtt_seconds) FROM twamp")
+	read -r n sent lost minrtt <<<"$got"
+	if [ "$n" = 200 ] && [ "$sent" = 2000 ] && [ "$lost" = 0 ] &&
+		python3 -c "import sys; sys.exit(0 if 0 < float('$minrtt') < 0.5 else 1)"; then
+		ok "InfluxDB holds 200 points from the daemon: 2000 packets sent, 0 lost, min RTT $minrtt s"
+	else
+		ko "daemon points in InfluxDB (got: $got)"
+	fi
+	got=$(rq "SELECT count(ok) FROM twamp_probe")
+	[ "$got" = 1 ] && ok "one twamp_probe point for the cycle" || ko "twamp_probe points: $got"
+	got=$(rq "SELECT count(reachable_bool) FROM twamp WHERE custom_comment = 'r042' AND dscp = '2'")
+	[ "$got" = 1 ] && ok "tags of the daemon's points (custom_comment, dscp)" || ko "tag query: $got"
+else
+	ko "no $BIN: build it first (make)"
+fi
+
 echo "influx: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
