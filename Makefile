@@ -102,6 +102,7 @@ run: deps $(BIN)
 
 bench: $(BIN)
 	@bench/ping-loopback $(BIN)
+	@bench/scale $(BIN)
 
 clean:
 	rm -rf build build-*

@@ -58,6 +58,8 @@ struct record {
 	struct stats_summary sum;
 	const char *timestamp_source;  /* "kernel" or "user" (static string) */
 	bool clock_sync;
+	bool has_late;
+	int64_t send_late_p99;         /* ns: 99th percentile of actual minus planned send time */
 
 	struct record_probe probe;     /* RECORD_PROBE only */
 };

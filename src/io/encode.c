@@ -359,6 +359,7 @@ static void json_target(struct jw *w, const struct record *r)
 	jhops(w, "min_hops_fwd", "max_hops_fwd", s->ttl_fwd_min, s->ttl_fwd_max);
 	jhops(w, "min_hops_bck", "max_hops_bck", s->ttl_bck_min, s->ttl_bck_max);
 
+	jfloat(w, "send_lateness_p99_seconds", r->has_late, sec(r->send_late_p99));
 	jstr(w, "timestamp_source", r->timestamp_source);
 	jbool(w, "clock_sync", r->clock_sync);
 	jstr(w, "error", r->error);
@@ -580,6 +581,7 @@ static void influx_target(struct ebuf *b, const struct record *r)
 		ifloat(&w, "measurement_error_bck_seconds", s->maxerr_bck >= 0, s->maxerr_bck);
 		ihops(&w, "min_hops_fwd", "max_hops_fwd", s->ttl_fwd_min, s->ttl_fwd_max);
 		ihops(&w, "min_hops_bck", "max_hops_bck", s->ttl_bck_min, s->ttl_bck_max);
+		ifloat(&w, "send_lateness_p99_seconds", r->has_late, sec(r->send_late_p99));
 		istr(&w, "timestamp_source", r->timestamp_source);
 		ibool(&w, "clock_sync", r->clock_sync);
 	}

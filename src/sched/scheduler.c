@@ -276,6 +276,8 @@ static struct record *job_record(struct scheduler *sc, const struct job *j)
 	if (r->reachable && j->have_sum) {
 		r->sum = j->sum;
 		r->clock_sync = j->sum.sync;
+		r->has_late = j->sum.sent > 0;
+		r->send_late_p99 = j->info.late_p99;
 	}
 	r->timestamp_source = j->info.kernel_rx ? "kernel" : "user";
 	if (e) {
