@@ -530,7 +530,8 @@ static int conn_send(struct rconn *c, const uint8_t *msg, size_t len)
 		memmove(c->wbuf, c->wbuf + n, c->wlen - (size_t)n);
 		c->wlen -= (size_t)n;
 	}
-	wk_mod_io(c->rw->wk, &c->io, EPOLLIN | (c->wlen ? EPOLLOUT : 0));
+	if (c->wlen) /* the kernel took only part: finish when it can take more */
+		wk_mod_io(c->rw->wk, &c->io, EPOLLIN | EPOLLOUT);
 	return 0;
 }
 
@@ -730,8 +731,8 @@ static void conn_cb(struct wk_io *io, uint32_t events)
 {
 	struct rconn *c = (struct rconn *)io;
 
-	if (events & EPOLLOUT && c->wlen) {
-		ssize_t n = send(c->io.fd, c->wbuf, c->wlen, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (events & EPOLLOUT) {
+		ssize_t n = c->wlen ? send(c->io.fd, c->wbuf, c->wlen, MSG_NOSIGNAL | MSG_DONTWAIT) : 0;
 
 		if (n > 0) {
 			memmove(c->wbuf, c->wbuf + n, c->wlen - (size_t)n);

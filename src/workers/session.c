@@ -229,7 +229,8 @@ static int ctl_send(struct session *s, const uint8_t *msg, size_t len)
 		memmove(s->wbuf, s->wbuf + n, s->wlen - (size_t)n);
 		s->wlen -= (size_t)n;
 	}
-	wk_mod_io(s->wk, &s->ctl, EPOLLIN | (s->wlen ? EPOLLOUT : 0));
+	if (s->wlen) /* the kernel took only part: finish when it can take more */
+		wk_mod_io(s->wk, &s->ctl, EPOLLIN | EPOLLOUT);
 	return 0;
 }
 
@@ -424,8 +425,8 @@ static void ctl_cb(struct wk_io *io, uint32_t events)
 		connected(s);
 		return;
 	}
-	if (events & EPOLLOUT && s->wlen) {
-		ssize_t n = send(s->ctl.fd, s->wbuf, s->wlen, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (events & EPOLLOUT) {
+		ssize_t n = s->wlen ? send(s->ctl.fd, s->wbuf, s->wlen, MSG_NOSIGNAL | MSG_DONTWAIT) : 0;
 
 		if (n > 0) {
 			memmove(s->wbuf, s->wbuf + n, s->wlen - (size_t)n);
