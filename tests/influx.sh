@@ -292,7 +292,7 @@ done
 for f in min_rtt_seconds median_rtt_seconds max_rtt_seconds mean_rtt_seconds p95_rtt_seconds \
 	p99_rtt_seconds min_latency_fwd_seconds median_latency_fwd_seconds \
 	max_latency_fwd_seconds min_latency_bck_seconds jitter_rt_seconds jitter_fwd_seconds \
-	measurement_error_rtt_seconds loss_ratio; do
+	measurement_error_rtt_seconds loss_ratio send_lateness_p99_seconds; do
 	check_type twamp $f float
 done
 check_type twamp reachable_bool boolean

@@ -58,6 +58,8 @@ static struct record *reachable_record(void)
 	r->dscp = 46;
 	r->mode = "control";
 	r->reachable = true;
+	r->has_late = true;
+	r->send_late_p99 = 37500;
 	record_set(&r->custom_comment, "core-router-a");
 	record_set(&r->custom_id, "id-17");
 	record_set(&r->description, "Core router A");
@@ -204,7 +206,7 @@ static const char *const seed_keys[] = {
 static const char *const new_keys[] = {
 	"timestamp", "loss_ratio", "mean_rtt_seconds", "p95_rtt_seconds", "p99_rtt_seconds",
 	"reorder_pkt", "mode", "timestamp_source", "clock_sync", "error", "description", "tags",
-	"probe_description", "probe_tags",
+	"probe_description", "probe_tags", "send_lateness_p99_seconds",
 };
 #define NNEW (sizeof(new_keys) / sizeof(new_keys[0]))
 
@@ -215,6 +217,7 @@ static const char *const seconds_keys[] = {
 	"jitter_rt_seconds", "jitter_fwd_seconds", "jitter_bck_seconds",
 	"measurement_error_rtt_seconds", "measurement_error_fwd_seconds",
 	"measurement_error_bck_seconds", "mean_rtt_seconds", "p95_rtt_seconds", "p99_rtt_seconds",
+	"send_lateness_p99_seconds",
 };
 #define NSECONDS (sizeof(seconds_keys) / sizeof(seconds_keys[0]))
 
@@ -273,6 +276,7 @@ Test(encode_json, reachable_has_every_seed_key_with_its_type_and_value)
 	expect_double(o, "mean_rtt_seconds", r->sum.rtt.mean / 1e9);
 	expect_double(o, "p95_rtt_seconds", ntptime_to_sec(r->sum.rtt.p95));
 	expect_double(o, "p99_rtt_seconds", ntptime_to_sec(r->sum.rtt.p99));
+	expect_double(o, "send_lateness_p99_seconds", ntptime_to_sec(r->send_late_p99));
 	expect_int(o, "reorder_pkt", 3);
 	expect_string(o, "mode", "control");
 	expect_string(o, "timestamp_source", "kernel");
@@ -340,6 +344,7 @@ Test(encode_json, what_could_not_be_computed_is_null)
 	r->sum.ttl_fwd_min = r->sum.ttl_fwd_max = -1;
 	r->sum.ttl_bck_min = r->sum.ttl_bck_max = -1;
 	r->has_geo = false;
+	r->has_late = false;
 	record_set(&r->custom_comment, NULL);
 	record_set(&r->custom_id, NULL);
 	record_set(&r->from_addr, NULL);
