@@ -37,7 +37,7 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 TEST_HELPERS := $(wildcard tests/util/*.c)
 TEST_HELPER_OBJS := $(TEST_HELPERS:%.c=$(BUILD)/%.o)
 
-.PHONY: all deps check test unit-test cli-test influx-test tsan-test run bench clean
+.PHONY: all deps check test unit-test cli-test influx-test fetch-test tsan-test run bench clean
 
 all: $(BIN)
 
@@ -75,6 +75,12 @@ unit-test: $(TEST_BINS)
 influx-test: $(BIN)
 	@TWAMP_CLIENT=$(BIN) tests/influx.sh
 
+# Configuration downloads against real nginx (http, https, auth_basic, git
+# http-backend) and git daemon servers that the script starts on loopback
+# (installing nginx, fcgiwrap and git when missing).
+fetch-test:
+	@SANITIZE=$(SANITIZE) tests/fetch.sh
+
 # The sender under ThreadSanitizer from several submitting threads (not a
 # Criterion test: Criterion cannot start under TSan).
 $(BUILD)/tests/tsan_sender: tests/tsan_sender.c tests/test_sender.c $(LIB_OBJS)
@@ -92,8 +98,8 @@ cli-test: $(BIN)
 # inheritable arena", Criterion issue 274), so the TSan pass runs the
 # multi-threaded responder and the client through the command-line tests.
 check: deps
-	$(MAKE) WERROR=1 test influx-test
-	$(MAKE) WERROR=1 SANITIZE=address,undefined test
+	$(MAKE) WERROR=1 test influx-test fetch-test
+	$(MAKE) WERROR=1 SANITIZE=address,undefined test fetch-test
 	TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=$(CURDIR)/tests/tsan.supp" \
 		$(MAKE) WERROR=1 SANITIZE=thread OPT=-O1 cli-test tsan-test
 

@@ -2,21 +2,26 @@
  * daemon: `twamp-client run`.
  *
  * DESIGN
- * The main thread is the config thread: it loads DIR's files, publishes the
- * immutable target set through the RCU pointer `current` (struct tset), and
- * reloads on SIGHUP or when a file changes on disk.  A bad file never
- * replaces a good set: its problems are logged (file, key, reason), counted
- * in the twamp_probe record, and the last good set keeps running.  The old
- * set is released after a grace period (rcuptr_wait); sessions still using
- * it hold their own reference through their cycle.
- *
- * Signals are blocked in every thread and taken here with sigtimedwait(), so
- * no handler ever runs inside a worker.
+ * Two threads of the daemon live here.
+ *   - The main thread takes the signals (blocked in every thread, taken with
+ *     sigtimedwait(), so no handler ever runs inside a worker) and shuts
+ *     everything down in order.
+ *   - The config thread is the only publisher of the target set: it loads
+ *     DIR's files and publishes the immutable set through the RCU pointer
+ *     `current` (struct tset); it downloads the files from ConfigSource
+ *     (src/io/fetch.c) at start, on Probe.ConfigSchedule and on SIGHUP, and
+ *     reloads when a file changes on disk.  Downloads block only this thread:
+ *     measurements go on with the last good set meanwhile.
+ * A bad file never replaces a good set: its problems are logged (file, key,
+ * reason), counted in the twamp_probe record, and the last good set keeps
+ * running.  The old set is released after a grace period (rcuptr_wait);
+ * sessions still using it hold their own reference through their cycle.
  */
 #include "daemon.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +31,8 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "cron.h"
+#include "fetch.h"
 #include "log.h"
 #include "ntptime.h"
 #include "rcuptr.h"
@@ -105,8 +112,25 @@ static void log_errors(const struct config_errors *e)
 static struct tset *current;
 static _Atomic uint64_t config_errors;
 
-static int reload(const char *dir, uint64_t *generation, struct sender *sender)
+struct cfgthread {
+	const char *dir;
+	struct sender *sender;
+	uint64_t generation;
+	struct watched watch[NWATCH];
+	struct fetch *fetch;
+	char probe_name[256];
+	pthread_t tid;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool hup;                 /* SIGHUP: download (if configured) and reload now */
+	bool stop;
+	bool first_done;          /* the start-up download is over (or there is none) */
+};
+
+static int reload(struct cfgthread *ct)
 {
+	const char *dir = ct->dir;
+	uint64_t *generation = &ct->generation;
 	struct config *cfg;
 	struct config_errors errs = { 0 };
 	struct tset *ts, *old;
@@ -132,10 +156,133 @@ static int reload(const char *dir, uint64_t *generation, struct sender *sender)
 		rcuptr_wait();
 		tset_put(old);
 	}
-	sender_set_destinations(sender, cfg->dests, cfg->ndests);
+	pthread_mutex_lock(&ct->lock);
+	if (!ct->stop) /* the sender is stopped after this thread is told to stop */
+		sender_set_destinations(ct->sender, cfg->dests, cfg->ndests);
+	pthread_mutex_unlock(&ct->lock);
 	log_info("configuration %llu loaded from %s: %zu targets, %zu destinations",
 		 (unsigned long long)ts->generation, dir, cfg->ntargets, cfg->ndests);
 	return 0;
+}
+
+
+/* The set this thread published last (it is the only publisher). */
+static const struct config *published(void)
+{
+	return current->cfg;
+}
+
+static bool has_source(const struct config *c)
+{
+	return c->source.method && c->source.url;
+}
+
+static void download(struct cfgthread *ct)
+{
+	char err[1024];
+	enum fetch_result r;
+	const struct config *c = published();
+
+	r = fetch_run(ct->fetch, &c->source, c->generation, ct->probe_name, err, sizeof(err));
+	switch (r) {
+	case FETCH_UPDATED:
+		log_info("configuration downloaded from %s source: installed in %s", c->source.method,
+			 ct->dir);
+		files_changed(ct->dir, ct->watch);
+		reload(ct);
+		break;
+	case FETCH_UNCHANGED:
+		log_info("configuration download: unchanged");
+		break;
+	case FETCH_FAILED:
+		log_err("configuration download failed: %s; the previous configuration keeps running",
+			err);
+		atomic_fetch_add(&config_errors, 1);
+		break;
+	case FETCH_NONE:
+		break;
+	}
+}
+
+static int64_t next_download(const struct config *c, int64_t now)
+{
+	struct cron cr;
+	char err[128];
+
+	if (!has_source(c) || cron_parse(c->probe.config_schedule, &cr, err, sizeof(err)) < 0)
+		return INT64_MAX;
+	return cron_next(&cr, now);
+}
+
+static void *config_main(void *arg)
+{
+	struct cfgthread *ct = arg;
+	int64_t next = has_source(published()) ? ntptime_now() : INT64_MAX;
+
+	pthread_setname_np(pthread_self(), "config");
+	for (;;) {
+		int64_t now = ntptime_now(), wake = now + 2 * NS_PER_SEC;
+		struct timespec ts;
+		bool hup;
+
+		if (next < wake)
+			wake = next;
+		ts = ntptime_to_timespec(wake);
+		pthread_mutex_lock(&ct->lock);
+		while (!ct->stop && !ct->hup && ntptime_now() < wake)
+			if (pthread_cond_timedwait(&ct->cond, &ct->lock, &ts) != 0)
+				break;
+		hup = ct->hup;
+		ct->hup = false;
+		if (ct->stop) {
+			pthread_mutex_unlock(&ct->lock);
+			break;
+		}
+		pthread_mutex_unlock(&ct->lock);
+
+		now = ntptime_now();
+		if ((hup || now >= next) && has_source(published())) {
+			download(ct);
+			next = next_download(published(), ntptime_now());
+		} else if (hup || files_changed(ct->dir, ct->watch)) {
+			log_info("%s: reloading %s", hup ? "SIGHUP" : "configuration files changed", ct->dir);
+			files_changed(ct->dir, ct->watch);
+			reload(ct);
+			next = next_download(published(), now);
+		}
+		if (!ct->first_done) {
+			pthread_mutex_lock(&ct->lock);
+			ct->first_done = true;
+			pthread_cond_broadcast(&ct->cond);
+			pthread_mutex_unlock(&ct->lock);
+		}
+	}
+	return NULL;
+}
+
+static void cfgthread_signal(struct cfgthread *ct, bool stop)
+{
+	pthread_mutex_lock(&ct->lock);
+	if (stop)
+		ct->stop = true;
+	else
+		ct->hup = true;
+	pthread_cond_broadcast(&ct->cond);
+	pthread_mutex_unlock(&ct->lock);
+}
+
+/* Wait for the start-up download, at most `limit` ns: a slow one must not hold back measuring. */
+static void cfgthread_wait_first(struct cfgthread *ct, int64_t limit)
+{
+	struct timespec ts = ntptime_to_timespec(ntptime_now() + limit);
+
+	pthread_mutex_lock(&ct->lock);
+	while (!ct->first_done)
+		if (pthread_cond_timedwait(&ct->cond, &ct->lock, &ts) != 0)
+			break;
+	if (!ct->first_done)
+		log_warn("the configuration download is slow: measuring with the local configuration meanwhile");
+	pthread_mutex_unlock(&ct->lock);
 }
 
 int daemon_main(int argc, char **argv)
@@ -152,13 +299,15 @@ int daemon_main(int argc, char **argv)
 	int64_t grace = 5 * NS_PER_SEC;
 	struct config *cfg;
 	struct config_errors errs = { 0 };
-	struct watched watch[NWATCH] = { 0 };
+	static struct cfgthread ct;
 	struct sched_opts so = { 0 };
 	struct scheduler *sc;
 	struct sender *sender;
 	sigset_t set;
-	uint64_t generation = 0, lost;
-	char name[256], spool[4096];
+	uint64_t lost;
+	char spool[4096];
+	const char *name = ct.probe_name;
+	bool ct_joined = false;
 	int opt, sig = 0;
 
 	while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
@@ -212,7 +361,10 @@ int daemon_main(int argc, char **argv)
 		}
 	}
 
-	files_changed(dir, watch);
+	ct.dir = dir;
+	pthread_mutex_init(&ct.lock, NULL);
+	pthread_cond_init(&ct.cond, NULL);
+	files_changed(dir, ct.watch);
 	if (config_load(dir, &cfg, &errs) < 0) {
 		log_errors(&errs);
 		fprintf(stderr, "twamp-client run: no valid configuration in %s (%zu problems, listed above)\n",
@@ -221,14 +373,24 @@ int daemon_main(int argc, char **argv)
 		return 1;
 	}
 	config_errors_clear(&errs);
-	current = tset_new(cfg, ++generation);
-	config_probe_name(cfg, name, sizeof(name));
+	current = tset_new(cfg, ++ct.generation);
+	config_probe_name(cfg, ct.probe_name, sizeof(ct.probe_name));
 	snprintf(spool, sizeof(spool), "%s/spool", dir);
 	sender = sender_start(cfg->dests, cfg->ndests, spool, cfg->probe.spool_max_bytes, stdout);
 	if (!sender)
 		return 1;
 	log_info("probe %s: %zu targets, %zu destinations%s", name, cfg->ntargets, cfg->ndests,
 		 cfg->ndests ? "" : " (records go to stdout)");
+
+	/* the config thread: downloads first (if configured), then watches */
+	ct.sender = sender;
+	ct.fetch = fetch_new(dir);
+	if (!ct.fetch || pthread_create(&ct.tid, NULL, config_main, &ct) != 0) {
+		log_err("cannot start the configuration thread");
+		return 1;
+	}
+	if (has_source(cfg))
+		cfgthread_wait_first(&ct, 10 * NS_PER_SEC);
 
 	so.current = &current;
 	so.sender = sender;
@@ -241,7 +403,7 @@ int daemon_main(int argc, char **argv)
 	sc = sched_start(&so);
 
 	for (;;) {
-		struct timespec tmo = { .tv_sec = once ? 0 : 2, .tv_nsec = once ? 100 * 1000 * 1000 : 0 };
+		struct timespec tmo = { .tv_sec = 0, .tv_nsec = 100 * 1000 * 1000 };
 
 		sig = sigtimedwait(&set, NULL, &tmo);
 		if (sig == SIGINT || sig == SIGTERM)
@@ -250,21 +412,28 @@ int daemon_main(int argc, char **argv)
 			sig = 0;
 			break;
 		}
-		if (sig == SIGHUP) {
-			log_info("SIGHUP: reloading %s", dir);
-			files_changed(dir, watch);
-			reload(dir, &generation, sender);
-		} else if (!once && files_changed(dir, watch)) {
-			log_info("configuration files in %s changed: reloading", dir);
-			reload(dir, &generation, sender);
-		}
+		if (sig == SIGHUP)
+			cfgthread_signal(&ct, false);
 	}
 	if (sig)
 		log_info("signal %d: stopping (running sessions get %.0f s)", sig, ntptime_to_sec(grace));
+	/* a download in progress may block for its timeouts: do not wait for it long */
+	cfgthread_signal(&ct, true);
+	{
+		struct timespec until = ntptime_to_timespec(ntptime_now() + 2 * NS_PER_SEC);
+
+		ct_joined = pthread_timedjoin_np(ct.tid, NULL, &until) == 0;
+		if (!ct_joined)
+			log_warn("a configuration download is still running: abandoned (files are "
+				 "installed by rename only, so nothing is left half-written)");
+	}
 	sched_stop(sc, grace);
 	lost = sender_stop(sender, ntptime_now() + 10 * NS_PER_SEC);
 	if (lost)
 		log_err("%llu records could be neither delivered nor spooled", (unsigned long long)lost);
-	tset_put(rcuptr_publish((void **)&current, NULL));
+	if (ct_joined) {
+		fetch_free(ct.fetch);
+		tset_put(rcuptr_publish((void **)&current, NULL));
+	}
 	return 0;
 }

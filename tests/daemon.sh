@@ -206,6 +206,49 @@ loads=$(grep -c "configuration [0-9]* loaded" "$TMP/swap.err")
 	ok "target list swapped 20 times during a cycle: $loads loads, the cycle's 300 sessions all ran" ||
 	ko "swap during a cycle (rc $rc, $n records, $ok_n ok, $loads loads)" "$TMP/swap.err"
 
+
+# --- 7. central configuration over HTTP: downloaded before the cycle ------------
+mkdir -p "$TMP/central/p1"
+make_dir "$TMP/central/p1" 7 ""
+python3 - "$TMP/central/p1/global_config.json" <<'PY'
+import json, sys
+g = json.load(open(sys.argv[1])); g["Probe"]["Workers"] = 1
+json.dump(g, open(sys.argv[1], "w"))
+PY
+python3 -m http.server --bind 127.0.0.1 0 --directory "$TMP/central" >"$TMP/web.log" 2>&1 &
+PIDS+=($!)
+WEBPID=$!
+for _ in $(seq 50); do grep -q "port" "$TMP/web.log" && break; sleep 0.1; done
+WPORT=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$TMP/web.log" | head -1)
+D=$TMP/central_probe; make_dir "$D" 3 ""
+python3 - "$D/global_config.json" "$WPORT" <<'PY'
+import json, sys
+g = json.load(open(sys.argv[1]))
+g["ConfigSource"] = {"ConfigMethod": "web", "ConfigURL": "http://127.0.0.1:%s/{probe}" % sys.argv[2]}
+json.dump(g, open(sys.argv[1], "w"))
+PY
+# the central copy keeps pointing at itself, so later downloads still work
+python3 - "$TMP/central/p1/global_config.json" "$WPORT" <<'PY'
+import json, sys
+g = json.load(open(sys.argv[1]))
+g["ConfigSource"] = {"ConfigMethod": "web", "ConfigURL": "http://127.0.0.1:%s/{probe}" % sys.argv[2]}
+json.dump(g, open(sys.argv[1], "w"))
+PY
+PROBE_SOURCE=p1 "$BIN" run --data-dir "$D" --once >"$TMP/central.out" 2>"$TMP/central.err"; rc=$?
+n=$(grep -c '"measurement_name":"twamp_twping1"' "$TMP/central.out")
+[ $rc -eq 0 ] && [ "$n" = 7 ] && cmp -s "$D/targets_list.json" "$TMP/central/p1/targets_list.json" &&
+	[ -f "$D/config.old/targets_list.json" ] && [ ! -e "$D/.incoming" ] &&
+	ok "web ConfigSource with {probe}: downloaded, validated, installed (old pair in config.old/), used by the cycle (7 targets)" ||
+	ko "central configuration (rc $rc, $n records)" "$TMP/central.err"
+
+# the same probe name served nothing: the download fails, the local set measures
+PROBE_SOURCE=p2 "$BIN" run --data-dir "$D" --once >"$TMP/central2.out" 2>"$TMP/central2.err"; rc=$?
+n=$(grep -c '"measurement_name":"twamp_twping1"' "$TMP/central2.out")
+[ $rc -eq 0 ] && [ "$n" = 7 ] && grep -q "configuration download failed: .*404" "$TMP/central2.err" &&
+	grep -q '"config_errors":1' "$TMP/central2.out" &&
+	ok "download failing (404): one clear line, counted in twamp_probe, the last good set measures" ||
+	ko "failing download (rc $rc, $n records)" "$TMP/central2.err"
+
 kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null
 sanitizer_clean "$TMP/resp.log" || ko "responder sanitizer report" "$TMP/resp.log"
 
