@@ -8,5 +8,7 @@
 #define DAEMON_H
 
 int daemon_main(int argc, char **argv);
+/* `twamp-client health`: 0 when a cycle ended recently enough, else 1. */
+int daemon_health(int argc, char **argv);
 
 #endif

@@ -56,6 +56,7 @@ struct sched_opts {
 	int ncpus;
 	bool once;                 /* one cycle now, then sched_wait_once() returns */
 	_Atomic uint64_t *config_errors;   /* cumulative rejected config loads, for the probe record */
+	const char *health_path;   /* written at each cycle end (see daemon_health), may be NULL */
 };
 
 struct sched_stats {

@@ -306,6 +306,7 @@ int daemon_main(int argc, char **argv)
 	sigset_t set;
 	uint64_t lost;
 	char spool[4096];
+	static char health[4200];
 	const char *name = ct.probe_name;
 	bool ct_joined = false;
 	int opt, sig = 0;
@@ -400,6 +401,8 @@ int daemon_main(int argc, char **argv)
 	so.ncpus = cfg->probe.ncpus;
 	so.once = once;
 	so.config_errors = &config_errors;
+	snprintf(health, sizeof(health), "%s/health", dir);
+	so.health_path = health;
 	sc = sched_start(&so);
 
 	for (;;) {
@@ -435,5 +438,49 @@ int daemon_main(int argc, char **argv)
 		fetch_free(ct.fetch);
 		tset_put(rcuptr_publish((void **)&current, NULL));
 	}
+	return 0;
+}
+
+int daemon_health(int argc, char **argv)
+{
+	const char *dir = "./data";
+	char path[4200];
+	double end = 0, period = 0, age;
+	unsigned long long cycle = 0;
+	FILE *f;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--data-dir") && i + 1 < argc) {
+			dir = argv[++i];
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			printf("usage: twamp-client health [--data-dir DIR]\n\n"
+			       "Exit 0 when the daemon using DIR completed a cycle within twice its\n"
+			       "schedule period (or 10 minutes, whichever is longer), else 1.  For the\n"
+			       "container's HEALTHCHECK.\n");
+			return 0;
+		} else {
+			fprintf(stderr, "twamp-client health: unexpected argument '%s'\n", argv[i]);
+			return 2;
+		}
+	}
+	snprintf(path, sizeof(path), "%s/health", dir);
+	f = fopen(path, "r");
+	if (!f) {
+		printf("unhealthy: no cycle completed yet (%s: %s)\n", path, strerror(errno));
+		return 1;
+	}
+	if (fscanf(f, "%lf %llu %lf", &end, &cycle, &period) != 3) {
+		fclose(f);
+		printf("unhealthy: %s is malformed\n", path);
+		return 1;
+	}
+	fclose(f);
+	age = ntptime_to_sec(ntptime_now()) - end;
+	if (age > 2 * (period > 300 ? period : 300)) {
+		printf("unhealthy: the last cycle (%llu) ended %.0f s ago; the schedule period is %.0f s\n",
+		       cycle, age, period);
+		return 1;
+	}
+	printf("healthy: cycle %llu ended %.0f s ago\n", cycle, age);
 	return 0;
 }

@@ -43,6 +43,7 @@ static void usage_main(FILE *f)
 		"  ping HOST[:PORT]    measure delay, loss and jitter to a TWAMP server or reflector\n"
 		"  responder           run a TWAMP server and reflector\n"
 		"  check-config DIR    validate a configuration directory, print every problem\n"
+		"  health              exit 0 when the daemon completed a cycle recently (HEALTHCHECK)\n"
 		"\n"
 		"`twamp-client COMMAND --help` describes the options of each command.\n");
 }
@@ -649,6 +650,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "run"))
 		return daemon_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "health"))
+		return daemon_health(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "check-config"))
 		return check_config_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "ping"))

@@ -115,6 +115,10 @@ PY
 	ok "--once, 30 targets in 3 modes: one record each on stdout, every seed key, a probe record" ||
 	ko "--once to stdout (rc $rc)" "$TMP/check.out" "$TMP/stdout.err"
 
+"$BIN" health --data-dir "$TMP/stdout" >"$TMP/health.out" 2>&1 && grep -q "healthy: cycle 1" "$TMP/health.out" &&
+	! "$BIN" health --data-dir "$TMP/nonexistent" >/dev/null 2>&1 &&
+	ok "health: 0 after a cycle, 1 when none completed" || ko "health" "$TMP/health.out"
+
 # --- 2. an HTTP sink: Basic header verbatim, JSON arrays -------------------------
 start_sink sink1
 D=$TMP/http; make_dir "$D" 60 "[{\"DestinationURL\": \"http://127.0.0.1:$P/telegraf\", \"DestinationPassword\": \"dGVzdDpzZWNyZXQ=\", \"BatchSize\": 25, \"FlushInterval\": 0.2}]"

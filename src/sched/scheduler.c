@@ -300,6 +300,35 @@ static void submit_record(struct scheduler *sc, struct record *r)
 
 static void pump(struct scheduler *sc);
 
+/*
+ * The health file: one line "<cycle end, Unix s> <cycle> <period, s>", written
+ * to a temporary name and renamed, read by `twamp-client health` (the
+ * container's HEALTHCHECK).
+ */
+static void write_health(struct scheduler *sc, const struct cycle *cy)
+{
+	char tmp[4200];
+	struct cron cr;
+	char err[128];
+	int64_t period = 0, now = ntptime_now();
+	FILE *f;
+
+	if (!sc->o.health_path)
+		return;
+	if (cron_parse(cy->ts->cfg->probe.schedule, &cr, err, sizeof(err)) == 0)
+		period = cron_period(&cr, now);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", sc->o.health_path);
+	f = fopen(tmp, "w");
+	if (!f) {
+		LOG_RL(LOGL_WARN, 3600, "cannot write %s: %m", tmp);
+		return;
+	}
+	fprintf(f, "%.3f %llu %.0f\n", ntptime_to_sec(now), (unsigned long long)cy->id,
+		ntptime_to_sec(period));
+	if (fclose(f) != 0 || rename(tmp, sc->o.health_path) != 0)
+		LOG_RL(LOGL_WARN, 3600, "cannot write %s: %m", sc->o.health_path);
+}
+
 static void cycle_maybe_end(struct scheduler *sc, struct cycle *cy)
 {
 	struct record *r;
@@ -333,6 +362,7 @@ static void cycle_maybe_end(struct scheduler *sc, struct cycle *cy)
 		 ntptime_to_sec((cy->last_done ? cy->last_done : ntptime_now()) - cy->start),
 		 (unsigned long long)ss.queued, (unsigned long long)ss.spool_bytes);
 	submit_record(sc, r);
+	write_health(sc, cy);
 	for (pp = &sc->cycles; *pp; pp = &(*pp)->next)
 		if (*pp == cy) {
 			*pp = cy->next;
