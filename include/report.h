@@ -23,6 +23,8 @@ struct report {
 void report_text(FILE *f, const struct report *r);
 void report_machine(FILE *f, const struct report *r);
 void report_json(FILE *f, const struct report *r);
+/* One line per packet with its four timestamps in ns (-R), in sequence order. */
+void report_raw(FILE *f, const struct report *r);
 /* One line per packet, in sequence order. */
 void report_packets(FILE *f, const struct report *r);
 

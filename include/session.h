@@ -64,6 +64,7 @@ struct session_params {
 	bool zero_addr;                   /* -Z: zero addresses in Request-TW-Session */
 	uint64_t seed;                    /* spacing and padding generator */
 	uint16_t ssid;                    /* STAMP session id */
+	bool user_timestamps;             /* never use kernel timestamps (for comparisons) */
 	/*
 	 * Called once, on the worker thread, from inside one of the session's
 	 * own callbacks: it must not free the session (defer session_free()
@@ -84,7 +85,9 @@ struct session_info {
 	int64_t start_time, end_time;     /* ns */
 	uint32_t malformed;               /* replies dropped: wrong size or format */
 	int64_t late_p50, late_p99, late_max;   /* send lateness, ns */
-	uint32_t kernel_rx;               /* replies with a kernel RX timestamp */
+	uint32_t kernel_rx;               /* replies with a kernel RX timestamp (T4) */
+	uint32_t kernel_tx;               /* packets whose T1 is the kernel's TX timestamp */
+	uint32_t ts_rejected;             /* kernel timestamps implausibly far from user time */
 };
 
 /* Fill defaults: 100 packets, 0.1 s, 2 s loss timeout, 10 s control steps. */

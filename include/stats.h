@@ -80,6 +80,11 @@ void stats_free(struct stats *st);
 /* seq must be < npackets; repeated calls for one seq are ignored. */
 void stats_sent(struct stats *st, uint32_t seq, int64_t t1, uint16_t err1);
 enum stats_rx_result stats_reflected(struct stats *st, const struct stats_reflection *r);
+/*
+ * The kernel's transmit time of packet seq, which replaces the user-space T1
+ * written in the packet for the sender's own figures (RTT, forward delay).
+ */
+void stats_tx_time(struct stats *st, uint32_t seq, int64_t t1);
 
 /* Distribution of one delay, ns.  valid is false when there were no samples. */
 struct stats_dist {

@@ -10,6 +10,7 @@
 #ifndef TSOCK_H
 #define TSOCK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -25,6 +26,9 @@ struct tsock_rx {
 	 * kernel gave it: AF_INET, or AF_INET6 (possibly v4-mapped); AF_UNSPEC unknown */
 	struct sockaddr_storage dst;
 	int dst_level;       /* IPPROTO_IP or IPPROTO_IPV6: which cmsg carried dst */
+	/* error-queue messages (tsock_recv_errqueue): a TX timestamp and its OPT_ID */
+	bool txstamp;
+	uint32_t txid;
 };
 
 /* Best receive time: the kernel's when it delivered one. */
@@ -41,6 +45,28 @@ static inline int64_t tsock_rx_time(const struct tsock_rx *rx)
  */
 #define TSOCK_REUSEPORT 1  /* several workers share the port (light reflector) */
 #define TSOCK_PKTINFO 2    /* learn each datagram's destination address (reflectors) */
+#define TSOCK_TXSTAMP 4    /* kernel TX timestamps on the error queue (OPT_ID, OPT_TSONLY) */
+#define TSOCK_USERTIME 8   /* no kernel timestamps at all: user-space times only */
+
+/*
+ * What the kernel really delivers, found at start on a throwaway socket pair
+ * on loopback (tsock_probe): a setsockopt that succeeds is no proof, so a
+ * packet is sent and its RX and TX timestamps are waited for.
+ */
+struct tsock_caps {
+	bool probed;
+	bool rx_sw;          /* SCM_TIMESTAMPING software RX timestamps arrive */
+	bool tx_sw;          /* software TX timestamps arrive on the error queue */
+};
+/* Probe once per process (thread-safe); logs what is in use when `log_it`. */
+const struct tsock_caps *tsock_probe(bool log_it);
+
+/*
+ * Kernel timestamps implausibly far from the user-space time are rejected:
+ * more than this before it, or TSOCK_TS_AFTER after it.
+ */
+#define TSOCK_TS_BEFORE (1 * 1000000LL)      /* 1 ms */
+#define TSOCK_TS_AFTER (200 * 1000000LL)     /* 200 ms */
 int tsock_open(const struct sockaddr_storage *local, uint16_t port_lo, uint16_t port_hi,
 	       int dscp, int flags, uint16_t *port);
 int tsock_set_dscp(int fd, int family, int dscp);
@@ -55,6 +81,12 @@ int tsock_send(int fd, const void *buf, size_t len, const struct sockaddr *to, s
  * used, as a connected sender expects.  Falls back to tsock_send().
  */
 int tsock_reply(int fd, const void *buf, size_t len, const struct tsock_rx *rx);
+
+/*
+ * One message from the socket's error queue (TX timestamps): 1 with
+ * rx->txstamp / rx->txid / rx->ts_kernel set, 0 when the queue is empty.
+ */
+int tsock_recv_errqueue(int fd, struct tsock_rx *rx);
 
 /* Walk the control messages of a received datagram into rx. */
 void tsock_parse_cmsg(struct msghdr *msg, struct tsock_rx *rx);

@@ -236,4 +236,48 @@ static inline size_t wire_test_min_sender_len(enum wire_test_fmt fmt)
 	return fmt == WIRE_TEST_STAMP ? WIRE_STAMP_LEN : WIRE_TEST_REFLECT_LEN;
 }
 
+/* ---- Test packets, authenticated and encrypted modes ------------------ */
+
+/*
+ * RFC 4656 section 4.1.2 (sender) and RFC 5357 section 4.2.1 (reflector),
+ * the layouts of the authenticated and encrypted modes (Mixed mode uses the
+ * unauthenticated ones above).  Offsets, as in the owamp captures:
+ *
+ *   sender, 48 octets:  seq 0, MBZ 4..15, timestamp 16, error estimate 24,
+ *                       MBZ 26..31, HMAC 32..47, then padding;
+ *   reflector, 112:     seq 0, MBZ 4..15, timestamp (T3) 16, error estimate 24,
+ *                       MBZ 26..31, receive timestamp (T2) 32, MBZ 40..47,
+ *                       sender seq 48, MBZ 52..63, sender timestamp 64,
+ *                       sender error estimate 72, MBZ 74..79, sender TTL 80,
+ *                       MBZ 81..95, HMAC 96..111, then padding.
+ *
+ * These functions see plaintext only: encryption and the HMAC belong to
+ * ctlchan (ctlchan_test_seal/open), which runs after the encoder and before
+ * the decoder.  Encoders zero the MBZ octets and the HMAC field and leave the
+ * octets past the base length (padding) as they are; they return the base
+ * length, or 0 when cap is too small.  Decoders need len >= the base length
+ * and set ssid 0 (and ttl_known true for the reflector).
+ */
+#define WIRE_TEST_AUTH_SENDER_LEN 48
+#define WIRE_TEST_AUTH_REFLECT_LEN 112
+#define WIRE_TEST_AUTH_SENDER_HMAC 32    /* offset of the HMAC field */
+#define WIRE_TEST_AUTH_REFLECT_HMAC 96
+
+size_t wire_encode_test_sender_auth(uint8_t *buf, size_t cap, const struct wire_test_sender *m);
+int wire_decode_test_sender_auth(const uint8_t *buf, size_t len, struct wire_test_sender *m);
+size_t wire_encode_test_reflect_auth(uint8_t *buf, size_t cap, const struct wire_test_reflect *m);
+int wire_decode_test_reflect_auth(const uint8_t *buf, size_t len, struct wire_test_reflect *m);
+
+/*
+ * The reflector's in-place path for these layouts, as wire_reflect_prepare()
+ * is for the open one: buf holds the received sender packet already opened
+ * (plaintext), len >= 112.  The sender's Sequence Number, Timestamp and Error
+ * Estimate move as raw octets to offsets 48, 64 and 72; the reflector's own
+ * fields come from m (sender_* and ts ignored); octets past 112 stay as
+ * received.  wire_reflect_stamp_auth() writes T3 (offset 16), before sealing.
+ * Returns 112, or 0 when len is short.
+ */
+size_t wire_reflect_prepare_auth(uint8_t *buf, size_t len, const struct wire_test_reflect *m);
+void wire_reflect_stamp_auth(uint8_t *buf, int64_t t3);
+
 #endif

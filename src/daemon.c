@@ -38,6 +38,7 @@
 #include "rcuptr.h"
 #include "scheduler.h"
 #include "sender.h"
+#include "tsock.h"
 #include "worker.h"
 
 static void usage(FILE *f)
@@ -393,6 +394,7 @@ int daemon_main(int argc, char **argv)
 	if (has_source(cfg))
 		cfgthread_wait_first(&ct, 10 * NS_PER_SEC);
 
+	tsock_probe(true);
 	so.current = &current;
 	so.sender = sender;
 	so.probe_name = name;

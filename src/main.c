@@ -165,7 +165,10 @@ static void usage_ping(FILE *f)
 		"  --seed N          seed of the spacing and padding generator (default 1)\n"
 		"  --spin US         wake US microseconds before each send and poll the rest, so\n"
 		"                    packets leave on time (default 100; 0: sleep only, less CPU)\n"
+		"  --timestamps kernel|user  kernel (default: SO_TIMESTAMPING RX and TX, where the\n"
+		"                    kernel delivers them) or user-space send/receive times only\n"
 		"  -v                one line per packet, then the summary\n"
+		"  -R                raw: one line per packet with T1 T2 T3 T4 in ns, then the summary\n"
 		"  -M                twping's machine-readable output (keys SENT, LOST, MIN ...)\n"
 		"  --json            one JSON object\n"
 		"  -q                no summary (useful with -v)\n"
@@ -216,6 +219,7 @@ static int cmd_ping(int argc, char **argv)
 		{ "control-timeout", required_argument, NULL, 't' },
 		{ "debug", no_argument, NULL, 'g' },
 		{ "spin", required_argument, NULL, 'p' },
+		{ "timestamps", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -225,13 +229,13 @@ static int cmd_ping(int argc, char **argv)
 	struct ping_job job = { .p = &p };
 	struct stats_summary sum;
 	int family = AF_UNSPEC, opt, rc = 1;
-	bool verbose = false, machine = false, json = false, quiet = false;
+	bool verbose = false, machine = false, json = false, quiet = false, raw = false;
 	const char *src = NULL, *target;
 	char host[256], err[300], from_host[256];
 	unsigned long v;
 
 	session_params_default(&p);
-	while ((opt = getopt_long(argc, argv, "c:i:s:D:L:46S:P:ZvMqh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:i:s:D:L:46S:P:ZvMRqh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			if (parse_uint(optarg, 10000000, &v) || v == 0)
@@ -314,6 +318,17 @@ static int cmd_ping(int argc, char **argv)
 		case 'v':
 			verbose = true;
 			break;
+		case 'R':
+			raw = true;
+			break;
+		case 'T':
+			if (!strcmp(optarg, "user"))
+				p.user_timestamps = true;
+			else if (!strcmp(optarg, "kernel"))
+				p.user_timestamps = false;
+			else
+				goto bad_opt;
+			break;
 		case 'M':
 			machine = true;
 			break;
@@ -355,6 +370,8 @@ static int cmd_ping(int argc, char **argv)
 
 	raise_nofile();
 	install_signals();
+	if (log_get_level() >= LOGL_DEBUG)
+		tsock_probe(true);
 	ctx.wk = wk_create(0, -1, 16);
 	if (!ctx.wk)
 		return 1;
@@ -385,6 +402,8 @@ static int cmd_ping(int argc, char **argv)
 			.from_host = from_host, .to_host = host,
 		};
 
+		if (raw)
+			report_raw(stdout, &r);
 		if (verbose)
 			report_packets(stdout, &r);
 		if (json)
@@ -603,6 +622,7 @@ static int cmd_responder(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	tsock_probe(true);
 	r = responder_start(&c);
 	if (!r)
 		return 1;

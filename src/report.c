@@ -233,9 +233,29 @@ void report_json(FILE *f, const struct report *r)
 	json_object_object_add(o, "send_late_p50", json_object_new_double(sec(in->late_p50)));
 	json_object_object_add(o, "send_late_p99", json_object_new_double(sec(in->late_p99)));
 	json_object_object_add(o, "send_late_max", json_object_new_double(sec(in->late_max)));
+	json_object_object_add(o, "timestamp_source_tx", json_object_new_string(in->kernel_tx ? "kernel" : "user"));
 	json_object_object_add(o, "timestamp_source_rx", json_object_new_string(in->kernel_rx ? "kernel" : "user"));
+	json_object_object_add(o, "timestamps_rejected", json_object_new_int((int)in->ts_rejected));
 	fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
+}
+
+void report_raw(FILE *f, const struct report *r)
+{
+	const struct stats *st = r->st;
+
+	fprintf(f, "# seq t1 t2 t3 t4 (ns since the Unix epoch; 0 = lost) ttl_fwd ttl_bck\n");
+	for (uint32_t i = 0; i < st->npackets; i++) {
+		const struct stats_pkt *p = &st->pkt[i];
+
+		if (!p->sent)
+			continue;
+		if (!p->received)
+			fprintf(f, "%u %lld 0 0 0 -1 -1\n", i, (long long)p->t1);
+		else
+			fprintf(f, "%u %lld %lld %lld %lld %d %d\n", i, (long long)p->t1, (long long)p->t2,
+				(long long)p->t3, (long long)p->t4, p->ttl_fwd, p->ttl_bck);
+	}
 }
 
 void report_packets(FILE *f, const struct report *r)

@@ -78,6 +78,12 @@ void stats_sent(struct stats *st, uint32_t seq, int64_t t1, uint16_t err1)
 	st->sent++;
 }
 
+void stats_tx_time(struct stats *st, uint32_t seq, int64_t t1)
+{
+	if (seq < st->npackets && st->pkt[seq].sent)
+		st->pkt[seq].t1 = t1;
+}
+
 static void stats_store(struct stats_pkt *p, const struct stats_reflection *r)
 {
 	p->t2 = r->t2;

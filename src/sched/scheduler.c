@@ -279,7 +279,11 @@ static struct record *job_record(struct scheduler *sc, const struct job *j)
 		r->has_late = j->sum.sent > 0;
 		r->send_late_p99 = j->info.late_p99;
 	}
-	r->timestamp_source = j->info.kernel_rx ? "kernel" : "user";
+	/* where T1 and T4 came from: both kernel, one of them, or neither */
+	r->timestamp_source = j->info.kernel_rx && j->info.kernel_tx ? "kernel"
+			      : j->info.kernel_rx ? "rx-kernel"
+			      : j->info.kernel_tx ? "tx-kernel"
+						  : "user";
 	if (e) {
 		record_free(r);
 		return NULL;

@@ -63,6 +63,11 @@ struct session {
 	uint64_t rng;
 	struct ntptime_clock clk;
 	bool start_failed;            /* report from the loop, not from session_start */
+	bool txstamp;                 /* the test socket delivers TX timestamps */
+	uint32_t tx_next_id;          /* OPT_ID of the next packet sent */
+	struct {
+		uint32_t id, seq;
+	} txring[64];                 /* OPT_ID -> sequence number, verified on use */
 	uint32_t rx_ok;               /* reflections counted in time */
 };
 
@@ -247,12 +252,19 @@ static int open_test_socket(struct session *s, const struct sockaddr_storage *lo
 {
 	uint16_t port;
 
-	s->test.fd = tsock_open(local, s->p.port_lo, s->p.port_hi, s->p.dscp, 0, &port);
+	int flags = 0;
+
+	if (s->p.user_timestamps)
+		flags = TSOCK_USERTIME;
+	else if (tsock_probe(false)->tx_sw)
+		flags = TSOCK_TXSTAMP;
+	s->test.fd = tsock_open(local, s->p.port_lo, s->p.port_hi, s->p.dscp, flags, &port);
 	if (s->test.fd < 0)
 		return -1;
+	s->txstamp = flags & TSOCK_TXSTAMP;
 	s->info.local_test = *local;
 	tsock_addr_set_port(&s->info.local_test, port);
-	return wk_add_io(s->wk, &s->test, EPOLLIN);
+	return wk_add_io(s->wk, &s->test, EPOLLIN | (s->txstamp ? EPOLLPRI : 0));
 }
 
 static void start_test(struct session *s);
@@ -453,8 +465,14 @@ static void send_due(struct session *s)
 		h.ts = t1;
 		wire_encode_test_sender(s->pkt, s->pkt_len, s->fmt, &h);
 		if (tsock_send(s->test.fd, s->pkt, s->pkt_len, (struct sockaddr *)&s->info.remote_test,
-			       tsock_addr_len(&s->info.remote_test)) < 0)
+			       tsock_addr_len(&s->info.remote_test)) < 0) {
 			LOG_RL(LOGL_WARN, 10, "test packet %u not sent: %m", s->next_seq);
+		} else if (s->txstamp) {
+			uint32_t id = s->tx_next_id++;
+
+			s->txring[id & 63].id = id;
+			s->txring[id & 63].seq = s->next_seq;
+		}
 		stats_sent(&s->st, s->next_seq, t1, s->clk.errest);
 		s->late[s->next_seq] = t1 - s->next_due;
 		s->last_send = t1;
@@ -473,13 +491,44 @@ static void send_timer_cb(struct wk_timer *t)
 	send_due((struct session *)((char *)t - offsetof(struct session, send_timer)));
 }
 
+/* Kernel TX timestamps from the error queue: the real T1 of each packet. */
+static void read_txstamps(struct session *s)
+{
+	struct tsock_rx rx;
+
+	while (tsock_recv_errqueue(s->test.fd, &rx) == 1) {
+		uint32_t seq;
+		int64_t t1u;
+
+		if (!rx.txstamp || !rx.ts_kernel)
+			continue;
+		if (s->txring[rx.txid & 63].id != rx.txid) {
+			LOG_RL(LOGL_DEBUG, 10, "TX timestamp %u arrived too late to match its packet", rx.txid);
+			continue;
+		}
+		seq = s->txring[rx.txid & 63].seq;
+		if (seq >= s->p.count)
+			continue;
+		t1u = s->st.pkt[seq].t1;
+		if (rx.ts_kernel < t1u - TSOCK_TS_BEFORE || rx.ts_kernel > t1u + TSOCK_TS_AFTER) {
+			s->info.ts_rejected++;
+			LOG_RL(LOGL_WARN, 60, "rejected a kernel TX timestamp %.6f s away from the user-space time",
+			       ntptime_to_sec(rx.ts_kernel - t1u));
+			continue;
+		}
+		stats_tx_time(&s->st, seq, rx.ts_kernel);
+		s->info.kernel_tx++;
+	}
+}
+
 static void test_cb(struct wk_io *io, uint32_t events)
 {
 	struct session *s = (struct session *)((char *)io - offsetof(struct session, test));
 	uint8_t buf[WIRE_TEST_MAX_LEN + 1];
 	struct tsock_rx rx;
 
-	(void)events;
+	if (events & (EPOLLERR | EPOLLPRI))
+		read_txstamps(s);
 	for (;;) {
 		struct wire_test_reflect r;
 		struct stats_reflection sr;
@@ -504,6 +553,13 @@ static void test_cb(struct wk_io *io, uint32_t events)
 		sr.rseq = r.seq;
 		sr.t2 = r.rx_ts;
 		sr.t3 = r.ts;
+		if (rx.ts_kernel && (rx.ts_kernel < rx.ts_user - TSOCK_TS_AFTER ||
+				     rx.ts_kernel > rx.ts_user + TSOCK_TS_BEFORE)) {
+			s->info.ts_rejected++;
+			LOG_RL(LOGL_WARN, 60, "rejected a kernel RX timestamp %.6f s away from the user-space time",
+			       ntptime_to_sec(rx.ts_kernel - rx.ts_user));
+			rx.ts_kernel = 0;
+		}
 		sr.t4 = tsock_rx_time(&rx);
 		sr.err2 = r.errest; /* T2 and T3 come from the reflector's clock */
 		sr.err3 = r.errest;

@@ -10,6 +10,8 @@
 #include <linux/net_tstamp.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,10 +137,19 @@ int tsock_set_dscp(int fd, int family, int dscp)
 	return setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos));
 }
 
-static int set_options(int fd, int family, int dscp)
+static int timestamping_flags(int flags)
+{
+	int ts = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
+
+	if (flags & TSOCK_TXSTAMP)
+		ts |= SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_TSONLY;
+	return ts;
+}
+
+static int set_options(int fd, int family, int dscp, int flags)
 {
 	int one = 1, ttl = 255;
-	int ts = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
+	int ts = timestamping_flags(flags);
 
 	if (family == AF_INET6) {
 		if (setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &ttl, sizeof(ttl)) < 0 ||
@@ -157,9 +168,14 @@ static int set_options(int fd, int family, int dscp)
 	}
 	if (dscp >= 0 && tsock_set_dscp(fd, family, dscp) < 0)
 		return -1;
-	/* Kernel RX timestamps are an upgrade, not a requirement. */
+	if (flags & TSOCK_USERTIME)
+		return 0;
+	/* Kernel timestamps are an upgrade, not a requirement. */
 	if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &ts, sizeof(ts)) < 0)
-		LOG_RL(LOGL_WARN, 3600, "SO_TIMESTAMPING refused (%m): using user-space receive times");
+		LOG_RL(LOGL_WARN, 3600, "SO_TIMESTAMPING refused (%m): using user-space times");
+	else if (flags & TSOCK_TXSTAMP)
+		/* the error queue wakes epoll with EPOLLPRI as well as EPOLLERR */
+		setsockopt(fd, SOL_SOCKET, SO_SELECT_ERR_QUEUE, &one, sizeof(one));
 	return 0;
 }
 
@@ -175,7 +191,7 @@ int tsock_open(const struct sockaddr_storage *local, uint16_t port_lo, uint16_t 
 		log_err("test socket: %m");
 		return -1;
 	}
-	if (set_options(fd, family, dscp) < 0) {
+	if (set_options(fd, family, dscp, flags) < 0) {
 		log_err("test socket options: %m");
 		goto fail;
 	}
@@ -251,6 +267,16 @@ void tsock_parse_cmsg(struct msghdr *msg, struct tsock_rx *rx)
 			memcpy(&t, d, sizeof(t));
 			if (t.ts[0].tv_sec || t.ts[0].tv_nsec)
 				rx->ts_kernel = ntptime_from_timespec(&t.ts[0]);
+		} else if (((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
+			    (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR)) &&
+			   dlen >= sizeof(struct sock_extended_err)) {
+			struct sock_extended_err ee;
+
+			memcpy(&ee, d, sizeof(ee));
+			if (ee.ee_errno == ENOMSG && ee.ee_origin == SO_EE_ORIGIN_TIMESTAMPING) {
+				rx->txstamp = true;
+				rx->txid = ee.ee_data;
+			}
 		} else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL && dlen >= sizeof(int)) {
 			memcpy(&v, d, sizeof(v));
 			rx->ttl = v;
@@ -310,6 +336,7 @@ ssize_t tsock_recv(int fd, void *buf, size_t cap, struct tsock_rx *rx)
 	rx->tos = -1;
 	rx->dst.ss_family = AF_UNSPEC;
 	rx->dst_level = 0;
+	rx->txstamp = false;
 	rx->fromlen = msg.msg_namelen;
 	if (msg.msg_flags & MSG_TRUNC) {
 		errno = EMSGSIZE;
@@ -376,4 +403,74 @@ int tsock_reply(int fd, const void *buf, size_t len, const struct tsock_rx *rx)
 		return -1;
 	}
 	return 0;
+}
+
+int tsock_recv_errqueue(int fd, struct tsock_rx *rx)
+{
+	union {
+		char buf[512];
+		struct cmsghdr align;
+	} ctl;
+	char data[64];
+	struct iovec iov = { .iov_base = data, .iov_len = sizeof(data) };
+	struct msghdr msg = {
+		.msg_name = &rx->from, .msg_namelen = sizeof(rx->from),
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
+	};
+
+	if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+		return 0;
+	rx->ts_user = ntptime_now();
+	rx->ts_kernel = 0;
+	rx->ttl = rx->tos = -1;
+	rx->dst.ss_family = AF_UNSPEC;
+	rx->dst_level = 0;
+	rx->txstamp = false;
+	rx->fromlen = msg.msg_namelen;
+	tsock_parse_cmsg(&msg, rx);
+	return 1;
+}
+
+static struct tsock_caps caps;
+static pthread_once_t caps_once = PTHREAD_ONCE_INIT;
+
+/* Send one datagram to ourselves on loopback and see which timestamps come. */
+static void probe_caps(void)
+{
+	struct sockaddr_storage lo = { 0 };
+	struct sockaddr_in *a = (struct sockaddr_in *)&lo;
+	struct tsock_rx rx;
+	uint16_t port;
+	int fd;
+	char buf[8] = "probe";
+
+	caps.probed = true;
+	a->sin_family = AF_INET;
+	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = tsock_open(&lo, 0, 0, -1, TSOCK_TXSTAMP, &port);
+	if (fd < 0)
+		return;
+	tsock_addr_set_port(&lo, port);
+	if (tsock_send(fd, buf, sizeof(buf), (struct sockaddr *)&lo, sizeof(struct sockaddr_in)) == 0) {
+		for (int i = 0; i < 200 && (!caps.rx_sw || !caps.tx_sw); i++) {
+			struct pollfd pfd = { .fd = fd, .events = POLLIN | POLLPRI };
+
+			poll(&pfd, 1, 5);
+			if (!caps.tx_sw && tsock_recv_errqueue(fd, &rx) == 1 && rx.txstamp && rx.ts_kernel)
+				caps.tx_sw = true;
+			if (!caps.rx_sw && tsock_recv(fd, buf, sizeof(buf), &rx) > 0 && rx.ts_kernel)
+				caps.rx_sw = true;
+		}
+	}
+	close(fd);
+}
+
+const struct tsock_caps *tsock_probe(bool log_it)
+{
+	pthread_once(&caps_once, probe_caps);
+	if (log_it)
+		log_info("timestamps: receive %s, transmit %s", caps.rx_sw ? "kernel (software)" : "user space",
+			 caps.tx_sw ? "kernel (software, error queue)" : "user space");
+	return &caps;
 }
