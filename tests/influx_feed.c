@@ -75,6 +75,8 @@ static struct record *make(int i)
 	r->sum.maxerr_fwd = i % 2 ? -1 : 0.0001;     /* unknown for odd i: field omitted */
 	r->timestamp_source = "kernel";
 	r->clock_sync = i % 2 == 0;
+	r->has_late = true;
+	r->send_late_p99 = 1000 + i;
 	return r;
 }
 
