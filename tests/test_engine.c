@@ -727,3 +727,34 @@ Test(engine_errors, refusals_become_clear_messages)
 	s3.bad_len = wire_encode_accept_session(s3.bad, &as);
 	script_run(&s3, SESSION_ERR_PROTOCOL, "port 0");
 }
+
+/* Kernel timestamps where the kernel delivers them, user-space ones when asked. */
+Test(engine, timestamp_provenance)
+{
+	struct refl_config c;
+	struct responder *r;
+	struct session_params p;
+	struct run_result res;
+	const struct tsock_caps *caps = tsock_probe(false);
+
+	cr_assert(caps->probed);
+	refl_config_default(&c);
+	r = start_responder(&c, "127.0.0.1", false);
+	base_params(&p, "127.0.0.1", responder_port(r, 0), SESSION_CONTROL, 30);
+	run_session(&p, &res);
+	cr_assert_eq(res.info->status, SESSION_OK, "%s", res.info->error);
+	cr_assert_eq(res.info->kernel_rx, caps->rx_sw ? 30u : 0u);
+	cr_assert_eq(res.info->kernel_tx, caps->tx_sw ? 30u : 0u);
+	cr_assert_eq(res.info->ts_rejected, 0);
+	run_result_free(&res);
+
+	base_params(&p, "127.0.0.1", responder_port(r, 0), SESSION_CONTROL, 30);
+	p.user_timestamps = true;
+	run_session(&p, &res);
+	cr_assert_eq(res.info->status, SESSION_OK, "%s", res.info->error);
+	cr_assert_eq(res.info->kernel_rx, 0);
+	cr_assert_eq(res.info->kernel_tx, 0);
+	cr_assert_eq(res.sum.lost, 0);
+	run_result_free(&res);
+	responder_stop(r);
+}
