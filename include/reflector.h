@@ -27,6 +27,25 @@
 #include <sys/socket.h>
 
 #define REFL_MAX_ADDRS 8
+#define REFL_KEYID_MAX 80       /* KeyID field of Set-Up-Response */
+#define REFL_SECRET_MAX 256     /* octets of one shared secret */
+
+/* One shared secret of the authenticated/encrypted/mixed modes. */
+struct refl_key {
+	char keyid[REFL_KEYID_MAX + 1];
+	uint8_t secret[REFL_SECRET_MAX];
+	size_t secret_len;
+};
+
+/*
+ * Read a keys file in the format of twampd's pfs file: one
+ * `keyid<TAB or spaces>hex-secret` per line, `#` comments and blank lines
+ * ignored.  On success *keys (malloc'd, free with refl_keys_free(), which
+ * wipes it) holds *n entries.  On failure -1 and err names the file and line
+ * (never the secret).
+ */
+int refl_keys_load(const char *path, struct refl_key **keys, size_t *n, char *err, size_t errlen);
+void refl_keys_free(struct refl_key *keys, size_t n);
 
 struct refl_impair {
 	int64_t delay;        /* ns added to every reflection */
@@ -47,7 +66,10 @@ struct refl_config {
 	unsigned max_per_client;       /* test sessions per client address */
 	int64_t ctl_timeout;           /* ns between control messages before Start-Sessions */
 	int64_t refwait;               /* ns without a test packet before a session is dropped */
-	uint32_t greeting_count;       /* Count field of the Server Greeting */
+	uint32_t greeting_count;       /* Count field of the Server Greeting (PBKDF2 count) */
+	uint32_t modes;                /* WIRE_MODE_* offered; 0: open only without keys, all four with */
+	const struct refl_key *keys;   /* KeyID -> secret; copied by responder_start() */
+	size_t nkeys;
 	bool pad_short;                /* answer sender packets shorter than 41 octets with 41 */
 	int nworkers;
 	struct refl_impair imp;
@@ -69,6 +91,7 @@ struct refl_counters {
 	uint64_t slots_full;         /* impairment pool exhausted: sent at once */
 	uint64_t protocol_errors;    /* control connections closed for bad input */
 	uint64_t dscp_seen;          /* bit d set: a test packet arrived with DSCP d */
+	uint64_t denied;             /* Set-Up-Response with an unknown KeyID or wrong secret */
 };
 
 struct responder;

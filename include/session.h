@@ -66,6 +66,18 @@ struct session_params {
 	uint16_t ssid;                    /* STAMP session id */
 	bool user_timestamps;             /* never use kernel timestamps (for comparisons) */
 	/*
+	 * TWAMP-Control security: the modes we accept (bit set of WIRE_MODE_*;
+	 * the strongest one the server also offers is used, in the order
+	 * encrypted, authenticated, mixed, open).  Default: open only.  The
+	 * keyed modes need keyid and secret (secret_len raw octets, owned by the
+	 * caller, kept alive until on_done).  With the default padding, the
+	 * authenticated and encrypted modes send 112-octet packets (48 + 64).
+	 */
+	uint32_t allowed_modes;
+	char keyid[80 + 1];
+	const uint8_t *secret;
+	size_t secret_len;
+	/*
 	 * Called once, on the worker thread, from inside one of the session's
 	 * own callbacks: it must not free the session (defer session_free()
 	 * to a later wk_submit() job, or to after the loop).
@@ -88,7 +100,12 @@ struct session_info {
 	uint32_t kernel_rx;               /* replies with a kernel RX timestamp (T4) */
 	uint32_t kernel_tx;               /* packets whose T1 is the kernel's TX timestamp */
 	uint32_t ts_rejected;             /* kernel timestamps implausibly far from user time */
+	uint32_t hw_tx, hw_rx;            /* of kernel_tx / kernel_rx: from the NIC's clock */
+	uint32_t ctl_mode;                /* WIRE_MODE_* chosen at the greeting, 0 before */
 };
+
+/* "open", "authenticated", "encrypted", "mixed", or "none"/"several". */
+const char *session_mode_name(uint32_t mode);
 
 /* Fill defaults: 100 packets, 0.1 s, 2 s loss timeout, 10 s control steps. */
 void session_params_default(struct session_params *p);

@@ -29,6 +29,7 @@ struct tsock_rx {
 	/* error-queue messages (tsock_recv_errqueue): a TX timestamp and its OPT_ID */
 	bool txstamp;
 	uint32_t txid;
+	bool ts_hw;          /* ts_kernel is the NIC's (hardware) timestamp */
 };
 
 /* Best receive time: the kernel's when it delivered one. */
@@ -60,6 +61,15 @@ struct tsock_caps {
 };
 /* Probe once per process (thread-safe); logs what is in use when `log_it`. */
 const struct tsock_caps *tsock_probe(bool log_it);
+
+/*
+ * Hardware timestamps on IFACE (SIOCSHWTSTAMP: TX on, RX all).  Call before
+ * opening test sockets.  When the interface refuses, logs why and returns -1:
+ * software timestamps stay in use.  The NIC's clock must be kept on the
+ * system clock (phc2sys); a hardware timestamp implausibly far from the
+ * user-space time is rejected like any other.
+ */
+int tsock_enable_hw(const char *iface);
 
 /*
  * Kernel timestamps implausibly far from the user-space time are rejected:

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "check_config.h"
+#include "crypto.h"
 #include "daemon.h"
 #include "log.h"
 #include "ntptime.h"
@@ -137,6 +138,28 @@ static void raise_nofile(void)
 	}
 }
 
+/* ---- security modes (ping -A, responder --modes) ----------------------- */
+
+/* Letters A E M O (any order, either case) -> WIRE_MODE_* bits; -1 on a bad letter. */
+static int parse_modes(const char *s, uint32_t *out)
+{
+	uint32_t m = 0;
+
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		switch (*s) {
+		case 'O': case 'o': m |= WIRE_MODE_OPEN; break;
+		case 'A': case 'a': m |= WIRE_MODE_AUTH; break;
+		case 'E': case 'e': m |= WIRE_MODE_ENCRYPTED; break;
+		case 'M': case 'm': m |= WIRE_MODE_MIXED; break;
+		default: return -1;
+		}
+	}
+	*out = m;
+	return 0;
+}
+
 /* ---- ping -------------------------------------------------------------- */
 
 static void usage_ping(FILE *f)
@@ -158,6 +181,15 @@ static void usage_ping(FILE *f)
 		"  -S SRCADDR        source address of the control and test packets\n"
 		"  -P LOW-HIGH       local UDP port range of the test socket\n"
 		"  -Z                zero addresses in Request-TW-Session (for servers behind NAT)\n"
+		"  -A MODES          TWAMP-Control modes we accept, strongest first: letters A\n"
+		"                    (authenticated), E (encrypted), M (mixed: encrypted control,\n"
+		"                    open test packets), O (unauthenticated); default O.  Keyed\n"
+		"                    modes pad test packets to 112 octets by default\n"
+		"  -u KEYID          KeyID (user name) of the shared secret, for A, E and M\n"
+		"  -k KEYFILE        file with the shared secret: twampd's pfs format, one\n"
+		"                    'KEYID<TAB>hex-secret' per line; the line of -u is used.\n"
+		"                    Without -k the environment variable TWAMP_SECRET holds the\n"
+		"                    passphrase as text.  Secrets never go on the command line\n"
 		"  --mode MODE       control (TWAMP with TWAMP-Control, default), light (TWAMP\n"
 		"                    Light, RFC 5357 appendix I) or stamp (RFC 8762)\n"
 		"  --ssid N          STAMP session identifier (default 1)\n"
@@ -167,6 +199,8 @@ static void usage_ping(FILE *f)
 		"                    packets leave on time (default 100; 0: sleep only, less CPU)\n"
 		"  --timestamps kernel|user  kernel (default: SO_TIMESTAMPING RX and TX, where the\n"
 		"                    kernel delivers them) or user-space send/receive times only\n"
+		"  --hw-timestamps IFACE  NIC timestamps on IFACE (SIOCSHWTSTAMP; keep its clock on\n"
+		"                    the system clock with phc2sys); falls back to software ones\n"
 		"  -v                one line per packet, then the summary\n"
 		"  -R                raw: one line per packet with T1 T2 T3 T4 in ns, then the summary\n"
 		"  -M                twping's machine-readable output (keys SENT, LOST, MIN ...)\n"
@@ -220,9 +254,11 @@ static int cmd_ping(int argc, char **argv)
 		{ "debug", no_argument, NULL, 'g' },
 		{ "spin", required_argument, NULL, 'p' },
 		{ "timestamps", required_argument, NULL, 'T' },
+		{ "hw-timestamps", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
+	const char *hw_iface = NULL;
 	int64_t spin = 100 * NS_PER_US;
 	struct session_params p;
 	struct ping_ctx ctx = { 0 };
@@ -230,13 +266,31 @@ static int cmd_ping(int argc, char **argv)
 	struct stats_summary sum;
 	int family = AF_UNSPEC, opt, rc = 1;
 	bool verbose = false, machine = false, json = false, quiet = false, raw = false;
-	const char *src = NULL, *target;
+	const char *src = NULL, *target, *keyfile = NULL, *keyid = NULL, *modes = NULL;
 	char host[256], err[300], from_host[256];
+	static uint8_t secret[REFL_SECRET_MAX];
 	unsigned long v;
 
 	session_params_default(&p);
-	while ((opt = getopt_long(argc, argv, "c:i:s:D:L:46S:P:ZvMRqh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:i:s:D:L:46S:P:ZvMRqhA:u:k:", longopts, NULL)) != -1) {
 		switch (opt) {
+		case 'A':
+			modes = optarg;
+			if (parse_modes(optarg, &p.allowed_modes) < 0) {
+				fprintf(stderr, "twamp-client ping: -A %s: use the letters A, E, M and O\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'u':
+			keyid = optarg;
+			if (strlen(optarg) > 80) {
+				fprintf(stderr, "twamp-client ping: -u: a KeyID has at most 80 characters\n");
+				return EXIT_USAGE;
+			}
+			break;
+		case 'k':
+			keyfile = optarg;
+			break;
 		case 'c':
 			if (parse_uint(optarg, 10000000, &v) || v == 0)
 				goto bad_opt;
@@ -321,6 +375,9 @@ static int cmd_ping(int argc, char **argv)
 		case 'R':
 			raw = true;
 			break;
+		case 'H':
+			hw_iface = optarg;
+			break;
 		case 'T':
 			if (!strcmp(optarg, "user"))
 				p.user_timestamps = true;
@@ -356,6 +413,51 @@ static int cmd_ping(int argc, char **argv)
 	}
 	if (p.mode == SESSION_STAMP && !p.ssid)
 		p.ssid = 1;
+	if (p.allowed_modes & ~WIRE_MODE_OPEN) {
+		const char *env = getenv("TWAMP_SECRET");
+
+		if (!keyid || (!keyfile && !(env && *env))) {
+			fprintf(stderr, "twamp-client ping: -A %s needs -u and -k (or the TWAMP_SECRET "
+				"environment variable)\n", modes);
+			return EXIT_USAGE;
+		}
+		snprintf(p.keyid, sizeof(p.keyid), "%s", keyid);
+		if (keyfile) {
+			struct refl_key *keys;
+			size_t nkeys, i;
+
+			if (refl_keys_load(keyfile, &keys, &nkeys, err, sizeof(err)) < 0) {
+				fprintf(stderr, "twamp-client ping: %s\n", err);
+				return EXIT_USAGE;
+			}
+			for (i = 0; i < nkeys; i++)
+				if (!strcmp(keys[i].keyid, keyid))
+					break;
+			if (i == nkeys) {
+				refl_keys_free(keys, nkeys);
+				fprintf(stderr, "twamp-client ping: key file %s has no line for KeyID %s\n",
+					keyfile, keyid);
+				return EXIT_USAGE;
+			}
+			memcpy(secret, keys[i].secret, keys[i].secret_len);
+			p.secret_len = keys[i].secret_len;
+			refl_keys_free(keys, nkeys);
+		} else {
+			size_t n = strlen(env);
+
+			if (n > sizeof(secret)) {
+				fprintf(stderr, "twamp-client ping: TWAMP_SECRET is longer than %zu octets\n",
+					sizeof(secret));
+				return EXIT_USAGE;
+			}
+			memcpy(secret, env, n);
+			p.secret_len = n;
+		}
+		p.secret = secret;
+	} else if (keyid || keyfile) {
+		fprintf(stderr, "twamp-client ping: -u and -k need -A with A, E or M\n");
+		return EXIT_USAGE;
+	}
 	target = argv[optind];
 	if (tsock_resolve(target, family, 862, &p.server, host, sizeof(host), err, sizeof(err)) < 0) {
 		fprintf(stderr, "twamp-client ping: %s: unreachable: %s\n", target, err);
@@ -370,6 +472,8 @@ static int cmd_ping(int argc, char **argv)
 
 	raise_nofile();
 	install_signals();
+	if (hw_iface)
+		tsock_enable_hw(hw_iface);
 	if (log_get_level() >= LOGL_DEBUG)
 		tsock_probe(true);
 	ctx.wk = wk_create(0, -1, 16);
@@ -417,6 +521,7 @@ static int cmd_ping(int argc, char **argv)
 out:
 	session_free(job.s);
 	wk_destroy(ctx.wk);
+	crypto_wipe(secret, sizeof(secret));
 	return rc;
 bad_opt:
 	for (const struct option *o = longopts; o->name; o++)
@@ -435,7 +540,8 @@ static void usage_responder(FILE *f)
 	fprintf(f,
 		"usage: twamp-client responder [options]\n"
 		"\n"
-		"A TWAMP server (RFC 5357, unauthenticated mode) with its session reflector,\n"
+		"A TWAMP server (RFC 5357; unauthenticated, and with --keys the authenticated,\n"
+		"encrypted and mixed modes of RFC 4656/5618) with its session reflector,\n"
 		"and optionally TWAMP Light / STAMP reflectors on plain UDP ports.\n"
 		"\n"
 		"  --listen ADDR:PORT     control address (repeatable; default [::]:862, which\n"
@@ -448,7 +554,14 @@ static void usage_responder(FILE *f)
 		"                         before it starts its sessions (default 30)\n"
 		"  --refwait S            seconds without a test packet before a started session is\n"
 		"                         dropped (REFWAIT, default 900)\n"
-		"  --greeting-count N     Count field of the Server Greeting (default 1024)\n"
+		"  --greeting-count N     Count field of the Server Greeting, the PBKDF2 iteration\n"
+		"                         count of the keyed modes (default 1024, at least 1024)\n"
+		"  --keys FILE            shared secrets, twampd's pfs format: one\n"
+		"                         'KEYID<TAB>hex-secret' per line, '#' comments\n"
+		"  --modes LIST           modes offered: letters O (unauthenticated), A\n"
+		"                         (authenticated), E (encrypted), M (mixed); default O, and\n"
+		"                         OAEM with --keys.  A client with an unknown KeyID or the\n"
+		"                         wrong secret is denied (Accept 1) and disconnected\n"
 		"  --pad-short            answer test packets shorter than 41 octets (twampy's\n"
 		"                         default) with 41 octets; off: they are dropped, because a\n"
 		"                         reflection must never be larger than what it answers\n"
@@ -460,6 +573,7 @@ static void usage_responder(FILE *f)
 		"  --reorder PCT          impairment: hold PCT percent back behind the next one\n"
 		"  --seed N               seed of the impairments (default: random)\n"
 		"  --debug                debug logging\n"
+		"  --hw-timestamps IFACE  NIC receive timestamps (T2) on IFACE; falls back to software\n"
 		"  -h, --help             this text\n"
 		"\n"
 		"On SIGINT/SIGTERM it prints its counters on stderr and exits 0.\n");
@@ -503,6 +617,8 @@ static int cmd_responder(int argc, char **argv)
 		{ "control-timeout", required_argument, NULL, 't' },
 		{ "refwait", required_argument, NULL, 'r' },
 		{ "greeting-count", required_argument, NULL, 'g' },
+		{ "keys", required_argument, NULL, 'K' },
+		{ "modes", required_argument, NULL, 'O' },
 		{ "pad-short", no_argument, NULL, 'p' },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "delay", required_argument, NULL, 'd' },
@@ -512,12 +628,17 @@ static int cmd_responder(int argc, char **argv)
 		{ "reorder", required_argument, NULL, 'R' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "debug", no_argument, NULL, 'G' },
+		{ "hw-timestamps", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
+	const char *hw_iface = NULL;
 	struct refl_config c;
 	struct responder *r;
 	struct refl_counters k;
+	struct refl_key *keys = NULL;
+	size_t nkeys = 0;
+	const char *keyfile = NULL;
 	int opt, nlisten = 0;
 	unsigned long v;
 	double d;
@@ -562,7 +683,22 @@ static int cmd_responder(int argc, char **argv)
 		case 'g':
 			if (parse_uint(optarg, UINT32_MAX, &v))
 				goto bad_opt;
+			if (v < 1024) {
+				fprintf(stderr, "twamp-client responder: --greeting-count must be at least 1024 "
+					"(RFC 4656)\n");
+				return EXIT_USAGE;
+			}
 			c.greeting_count = (uint32_t)v;
+			break;
+		case 'K':
+			keyfile = optarg;
+			break;
+		case 'O':
+			if (parse_modes(optarg, &c.modes) < 0) {
+				fprintf(stderr, "twamp-client responder: --modes %s: use the letters O, A, E "
+					"and M\n", optarg);
+				return EXIT_USAGE;
+			}
 			break;
 		case 'p':
 			c.pad_short = true;
@@ -597,6 +733,9 @@ static int cmd_responder(int argc, char **argv)
 		case 'G':
 			log_set_level(LOGL_DEBUG);
 			break;
+		case 'H':
+			hw_iface = optarg;
+			break;
 		case 'h':
 			usage_responder(stdout);
 			return 0;
@@ -614,6 +753,24 @@ static int cmd_responder(int argc, char **argv)
 			return 1;
 	}
 	c.nlisten = nlisten;
+	if (keyfile) {
+		char err[512];
+
+		if (refl_keys_load(keyfile, &keys, &nkeys, err, sizeof(err)) < 0) {
+			fprintf(stderr, "twamp-client responder: %s\n", err);
+			return 1;
+		}
+		if (nkeys == 0) {
+			fprintf(stderr, "twamp-client responder: key file %s holds no key\n", keyfile);
+			return 1;
+		}
+		c.keys = keys;
+		c.nkeys = nkeys;
+	}
+	if ((c.modes & ~WIRE_MODE_OPEN) && !keyfile) {
+		fprintf(stderr, "twamp-client responder: --modes with A, E or M needs --keys FILE\n");
+		return EXIT_USAGE;
+	}
 
 	raise_nofile();
 	/* the workers inherit a blocked set; this thread waits for the signal */
@@ -622,8 +779,11 @@ static int cmd_responder(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (hw_iface)
+		tsock_enable_hw(hw_iface);
 	tsock_probe(true);
 	r = responder_start(&c);
+	refl_keys_free(keys, nkeys); /* the responder keeps its own copy */
 	if (!r)
 		return 1;
 	for (int i = 0; i < c.nlisten; i++) {

@@ -233,8 +233,10 @@ void report_json(FILE *f, const struct report *r)
 	json_object_object_add(o, "send_late_p50", json_object_new_double(sec(in->late_p50)));
 	json_object_object_add(o, "send_late_p99", json_object_new_double(sec(in->late_p99)));
 	json_object_object_add(o, "send_late_max", json_object_new_double(sec(in->late_max)));
-	json_object_object_add(o, "timestamp_source_tx", json_object_new_string(in->kernel_tx ? "kernel" : "user"));
-	json_object_object_add(o, "timestamp_source_rx", json_object_new_string(in->kernel_rx ? "kernel" : "user"));
+	json_object_object_add(o, "timestamp_source_tx",
+			       json_object_new_string(in->hw_tx ? "hw" : in->kernel_tx ? "kernel" : "user"));
+	json_object_object_add(o, "timestamp_source_rx",
+			       json_object_new_string(in->hw_rx ? "hw" : in->kernel_rx ? "kernel" : "user"));
 	json_object_object_add(o, "timestamps_rejected", json_object_new_int((int)in->ts_rejected));
 	fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);

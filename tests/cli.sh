@@ -117,5 +117,26 @@ dropped=$(sed -n 's/.* \([0-9]*\) dropped by --loss.*/\1/p' "$TMP/resp.log")
 	ok "--loss 20: LOST ($lost) equals what the responder dropped ($dropped)" ||
 	ko "--loss 20: LOST ($lost) equals what the responder dropped ($dropped)"
 
+
+# --- security modes and hardware timestamps ------------------------------------
+start_responder --listen 127.0.0.1:0 --keys tests/data/keys/test.pfs --workers 1 || exit 1
+P=$(port_of "TWAMP server on \[127.0.0.1\]")
+for m in A E M; do
+	"$BIN" ping -A $m -u probe -k tests/data/keys/test.pfs -c 10 -i 0.01 -M "127.0.0.1:$P" >"$TMP/out" 2>&1
+	pad=$([ $m = M ] && echo 27 || echo 64)
+	grep -qx $'SENT\t10' "$TMP/out" && grep -qx $'LOST\t0' "$TMP/out" && grep -qx $'PACKET_PADDING\t'$pad "$TMP/out" &&
+		ok "ping -A $m -u probe -k FILE: 10 sent, 0 lost, padding $pad" || ko "ping -A $m"
+done
+TWAMP_SECRET=not-the-secret "$BIN" ping -A A -u probe -c 3 "127.0.0.1:$P" >"$TMP/out" 2>&1; rc=$?
+[ $rc -eq 1 ] && grep -q "denied" "$TMP/out" && [ "$(wc -l <"$TMP/out")" = 1 ] &&
+	ok "wrong secret: exit 1, one line saying access was denied" || ko "wrong secret (rc $rc)"
+"$BIN" ping -A A -c 3 "127.0.0.1:$P" >"$TMP/out" 2>&1; rc=$?
+[ $rc -eq 2 ] && ok "-A A without -u: usage error" || ko "-A A without -u (rc $rc)"
+"$BIN" ping --hw-timestamps nosuchif0 -c 3 -i 0.01 -M "127.0.0.1:$P" >"$TMP/out" 2>&1; rc=$?
+[ $rc -eq 0 ] && grep -q "using software timestamps" "$TMP/out" && grep -qx $'LOST\t0' "$TMP/out" &&
+	ok "--hw-timestamps on an interface without them: software fallback, test runs" || ko "hw fallback (rc $rc)"
+stop_responder
+if grep -q "not-the-secret\|0011223344\|0badc0ffee" "$TMP/resp.log"; then ko "the responder logged a secret"; else ok "no secret in the responder's log"; fi
+
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]

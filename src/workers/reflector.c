@@ -5,6 +5,7 @@
 #include "reflector.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -17,6 +18,8 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "crypto.h"
+#include "ctlchan.h"
 #include "log.h"
 #include "ntptime.h"
 #include "tsock.h"
@@ -43,6 +46,8 @@ struct rtest {
 	bool counted;                  /* holds a place in the session accounting */
 	struct slot *held;             /* --reorder: waiting for the next reflection */
 	int64_t hold_max;              /* longest a held reflection waits */
+	bool sealed;                   /* authenticated/encrypted test packets */
+	struct ctlchan_test tt;        /* their keys (from the SID) */
 };
 
 struct slot {
@@ -70,6 +75,7 @@ struct rconn {
 	size_t wlen;
 	struct rtest *tests[CONN_MAX_SESSIONS];
 	int ntests;
+	struct ctlchan ch;             /* control security; open mode: pass-through */
 };
 
 struct client_entry {
@@ -99,12 +105,14 @@ struct rworker {
 	struct {
 		_Atomic uint64_t connections, sessions, refused, rx, reflected, dropped_loss,
 			duplicated, reordered, malformed, foreign, early, slots_full,
-			protocol_errors, dscp_seen;
+			protocol_errors, dscp_seen, denied;
 	} c;
 };
 
 struct responder {
 	struct refl_config cfg;
+	struct refl_key *keys;         /* our copy of cfg.keys, wiped at stop */
+	uint32_t modes;                /* offered in the greeting */
 	bool impair;
 	int64_t start_time;
 	uint16_t ports[REFL_MAX_ADDRS], light_ports[REFL_MAX_ADDRS];
@@ -130,6 +138,112 @@ void refl_config_default(struct refl_config *c)
 	c->greeting_count = 1024;
 	c->nworkers = 1;
 	c->impair_slots = 8192;
+}
+
+/* ---- keys file -------------------------------------------------------- */
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+int refl_keys_load(const char *path, struct refl_key **keys, size_t *n, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char line[1024];
+	unsigned lineno = 0;
+	struct refl_key *k = NULL;
+	size_t cnt = 0, cap = 0;
+
+	*keys = NULL;
+	*n = 0;
+	if (!f) {
+		snprintf(err, errlen, "cannot open key file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line, *id, *hex;
+		size_t idlen, hexlen;
+
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			snprintf(err, errlen, "%s line %u: line too long", path, lineno);
+			goto fail;
+		}
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '#' || *p == '\n' || *p == '\r' || !*p)
+			continue;
+		id = p;
+		while (*p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+			p++;
+		idlen = (size_t)(p - id);
+		while (*p == ' ' || *p == '\t')
+			p++;
+		hex = p;
+		while (isxdigit((unsigned char)*p))
+			p++;
+		hexlen = (size_t)(p - hex);
+		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+			p++;
+		if (idlen > REFL_KEYID_MAX) {
+			snprintf(err, errlen, "%s line %u: KeyID longer than %d characters", path, lineno,
+				 REFL_KEYID_MAX);
+			goto fail;
+		}
+		if (hexlen == 0 || *p || hexlen % 2) {
+			snprintf(err, errlen, "%s line %u: expected KeyID, a tab and a hex secret "
+				 "(an even number of hex digits)", path, lineno);
+			goto fail;
+		}
+		if (hexlen / 2 > REFL_SECRET_MAX) {
+			snprintf(err, errlen, "%s line %u: secret longer than %d octets", path, lineno,
+				 REFL_SECRET_MAX);
+			goto fail;
+		}
+		if (cnt == cap) {
+			size_t ncap = cap ? 2 * cap : 8;
+			struct refl_key *nk = calloc(ncap, sizeof(*nk));
+
+			if (!nk) {
+				snprintf(err, errlen, "%s: out of memory", path);
+				goto fail;
+			}
+			if (k) {
+				memcpy(nk, k, cnt * sizeof(*k));
+				refl_keys_free(k, cnt);
+			}
+			k = nk;
+			cap = ncap;
+		}
+		memcpy(k[cnt].keyid, id, idlen);
+		k[cnt].keyid[idlen] = 0;
+		for (size_t i = 0; i < hexlen / 2; i++)
+			k[cnt].secret[i] = (uint8_t)(hexval(hex[2 * i]) << 4 | hexval(hex[2 * i + 1]));
+		k[cnt].secret_len = hexlen / 2;
+		cnt++;
+	}
+	crypto_wipe(line, sizeof(line));
+	fclose(f);
+	*keys = k;
+	*n = cnt;
+	return 0;
+fail:
+	crypto_wipe(line, sizeof(line));
+	fclose(f);
+	refl_keys_free(k, cnt);
+	return -1;
+}
+
+void refl_keys_free(struct refl_key *keys, size_t n)
+{
+	if (!keys)
+		return;
+	crypto_wipe(keys, n * sizeof(*keys));
+	free(keys);
 }
 
 static uint64_t rng_next(uint64_t *s)
@@ -235,6 +349,7 @@ static void account_release(struct responder *r, const struct sockaddr_storage *
 
 static void rtest_free(struct rtest *rt)
 {
+	ctlchan_test_fini(&rt->tt);
 	free(rt);
 }
 
@@ -260,7 +375,15 @@ static void rtest_close(struct rtest *rt)
 static void emit(struct rworker *rw, struct rtest *rt, uint8_t *buf, size_t len,
 		 const struct tsock_rx *to)
 {
-	wire_reflect_stamp(buf, ntptime_now());
+	if (rt->sealed) {
+		wire_reflect_stamp_auth(buf, ntptime_now());
+		if (ctlchan_test_seal(&rt->tt, CTLCHAN_PKT_REFLECT, buf, len) < 0) {
+			LOG_RL(LOGL_WARN, 10, "reflection not sealed: dropped");
+			return;
+		}
+	} else {
+		wire_reflect_stamp(buf, ntptime_now());
+	}
 	if (tsock_reply(rt->io.fd, buf, len, to) < 0)
 		LOG_RL(LOGL_WARN, 10, "reflection not sent: %m");
 	else
@@ -417,7 +540,23 @@ static void rtest_cb(struct wk_io *io, uint32_t events)
 			continue;
 		}
 		fmt = rt->conn ? WIRE_TEST_OPEN : guess_fmt(buf, len);
-		if (len < wire_test_min_sender_len(fmt)) {
+		if (rt->sealed) {
+			/* authenticated/encrypted: the answer has a 112-octet base */
+			if (len < WIRE_TEST_AUTH_REFLECT_LEN) {
+				COUNT(rw, malformed);
+				LOG_RL(LOGL_WARN, 10,
+				       "dropped a %zu-octet test packet: an authenticated or encrypted "
+				       "reflection needs %d octets (senders pad to it)",
+				       len, WIRE_TEST_AUTH_REFLECT_LEN);
+				continue;
+			}
+			if (ctlchan_test_open(&rt->tt, CTLCHAN_PKT_SENDER, buf, len) < 0 ||
+			    wire_decode_test_sender_auth(buf, len, &snd) < 0) {
+				COUNT(rw, malformed);
+				LOG_RL(LOGL_WARN, 10, "dropped a test packet with a bad HMAC");
+				continue;
+			}
+		} else if (len < wire_test_min_sender_len(fmt)) {
 			if (cfg->pad_short && rt->conn && len >= WIRE_TEST_SENDER_LEN) {
 				memset(buf + len, 0, WIRE_TEST_REFLECT_LEN - len);
 				len = WIRE_TEST_REFLECT_LEN;
@@ -430,7 +569,7 @@ static void rtest_cb(struct wk_io *io, uint32_t events)
 				continue;
 			}
 		}
-		if (wire_decode_test_sender(buf, len, fmt, &snd) < 0) {
+		if (!rt->sealed && wire_decode_test_sender(buf, len, fmt, &snd) < 0) {
 			COUNT(rw, malformed);
 			continue;
 		}
@@ -447,7 +586,10 @@ static void rtest_cb(struct wk_io *io, uint32_t events)
 		if (rw->r->impair)
 			r.rx_ts += impair_delay(rw);
 		r.sender_ttl = rx.ttl >= 0 ? (uint8_t)rx.ttl : 0;
-		wire_reflect_prepare(buf, len, fmt, &r);
+		if (rt->sealed)
+			wire_reflect_prepare_auth(buf, len, &r);
+		else
+			wire_reflect_prepare(buf, len, fmt, &r);
 		if (rw->r->impair)
 			reflect_impaired(rw, rt, buf, len, r.rx_ts, &rx);
 		else
@@ -491,6 +633,7 @@ static void conn_close(struct rconn *c, const char *why)
 	for (int i = 0; i < c->ntests; i++)
 		rtest_close(c->tests[i]);
 	c->ntests = 0;
+	ctlchan_fini(&c->ch);
 	wk_timer_cancel(rw->wk, &c->timer);
 	wk_del_io(rw->wk, &c->io);
 	close(c->io.fd);
@@ -535,6 +678,12 @@ static int conn_send(struct rconn *c, const uint8_t *msg, size_t len)
 	return 0;
 }
 
+/* What to read of a command before its length is known: 1 octet, or the first block when keyed. */
+static size_t first_len(const struct rconn *c)
+{
+	return c->ch.keyed ? CTLCHAN_IV_LEN : 1;
+}
+
 static void conn_expect(struct rconn *c, size_t need)
 {
 	c->rlen = 0;
@@ -572,7 +721,9 @@ static void handle_request(struct rconn *c)
 		as.accept = WIRE_ACCEPT_UNSUPPORTED;
 	} else if (rq.conf_sender || rq.conf_receiver) {
 		as.accept = WIRE_ACCEPT_UNSUPPORTED; /* TWAMP: both must be 0 */
-	} else if (rq.padding > WIRE_TEST_MAX_LEN - WIRE_TEST_SENDER_LEN) {
+	} else if (rq.padding > WIRE_TEST_MAX_LEN - (ctlchan_test_sealed(c->ch.mode)
+							    ? WIRE_TEST_AUTH_SENDER_LEN
+							    : WIRE_TEST_SENDER_LEN)) {
 		as.accept = WIRE_ACCEPT_UNSUPPORTED;
 	} else if (c->ntests >= CONN_MAX_SESSIONS) {
 		as.accept = WIRE_ACCEPT_PERMANENT_LIMIT;
@@ -603,8 +754,28 @@ static void handle_request(struct rconn *c)
 			as.accept = WIRE_ACCEPT_TEMPORARY_LIMIT;
 		}
 	}
+	if (as.accept == WIRE_ACCEPT_OK) {
+		make_sid(rw, &c->local, as.sid);
+		if (ctlchan_test_sealed(c->ch.mode)) {
+			struct ctlchan_test_keys k;
+			int rc = ctlchan_test_keys(&c->ch, as.sid, &k);
+
+			if (rc == 0)
+				rc = ctlchan_test_init(&rt->tt, c->ch.mode, &k);
+			crypto_wipe(&k, sizeof(k));
+			if (rc < 0) {
+				LOG_RL(LOGL_WARN, 10, "test session keys: %s", ctlchan_strerror(rc));
+				rtest_close(rt);
+				account_release(rw->r, &c->peer);
+				as.accept = WIRE_ACCEPT_INTERNAL;
+			} else {
+				rt->sealed = true;
+			}
+		}
+	}
 	if (as.accept != WIRE_ACCEPT_OK) {
 		COUNT(rw, refused);
+		memset(as.sid, 0, sizeof(as.sid));
 	} else {
 		rt->conn = c;
 		rt->peer = c->peer;
@@ -616,12 +787,16 @@ static void handle_request(struct rconn *c)
 		rt->last_rx = ntptime_now();
 		c->tests[c->ntests++] = rt;
 		as.port = port;
-		make_sid(rw, &c->local, as.sid);
 		COUNT(rw, sessions);
 	}
-	if (conn_send(c, out, wire_encode_accept_session(out, &as)) < 0)
+	wire_encode_accept_session(out, &as);
+	if (ctlchan_seal(&c->ch, out, sizeof(out)) < 0) {
+		conn_close(c, "cannot seal Accept-Session");
 		return;
-	conn_expect(c, 1);
+	}
+	if (conn_send(c, out, sizeof(out)) < 0)
+		return;
+	conn_expect(c, first_len(c));
 }
 
 static void refwait_cb(struct wk_timer *t);
@@ -652,9 +827,14 @@ static void handle_command(struct rconn *c)
 			c->tests[i]->last_rx = ntptime_now();
 		c->timer.cb = refwait_cb;
 		wk_timer_arm(c->rw->wk, &c->timer, ntptime_now() + c->rw->r->cfg.refwait);
-		if (conn_send(c, out, wire_encode_start_ack(out, &ack)) < 0)
+		wire_encode_start_ack(out, &ack);
+		if (ctlchan_seal(&c->ch, out, sizeof(out)) < 0) {
+			conn_close(c, "cannot seal Start-Ack");
 			return;
-		conn_expect(c, 1);
+		}
+		if (conn_send(c, out, sizeof(out)) < 0)
+			return;
+		conn_expect(c, first_len(c));
 		return;
 	}
 	case WIRE_CMD_STOP_SESSIONS: {
@@ -670,6 +850,88 @@ static void handle_command(struct rconn *c)
 		return;
 	}
 	}
+}
+
+static const struct refl_key *find_key(const struct responder *r, const uint8_t keyid[80])
+{
+	size_t len = strnlen((const char *)keyid, REFL_KEYID_MAX);
+
+	for (size_t i = 0; i < r->cfg.nkeys; i++)
+		if (strlen(r->keys[i].keyid) == len && !memcmp(r->keys[i].keyid, keyid, len))
+			return &r->keys[i];
+	return NULL;
+}
+
+/* The KeyID as printable text for a log line (it is a name, not a secret). */
+static void keyid_str(const uint8_t keyid[80], char *out, size_t cap)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < REFL_KEYID_MAX && keyid[i] && n + 1 < cap; i++)
+		out[n++] = isprint(keyid[i]) ? (char)keyid[i] : '?';
+	out[n] = 0;
+}
+
+/* Set-Up-Response: 0 when the connection goes on, -1 when closed. */
+static int handle_setup(struct rconn *c)
+{
+	struct rworker *rw = c->rw;
+	struct responder *r = rw->r;
+	struct wire_setup su;
+	struct wire_server_start ss = { .accept = WIRE_ACCEPT_OK };
+	uint8_t out[WIRE_SERVER_START_LEN];
+	const struct refl_key *k = NULL;
+	char why[160];
+	int rc;
+
+	wire_decode_setup(c->rbuf, c->rlen, &su);
+	if (!ctlchan_mode_valid(su.mode) || !(su.mode & r->modes)) {
+		COUNT(rw, protocol_errors);
+		conn_close(c, su.mode == 0 ? "client declined every mode"
+					   : "client asked for a mode we do not offer");
+		return -1;
+	}
+	why[0] = 0;
+	if (su.mode != WIRE_MODE_OPEN) {
+		char id[REFL_KEYID_MAX + 1];
+
+		k = find_key(r, su.keyid);
+		if (!k) {
+			keyid_str(su.keyid, id, sizeof(id));
+			snprintf(why, sizeof(why), "access denied: unknown KeyID \"%s\"", id);
+		}
+	}
+	rc = why[0] ? CTLCHAN_EDENIED
+		    : ctlchan_server_setup(&c->ch, c->rbuf, c->rlen, k ? k->secret : NULL,
+					   k ? k->secret_len : 0);
+	if (rc == CTLCHAN_EDENIED) {
+		if (!why[0]) {
+			char id[REFL_KEYID_MAX + 1];
+
+			keyid_str(su.keyid, id, sizeof(id));
+			snprintf(why, sizeof(why), "access denied: wrong secret for KeyID \"%s\"", id);
+		}
+		ss.accept = WIRE_ACCEPT_FAILURE;
+	} else if (rc < 0) {
+		COUNT(rw, protocol_errors);
+		snprintf(why, sizeof(why), "Set-Up-Response: %s", ctlchan_strerror(rc));
+		conn_close(c, why);
+		return -1;
+	}
+	ss.start_time = r->start_time;
+	wire_encode_server_start(out, &ss);
+	if (ctlchan_server_start(&c->ch, out, sizeof(out), NULL) < 0) {
+		conn_close(c, "cannot finish Server-Start");
+		return -1;
+	}
+	if (conn_send(c, out, sizeof(out)) < 0)
+		return -1;
+	if (ss.accept != WIRE_ACCEPT_OK) {
+		COUNT(rw, denied);
+		conn_close(c, why);
+		return -1;
+	}
+	return 0;
 }
 
 static void conn_readable(struct rconn *c)
@@ -692,34 +954,42 @@ static void conn_readable(struct rconn *c)
 		if (c->rlen < c->rneed)
 			continue;
 		if (c->state == C_SETUP) {
-			struct wire_setup su;
-			struct wire_server_start ss = { .accept = WIRE_ACCEPT_OK };
-			uint8_t out[WIRE_SERVER_START_LEN];
-
-			wire_decode_setup(c->rbuf, c->rlen, &su);
-			if (su.mode != WIRE_MODE_OPEN) {
-				COUNT(c->rw, protocol_errors);
-				conn_close(c, su.mode == 0 ? "client declined every mode"
-							   : "client asked for a mode we do not offer");
-				return;
-			}
-			ss.start_time = c->rw->r->start_time;
-			if (conn_send(c, out, wire_encode_server_start(out, &ss)) < 0)
+			if (handle_setup(c) < 0)
 				return;
 			c->state = C_COMMAND;
-			conn_expect(c, 1);
+			conn_expect(c, first_len(c));
 			continue;
 		}
-		if (c->rneed == 1) {
-			size_t len = wire_command_len(c->rbuf[0]);
+		if (c->rneed == first_len(c)) {
+			/* the first octet (block, when encrypted) tells the command, hence the length */
+			size_t len;
 
+			if (c->ch.keyed && ctlchan_peek(&c->ch, c->rbuf, CTLCHAN_IV_LEN) < 0) {
+				COUNT(c->rw, protocol_errors);
+				conn_close(c, "cannot decrypt a control message");
+				return;
+			}
+			len = wire_command_len(c->rbuf[0]);
 			if (!len) {
 				COUNT(c->rw, protocol_errors);
-				conn_close(c, "unknown control command");
+				conn_close(c, c->ch.keyed ? "unknown control command (or not our key)"
+							  : "unknown control command");
 				return;
 			}
 			c->rneed = len;
 			continue;
+		}
+		{
+			int rc = ctlchan_open(&c->ch, c->rbuf, c->rlen);
+
+			if (rc < 0) {
+				char why[128];
+
+				COUNT(c->rw, protocol_errors);
+				snprintf(why, sizeof(why), "control message rejected: %s", ctlchan_strerror(rc));
+				conn_close(c, why);
+				return;
+			}
 		}
 		handle_command(c);
 		if (c->state == C_CLOSED)
@@ -780,7 +1050,6 @@ static void accept_cb(struct wk_io *io, uint32_t events)
 		struct sockaddr_storage peer;
 		socklen_t plen = sizeof(peer);
 		int fd = accept4(io->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		struct wire_greeting g = { .modes = WIRE_MODE_OPEN };
 		uint8_t out[WIRE_GREETING_LEN];
 		struct rconn *c;
 		int one = 1;
@@ -815,12 +1084,14 @@ static void accept_cb(struct wk_io *io, uint32_t events)
 			continue;
 		}
 		COUNT(rw, connections);
-		g.count = rw->r->cfg.greeting_count;
-		if (getrandom(g.challenge, sizeof(g.challenge), 0) < 0 ||
-		    getrandom(g.salt, sizeof(g.salt), 0) < 0)
-			memset(g.challenge, 0x5a, sizeof(g.challenge));
+		ctlchan_init(&c->ch, CTLCHAN_SERVER);
 		c->state = C_SETUP;
-		if (conn_send(c, out, wire_encode_greeting(out, &g)) < 0) {
+		if (ctlchan_server_greeting(&c->ch, rw->r->modes, rw->r->cfg.greeting_count, out) < 0) {
+			conn_close(c, "cannot make the Server Greeting");
+			conn_reap(c);
+			continue;
+		}
+		if (conn_send(c, out, sizeof(out)) < 0) {
 			conn_reap(c);
 			continue;
 		}
@@ -905,6 +1176,22 @@ struct responder *responder_start(const struct refl_config *cfg)
 	if (!r)
 		return NULL;
 	r->cfg = *cfg;
+	r->cfg.keys = NULL;
+	if (cfg->nkeys) {
+		r->keys = calloc(cfg->nkeys, sizeof(*r->keys));
+		if (!r->keys) {
+			free(r);
+			return NULL;
+		}
+		memcpy(r->keys, cfg->keys, cfg->nkeys * sizeof(*r->keys));
+		r->cfg.keys = r->keys;
+	}
+	r->modes = cfg->modes ? cfg->modes
+			      : cfg->nkeys ? WIRE_MODE_OPEN | WIRE_MODE_AUTH | WIRE_MODE_ENCRYPTED |
+						     WIRE_MODE_MIXED
+					   : WIRE_MODE_OPEN;
+	if ((r->modes & ~WIRE_MODE_OPEN) && !cfg->nkeys)
+		log_warn("authenticated/encrypted/mixed modes offered without keys: every such client is denied");
 	r->impair = cfg->imp.delay > 0 || cfg->imp.jitter > 0 || cfg->imp.duplicate > 0 ||
 		    cfg->imp.reorder > 0;
 	r->start_time = ntptime_now();
@@ -982,6 +1269,7 @@ fail:
 			rworker_cleanup(&r->w[w]);
 	free(r->w);
 	pthread_mutex_destroy(&r->clients_lock);
+	refl_keys_free(r->keys, r->cfg.nkeys);
 	free(r);
 	return NULL;
 }
@@ -1016,6 +1304,7 @@ void responder_counters(const struct responder *r, struct refl_counters *o)
 		SUM(early);
 		SUM(slots_full);
 		SUM(protocol_errors);
+		SUM(denied);
 #undef SUM
 		o->dscp_seen |= atomic_load_explicit(&rw->c.dscp_seen, memory_order_relaxed);
 	}
@@ -1040,5 +1329,6 @@ void responder_stop(struct responder *r)
 		}
 	pthread_mutex_destroy(&r->clients_lock);
 	free(r->w);
+	refl_keys_free(r->keys, r->cfg.nkeys);
 	free(r);
 }

@@ -16,6 +16,8 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "crypto.h"
+#include "ctlchan.h"
 #include "log.h"
 #include "ntptime.h"
 #include "tsock.h"
@@ -69,7 +71,52 @@ struct session {
 		uint32_t id, seq;
 	} txring[64];                 /* OPT_ID -> sequence number, verified on use */
 	uint32_t rx_ok;               /* reflections counted in time */
+	size_t pkt_cap;               /* octets allocated at pkt */
+	struct ctlchan ch;            /* control connection security */
+	struct ctlchan_test tt;       /* test packet security (auth/encrypted) */
+	bool sealed;                  /* test packets use the 48/112-octet sealed layouts */
+	bool tt_ready;                /* tt initialised from the SID */
 };
+
+const char *session_mode_name(uint32_t mode)
+{
+	switch (mode) {
+	case 0:
+		return "none";
+	case WIRE_MODE_OPEN:
+		return "unauthenticated";
+	case WIRE_MODE_AUTH:
+		return "authenticated";
+	case WIRE_MODE_ENCRYPTED:
+		return "encrypted";
+	case WIRE_MODE_MIXED:
+		return "mixed";
+	default:
+		return "several";
+	}
+}
+
+/* "open,authenticated" etc. for an error message. */
+static const char *mode_set_str(uint32_t modes, char *buf, size_t cap)
+{
+	static const uint32_t order[] = { WIRE_MODE_OPEN, WIRE_MODE_AUTH, WIRE_MODE_ENCRYPTED,
+					  WIRE_MODE_MIXED };
+	size_t n = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < 4; i++)
+		if (modes & order[i])
+			n += (size_t)snprintf(buf + n, n < cap ? cap - n : 0, "%s%s", n ? "," : "",
+					      session_mode_name(order[i]));
+	if (!n)
+		snprintf(buf, cap, "none");
+	if (modes & ~0xfu) {
+		size_t l = strlen(buf);
+
+		snprintf(buf + l, cap - l, " (modes 0x%x)", modes);
+	}
+	return buf;
+}
 
 const char *session_status_name(enum session_status st)
 {
@@ -92,6 +139,7 @@ void session_params_default(struct session_params *p)
 	p->loss_timeout = 2 * NS_PER_SEC;
 	p->ctl_timeout = 10 * NS_PER_SEC;
 	p->seed = 1;
+	p->allowed_modes = WIRE_MODE_OPEN;
 }
 
 /* splitmix64: small, seedable, good enough for spacing and padding */
@@ -271,18 +319,44 @@ static void start_test(struct session *s);
 
 static void handle_greeting(struct session *s)
 {
+	static const uint32_t pref[] = { WIRE_MODE_ENCRYPTED, WIRE_MODE_AUTH, WIRE_MODE_MIXED,
+					 WIRE_MODE_OPEN };
 	struct wire_greeting g;
-	struct wire_setup su = { .mode = WIRE_MODE_OPEN };
 	uint8_t out[WIRE_SETUP_LEN];
+	uint32_t mode = 0;
+	int rc;
 
 	if (wire_decode_greeting(s->rbuf, s->rlen, &g) < 0)
 		return fail(s, SESSION_ERR_PROTOCOL, "malformed Server Greeting");
 	if (g.modes == 0)
 		return fail(s, SESSION_ERR_DENIED, "server refuses to talk to us (Server Greeting offers no mode)");
-	if (!(g.modes & WIRE_MODE_OPEN))
-		return fail(s, SESSION_ERR_MODE,
-			    "server does not allow unauthenticated mode (it offers modes 0x%x)", g.modes);
-	if (ctl_send(s, out, wire_encode_setup(out, &su)) < 0)
+	for (size_t i = 0; i < 4 && !mode; i++)
+		if (g.modes & s->p.allowed_modes & pref[i])
+			mode = pref[i];
+	if (!mode) {
+		char a[96], b[96];
+
+		return fail(s, SESSION_ERR_MODE, "no common mode: the server offers %s, we allow %s",
+			    mode_set_str(g.modes, a, sizeof(a)), mode_set_str(s->p.allowed_modes, b, sizeof(b)));
+	}
+	rc = ctlchan_client_setup(&s->ch, &g, mode, s->p.keyid, s->p.secret, s->p.secret_len, NULL, out);
+	if (rc < 0)
+		return fail(s, rc == CTLCHAN_EKEYID ? SESSION_ERR_LOCAL : SESSION_ERR_PROTOCOL,
+			    "cannot set up %s mode: %s", session_mode_name(mode), ctlchan_strerror(rc));
+	s->info.ctl_mode = mode;
+	if (ctlchan_test_sealed(mode)) {
+		/* the 48/112-octet layouts: re-size the packet (allocated for it at start) */
+		s->sealed = true;
+		s->info.padding = s->p.padding == SESSION_PADDING_DEFAULT
+					  ? WIRE_TEST_AUTH_REFLECT_LEN - WIRE_TEST_AUTH_SENDER_LEN
+					  : s->p.padding;
+		s->pkt_len = WIRE_TEST_AUTH_SENDER_LEN + s->info.padding;
+		s->info.packet_len = s->pkt_len;
+		if (s->pkt_len > s->pkt_cap)
+			return fail(s, SESSION_ERR_LOCAL, "invalid session: %zu-octet packets (at most %d)",
+				    s->pkt_len, WIRE_TEST_MAX_LEN);
+	}
+	if (ctl_send(s, out, sizeof(out)) < 0)
 		return;
 	expect(s, ST_SERVER_START, WIRE_SERVER_START_LEN);
 }
@@ -294,10 +368,15 @@ static void handle_server_start(struct session *s)
 	uint8_t out[WIRE_REQUEST_LEN];
 	uint16_t port = tsock_addr_port(&s->info.local_test);
 
+	int rc = ctlchan_client_server_start(&s->ch, s->rbuf, s->rlen);
+
+	if (rc < 0)
+		return fail(s, SESSION_ERR_PROTOCOL, "Server-Start: %s", ctlchan_strerror(rc));
 	if (wire_decode_server_start(s->rbuf, s->rlen, &ss) < 0)
 		return fail(s, SESSION_ERR_PROTOCOL, "malformed Server-Start");
 	if (ss.accept != WIRE_ACCEPT_OK)
-		return fail(s, SESSION_ERR_DENIED, "server denied access: %s", wire_accept_str(ss.accept));
+		return fail(s, SESSION_ERR_DENIED, "server denied access: %s%s", wire_accept_str(ss.accept),
+			    s->ch.keyed ? " (wrong KeyID or secret?)" : "");
 	rq.ipvn = s->p.server.ss_family == AF_INET6 ? 6 : 4;
 	rq.sender_port = port;
 	rq.receiver_port = port;  /* as twping: the reflector may pick another */
@@ -309,7 +388,10 @@ static void handle_server_start(struct session *s)
 	rq.start_time = ntptime_now();
 	rq.timeout = s->p.loss_timeout;
 	rq.typep = wire_typep_from_dscp((uint8_t)s->p.dscp);
-	if (ctl_send(s, out, wire_encode_request(out, &rq)) < 0)
+	wire_encode_request(out, &rq);
+	if ((rc = ctlchan_seal(&s->ch, out, sizeof(out))) < 0)
+		return fail(s, SESSION_ERR_LOCAL, "Request-TW-Session: %s", ctlchan_strerror(rc));
+	if (ctl_send(s, out, sizeof(out)) < 0)
 		return;
 	expect(s, ST_ACCEPT, WIRE_ACCEPT_SESSION_LEN);
 }
@@ -319,7 +401,10 @@ static void handle_accept(struct session *s)
 	struct wire_accept_session a;
 	struct wire_start_sessions ss = { { 0 } };
 	uint8_t out[WIRE_START_SESSIONS_LEN];
+	int rc = ctlchan_open(&s->ch, s->rbuf, s->rlen);
 
+	if (rc < 0)
+		return fail(s, SESSION_ERR_PROTOCOL, "Accept-Session rejected: %s", ctlchan_strerror(rc));
 	if (wire_decode_accept_session(s->rbuf, s->rlen, &a) < 0)
 		return fail(s, SESSION_ERR_PROTOCOL, "malformed Accept-Session");
 	if (a.accept != WIRE_ACCEPT_OK)
@@ -331,7 +416,21 @@ static void handle_accept(struct session *s)
 	s->info.have_sid = true;
 	s->info.remote_test = s->p.server;
 	tsock_addr_set_port(&s->info.remote_test, a.port);
-	if (ctl_send(s, out, wire_encode_start_sessions(out, &ss)) < 0)
+	if (s->sealed) {
+		struct ctlchan_test_keys k;
+
+		rc = ctlchan_test_keys(&s->ch, a.sid, &k);
+		if (rc == 0)
+			rc = ctlchan_test_init(&s->tt, s->ch.mode, &k);
+		crypto_wipe(&k, sizeof(k));
+		if (rc < 0)
+			return fail(s, SESSION_ERR_LOCAL, "test session keys: %s", ctlchan_strerror(rc));
+		s->tt_ready = true;
+	}
+	wire_encode_start_sessions(out, &ss);
+	if ((rc = ctlchan_seal(&s->ch, out, sizeof(out))) < 0)
+		return fail(s, SESSION_ERR_LOCAL, "Start-Sessions: %s", ctlchan_strerror(rc));
+	if (ctl_send(s, out, sizeof(out)) < 0)
 		return;
 	expect(s, ST_START_ACK, WIRE_START_ACK_LEN);
 }
@@ -339,7 +438,10 @@ static void handle_accept(struct session *s)
 static void handle_start_ack(struct session *s)
 {
 	struct wire_start_ack a;
+	int rc = ctlchan_open(&s->ch, s->rbuf, s->rlen);
 
+	if (rc < 0)
+		return fail(s, SESSION_ERR_PROTOCOL, "Start-Ack rejected: %s", ctlchan_strerror(rc));
 	if (wire_decode_start_ack(s->rbuf, s->rlen, &a) < 0)
 		return fail(s, SESSION_ERR_PROTOCOL, "malformed Start-Ack");
 	if (a.accept != WIRE_ACCEPT_OK)
@@ -463,7 +565,13 @@ static void send_due(struct session *s)
 		int64_t t1 = ntptime_now();
 
 		h.ts = t1;
-		wire_encode_test_sender(s->pkt, s->pkt_len, s->fmt, &h);
+		if (s->sealed) {
+			wire_encode_test_sender_auth(s->pkt, s->pkt_len, &h);
+			if (ctlchan_test_seal(&s->tt, CTLCHAN_PKT_SENDER, s->pkt, s->pkt_len) < 0)
+				LOG_RL(LOGL_WARN, 10, "test packet %u: sealing failed", s->next_seq);
+		} else {
+			wire_encode_test_sender(s->pkt, s->pkt_len, s->fmt, &h);
+		}
 		if (tsock_send(s->test.fd, s->pkt, s->pkt_len, (struct sockaddr *)&s->info.remote_test,
 			       tsock_addr_len(&s->info.remote_test)) < 0) {
 			LOG_RL(LOGL_WARN, 10, "test packet %u not sent: %m", s->next_seq);
@@ -518,6 +626,8 @@ static void read_txstamps(struct session *s)
 		}
 		stats_tx_time(&s->st, seq, rx.ts_kernel);
 		s->info.kernel_tx++;
+		if (rx.ts_hw)
+			s->info.hw_tx++;
 	}
 }
 
@@ -541,8 +651,19 @@ static void test_cb(struct wk_io *io, uint32_t events)
 			LOG_RL(LOGL_WARN, 10, "test socket: %m");
 			continue;
 		}
-		if ((size_t)n > WIRE_TEST_MAX_LEN ||
-		    wire_decode_test_reflect(buf, (size_t)n, s->fmt, &r) < 0) {
+		if (s->sealed) {
+			/* authenticated/encrypted: 112-octet base, HMAC checked before anything */
+			if ((size_t)n > WIRE_TEST_MAX_LEN || (size_t)n < WIRE_TEST_AUTH_REFLECT_LEN ||
+			    !s->tt_ready ||
+			    ctlchan_test_open(&s->tt, CTLCHAN_PKT_REFLECT, buf, (size_t)n) < 0 ||
+			    wire_decode_test_reflect_auth(buf, (size_t)n, &r) < 0) {
+				s->info.malformed++;
+				LOG_RL(LOGL_WARN, 10,
+				       "dropped a reflected packet of %zd octets: too short or bad HMAC", n);
+				continue;
+			}
+		} else if ((size_t)n > WIRE_TEST_MAX_LEN ||
+			   wire_decode_test_reflect(buf, (size_t)n, s->fmt, &r) < 0) {
 			s->info.malformed++;
 			LOG_RL(LOGL_WARN, 10, "dropped a malformed reflected packet of %zd octets", n);
 			continue;
@@ -566,8 +687,11 @@ static void test_cb(struct wk_io *io, uint32_t events)
 		sr.err4 = s->clk.errest;
 		sr.ttl_fwd = r.ttl_known ? r.sender_ttl : -1;
 		sr.ttl_bck = rx.ttl;
-		if (rx.ts_kernel)
+		if (rx.ts_kernel) {
 			s->info.kernel_rx++;
+			if (rx.ts_hw)
+				s->info.hw_rx++;
+		}
 		switch (stats_reflected(&s->st, &sr)) {
 		case STATS_RX_OK:
 			/* every packet answered: no need to wait out the loss timeout */
@@ -607,7 +731,9 @@ static void step_timer_cb(struct wk_timer *t)
 			uint8_t out[WIRE_STOP_SESSIONS_LEN];
 
 			wire_encode_stop_sessions(out, &st);
-			if (send(s->ctl.fd, out, sizeof(out), MSG_NOSIGNAL | MSG_DONTWAIT) != sizeof(out))
+			if (ctlchan_seal(&s->ch, out, sizeof(out)) < 0)
+				log_warn("Stop-Sessions could not be sealed");
+			else if (send(s->ctl.fd, out, sizeof(out), MSG_NOSIGNAL | MSG_DONTWAIT) != sizeof(out))
 				log_warn("Stop-Sessions not sent: %m");
 		}
 		finish(s);
@@ -640,6 +766,7 @@ struct session *session_start(struct worker *wk, const struct session_params *p)
 	wk_timer_init(&s->step_timer, step_timer_cb);
 	wk_timer_init(&s->send_timer, send_timer_cb);
 	s->rng = p->seed;
+	ctlchan_init(&s->ch, CTLCHAN_CLIENT);
 	s->fmt = p->mode == SESSION_STAMP ? WIRE_TEST_STAMP : WIRE_TEST_OPEN;
 	s->info.padding = p->padding == SESSION_PADDING_DEFAULT ? default_padding(p) : p->padding;
 	hdr = s->fmt == WIRE_TEST_STAMP ? WIRE_STAMP_LEN : WIRE_TEST_SENDER_LEN;
@@ -651,13 +778,24 @@ struct session *session_start(struct worker *wk, const struct session_params *p)
 			   p->count, s->pkt_len, WIRE_TEST_MAX_LEN);
 		return s;
 	}
-	s->pkt = calloc(1, s->pkt_len);
+	s->pkt_cap = s->pkt_len;
+	if (p->mode == SESSION_CONTROL && (p->allowed_modes & (WIRE_MODE_AUTH | WIRE_MODE_ENCRYPTED))) {
+		/* room for the sealed layout, should the greeting choose it */
+		size_t sealed = WIRE_TEST_AUTH_SENDER_LEN +
+				(p->padding == SESSION_PADDING_DEFAULT
+					 ? WIRE_TEST_AUTH_REFLECT_LEN - WIRE_TEST_AUTH_SENDER_LEN
+					 : p->padding);
+
+		if (sealed > s->pkt_cap && sealed <= WIRE_TEST_MAX_LEN)
+			s->pkt_cap = sealed;
+	}
+	s->pkt = calloc(1, s->pkt_cap);
 	s->late = calloc(p->count, sizeof(*s->late));
 	if (!s->pkt || !s->late || stats_init(&s->st, p->count, p->loss_timeout) < 0) {
 		session_free(s);
 		return NULL;
 	}
-	for (size_t i = hdr; i < s->pkt_len; i++) {
+	for (size_t i = hdr; i < s->pkt_cap; i++) {
 		uint8_t b = (uint8_t)rng_next(&s->rng);
 
 		s->pkt[i] = b ? b : 0x5a; /* random, non-zero, as twping */
@@ -742,6 +880,8 @@ void session_free(struct session *s)
 		close_io(s, &s->ctl);
 		close_io(s, &s->test);
 	}
+	ctlchan_test_fini(&s->tt);
+	ctlchan_fini(&s->ch);
 	stats_free(&s->st);
 	free(s->late);
 	free(s->pkt);

@@ -8,6 +8,10 @@
 #include <fcntl.h>
 #include <linux/errqueue.h>
 #include <linux/net_tstamp.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <stdatomic.h>
+#include <sys/ioctl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -137,12 +141,45 @@ int tsock_set_dscp(int fd, int family, int dscp)
 	return setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos));
 }
 
+static _Atomic bool hw_enabled;
+
+int tsock_enable_hw(const char *iface)
+{
+	struct hwtstamp_config hc = { .tx_type = HWTSTAMP_TX_ON, .rx_filter = HWTSTAMP_FILTER_ALL };
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || strlen(iface) >= sizeof(ifr.ifr_name)) {
+		log_warn("hardware timestamps on '%s': bad interface name or no socket; using software", iface);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", iface);
+	ifr.ifr_data = (char *)&hc;
+	if (ioctl(fd, SIOCSHWTSTAMP, &ifr) < 0) {
+		log_warn("hardware timestamps not available on %s (SIOCSHWTSTAMP: %m): using software "
+			 "timestamps", iface);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	atomic_store(&hw_enabled, true);
+	log_info("hardware timestamps enabled on %s (tx %d, rx filter %d)", iface, hc.tx_type, hc.rx_filter);
+	return 0;
+}
+
 static int timestamping_flags(int flags)
 {
 	int ts = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
 
 	if (flags & TSOCK_TXSTAMP)
 		ts |= SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_TSONLY;
+	if (atomic_load(&hw_enabled)) {
+		ts |= SOF_TIMESTAMPING_RX_HARDWARE | SOF_TIMESTAMPING_RAW_HARDWARE;
+		if (flags & TSOCK_TXSTAMP)
+			ts |= SOF_TIMESTAMPING_TX_HARDWARE;
+	}
 	return ts;
 }
 
@@ -265,8 +302,13 @@ void tsock_parse_cmsg(struct msghdr *msg, struct tsock_rx *rx)
 			struct scm_timestamping t;
 
 			memcpy(&t, d, sizeof(t));
-			if (t.ts[0].tv_sec || t.ts[0].tv_nsec)
+			/* ts[2]: raw hardware time, when the NIC gave one; ts[0]: software */
+			if (t.ts[2].tv_sec || t.ts[2].tv_nsec) {
+				rx->ts_kernel = ntptime_from_timespec(&t.ts[2]);
+				rx->ts_hw = true;
+			} else if (t.ts[0].tv_sec || t.ts[0].tv_nsec) {
 				rx->ts_kernel = ntptime_from_timespec(&t.ts[0]);
+			}
 		} else if (((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
 			    (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR)) &&
 			   dlen >= sizeof(struct sock_extended_err)) {
@@ -337,6 +379,7 @@ ssize_t tsock_recv(int fd, void *buf, size_t cap, struct tsock_rx *rx)
 	rx->dst.ss_family = AF_UNSPEC;
 	rx->dst_level = 0;
 	rx->txstamp = false;
+	rx->ts_hw = false;
 	rx->fromlen = msg.msg_namelen;
 	if (msg.msg_flags & MSG_TRUNC) {
 		errno = EMSGSIZE;
@@ -427,6 +470,7 @@ int tsock_recv_errqueue(int fd, struct tsock_rx *rx)
 	rx->dst.ss_family = AF_UNSPEC;
 	rx->dst_level = 0;
 	rx->txstamp = false;
+	rx->ts_hw = false;
 	rx->fromlen = msg.msg_namelen;
 	tsock_parse_cmsg(&msg, rx);
 	return 1;

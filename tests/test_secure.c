@@ -1,0 +1,417 @@
+/*
+ * The TWAMP security modes end to end: our client against our responder in
+ * the open, authenticated, encrypted and mixed modes over 127.0.0.1, mode
+ * negotiation, denial (wrong secret, unknown KeyID), the keys file, and a
+ * scripted reflector that tampers with its reflections.
+ */
+#include <criterion/criterion.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ctlchan.h"
+#include "ntptime.h"
+#include "reflector.h"
+#include "session.h"
+#include "tsock.h"
+#include "util/runsession.h"
+#include "wire.h"
+
+#define KEYS "tests/data/keys/test.pfs"
+static const uint8_t PROBE_SECRET[16] = { 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+					  0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff };
+#define ALL_MODES (WIRE_MODE_OPEN | WIRE_MODE_AUTH | WIRE_MODE_ENCRYPTED | WIRE_MODE_MIXED)
+
+static struct refl_key *g_keys;
+static size_t g_nkeys;
+
+static struct responder *start_secure(uint32_t modes)
+{
+	struct refl_config c;
+	struct responder *r;
+	char err[256];
+
+	cr_assert_eq(refl_keys_load(KEYS, &g_keys, &g_nkeys, err, sizeof(err)), 0, "%s", err);
+	refl_config_default(&c);
+	c.nlisten = 1;
+	run_addr(&c.listen[0], "127.0.0.1", 0);
+	c.modes = modes;
+	c.keys = g_keys;
+	c.nkeys = g_nkeys;
+	r = responder_start(&c);
+	cr_assert_not_null(r);
+	return r;
+}
+
+static void stop_secure(struct responder *r)
+{
+	responder_stop(r);
+	refl_keys_free(g_keys, g_nkeys);
+	g_keys = NULL;
+}
+
+static void params(struct session_params *p, unsigned port, uint32_t allowed, const char *keyid,
+		   const uint8_t *secret, size_t secret_len)
+{
+	session_params_default(p);
+	p->count = 20;
+	p->interval = 2 * NS_PER_MS;
+	p->loss_timeout = 500 * NS_PER_MS;
+	p->ctl_timeout = 2 * NS_PER_SEC;
+	run_addr(&p->server, "127.0.0.1", port);
+	p->allowed_modes = allowed;
+	snprintf(p->keyid, sizeof(p->keyid), "%s", keyid);
+	p->secret = secret;
+	p->secret_len = secret_len;
+}
+
+static void mode_ok(uint32_t mode, size_t want_len)
+{
+	struct responder *r = start_secure(0);
+	struct session_params p;
+	struct run_result res;
+	struct refl_counters k;
+
+	params(&p, responder_port(r, 0), mode, "probe", PROBE_SECRET, sizeof(PROBE_SECRET));
+	cr_assert_eq(run_session(&p, &res), 0);
+	cr_assert_eq(res.info->status, SESSION_OK, "%s: %s", session_status_name(res.info->status),
+		     res.info->error);
+	cr_assert_eq(res.info->ctl_mode, mode);
+	cr_assert_eq(res.sum.sent, 20);
+	cr_assert_eq(res.sum.received, 20);
+	cr_assert_eq(res.sum.lost, 0);
+	cr_assert_eq(res.info->malformed, 0);
+	cr_assert_eq(res.info->packet_len, want_len);
+	cr_assert(res.sum.rtt.valid && res.sum.rtt.min > 0);
+	responder_counters(r, &k);
+	cr_assert_eq(k.malformed, 0);
+	cr_assert_eq(k.protocol_errors, 0);
+	cr_assert_eq(k.denied, 0);
+	run_result_free(&res);
+	stop_secure(r);
+}
+
+Test(secure, open) { mode_ok(WIRE_MODE_OPEN, 41); }
+Test(secure, authenticated) { mode_ok(WIRE_MODE_AUTH, 112); }
+Test(secure, encrypted) { mode_ok(WIRE_MODE_ENCRYPTED, 112); }
+Test(secure, mixed) { mode_ok(WIRE_MODE_MIXED, 41); }
+
+Test(secure, client_prefers_strongest)
+{
+	struct responder *r = start_secure(WIRE_MODE_OPEN | WIRE_MODE_AUTH);
+	struct session_params p;
+	struct run_result res;
+
+	params(&p, responder_port(r, 0), ALL_MODES, "probe", PROBE_SECRET, sizeof(PROBE_SECRET));
+	cr_assert_eq(run_session(&p, &res), 0);
+	cr_assert_eq(res.info->status, SESSION_OK, "%s", res.info->error);
+	cr_assert_eq(res.info->ctl_mode, WIRE_MODE_AUTH);
+	cr_assert_eq(res.sum.received, 20);
+	run_result_free(&res);
+	stop_secure(r);
+}
+
+Test(secure, no_common_mode)
+{
+	struct responder *r = start_secure(WIRE_MODE_OPEN);
+	struct session_params p;
+	struct run_result res;
+
+	params(&p, responder_port(r, 0), WIRE_MODE_AUTH, "probe", PROBE_SECRET, sizeof(PROBE_SECRET));
+	cr_assert_eq(run_session(&p, &res), 0);
+	cr_assert_eq(res.info->status, SESSION_ERR_MODE);
+	cr_assert(strstr(res.info->error, "unauthenticated") && strstr(res.info->error, "authenticated"), "%s",
+		  res.info->error);
+	run_result_free(&res);
+	stop_secure(r);
+}
+
+static void denied(const char *keyid, const uint8_t *secret, size_t len)
+{
+	struct responder *r = start_secure(0);
+	struct session_params p;
+	struct run_result res;
+	struct refl_counters k;
+
+	params(&p, responder_port(r, 0), WIRE_MODE_ENCRYPTED, keyid, secret, len);
+	cr_assert_eq(run_session(&p, &res), 0);
+	cr_assert_eq(res.info->status, SESSION_ERR_DENIED, "%s: %s",
+		     session_status_name(res.info->status), res.info->error);
+	cr_assert(strstr(res.info->error, "denied"), "%s", res.info->error);
+	cr_assert_eq(res.sum.sent, 0);
+	for (int i = 0; i < 100; i++) {
+		responder_counters(r, &k);
+		if (k.denied)
+			break;
+		usleep(10000);
+	}
+	cr_assert_eq(k.denied, 1);
+	cr_assert_eq(k.sessions, 0);
+	run_result_free(&res);
+	stop_secure(r);
+}
+
+Test(secure, wrong_secret)
+{
+	static const uint8_t wrong[16] = { 1 };
+
+	denied("probe", wrong, sizeof(wrong));
+}
+
+Test(secure, unknown_keyid) { denied("nobody", PROBE_SECRET, sizeof(PROBE_SECRET)); }
+
+Test(secure, short_packets_not_answered)
+{
+	struct responder *r = start_secure(0);
+	struct session_params p;
+	struct run_result res;
+	struct refl_counters k;
+
+	params(&p, responder_port(r, 0), WIRE_MODE_AUTH, "probe", PROBE_SECRET, sizeof(PROBE_SECRET));
+	p.padding = 10; /* 58-octet packets: a 112-octet answer would amplify */
+	p.count = 5;
+	p.loss_timeout = 200 * NS_PER_MS;
+	cr_assert_eq(run_session(&p, &res), 0);
+	cr_assert_eq(res.info->status, SESSION_OK, "%s", res.info->error);
+	cr_assert_eq(res.info->packet_len, 58);
+	cr_assert_eq(res.sum.received, 0);
+	responder_counters(r, &k);
+	cr_assert_eq(k.malformed, 5);
+	cr_assert_eq(k.reflected, 0);
+	run_result_free(&res);
+	stop_secure(r);
+}
+
+Test(secure, keys_file)
+{
+	struct refl_key *k;
+	size_t n;
+	char err[256];
+
+	cr_assert_eq(refl_keys_load(KEYS, &k, &n, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(n, 2);
+	cr_assert_str_eq(k[0].keyid, "probe");
+	cr_assert_eq(k[0].secret_len, 16);
+	cr_assert_arr_eq(k[0].secret, PROBE_SECRET, 16);
+	cr_assert_str_eq(k[1].keyid, "other");
+	cr_assert_eq(k[1].secret_len, 20);
+	refl_keys_free(k, n);
+	cr_assert_eq(refl_keys_load("tests/data/keys/bad.pfs", &k, &n, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "line 1"), "%s", err);
+	cr_assert(!strstr(err, "0011223344"), "secret in the error: %s", err);
+	cr_assert_eq(refl_keys_load("tests/data/keys/none.pfs", &k, &n, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "none.pfs"), "%s", err);
+}
+
+/*
+ * A scripted TWAMP server in authenticated mode whose reflector flips one bit
+ * of the HMAC of every other reflection: the client must count those
+ * malformed and drop them.
+ */
+struct tamper {
+	int lfd, ufd;
+	uint16_t tport, uport;
+	int reflected;
+};
+
+static int recv_all(int fd, uint8_t *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = recv(fd, buf + got, len - got, 0);
+
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+static void *tamper_thread(void *arg)
+{
+	struct tamper *t = arg;
+	struct ctlchan ch;
+	struct ctlchan_test tt;
+	struct ctlchan_test_keys k;
+	struct wire_server_start ss = { .accept = 0 };
+	struct wire_accept_session as = { .accept = 0 };
+	struct wire_start_ack ack = { .accept = 0 };
+	uint8_t buf[256], sid[16] = { 0x7f, 0, 0, 1, 9, 9, 9, 9 };
+	int fd = accept(t->lfd, NULL, NULL);
+
+	if (fd < 0)
+		return NULL;
+	ctlchan_init(&ch, CTLCHAN_SERVER);
+	ctlchan_server_greeting(&ch, WIRE_MODE_AUTH, 1024, buf);
+	send(fd, buf, WIRE_GREETING_LEN, MSG_NOSIGNAL);
+	if (recv_all(fd, buf, WIRE_SETUP_LEN) < 0 ||
+	    ctlchan_server_setup(&ch, buf, WIRE_SETUP_LEN, PROBE_SECRET, sizeof(PROBE_SECRET)) < 0)
+		goto out;
+	ss.start_time = ntptime_now();
+	wire_encode_server_start(buf, &ss);
+	ctlchan_server_start(&ch, buf, WIRE_SERVER_START_LEN, NULL);
+	send(fd, buf, WIRE_SERVER_START_LEN, MSG_NOSIGNAL);
+	if (recv_all(fd, buf, WIRE_REQUEST_LEN) < 0 || ctlchan_open(&ch, buf, WIRE_REQUEST_LEN) < 0)
+		goto out;
+	as.port = t->uport;
+	memcpy(as.sid, sid, 16);
+	wire_encode_accept_session(buf, &as);
+	ctlchan_seal(&ch, buf, WIRE_ACCEPT_SESSION_LEN);
+	send(fd, buf, WIRE_ACCEPT_SESSION_LEN, MSG_NOSIGNAL);
+	if (recv_all(fd, buf, WIRE_START_SESSIONS_LEN) < 0 ||
+	    ctlchan_open(&ch, buf, WIRE_START_SESSIONS_LEN) < 0)
+		goto out;
+	ctlchan_test_keys(&ch, sid, &k);
+	ctlchan_test_init(&tt, WIRE_MODE_AUTH, &k);
+	wire_encode_start_ack(buf, &ack);
+	ctlchan_seal(&ch, buf, WIRE_START_ACK_LEN);
+	send(fd, buf, WIRE_START_ACK_LEN, MSG_NOSIGNAL);
+	for (;;) {
+		struct pollfd pf = { .fd = t->ufd, .events = POLLIN };
+		struct sockaddr_storage from;
+		socklen_t flen = sizeof(from);
+		struct wire_test_reflect r = { .seq = (uint32_t)t->reflected };
+		ssize_t n;
+
+		if (poll(&pf, 1, 1000) <= 0)
+			break;
+		n = recvfrom(t->ufd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &flen);
+		if (n < WIRE_TEST_AUTH_REFLECT_LEN ||
+		    ctlchan_test_open(&tt, CTLCHAN_PKT_SENDER, buf, (size_t)n) < 0)
+			continue;
+		r.rx_ts = ntptime_now();
+		wire_reflect_prepare_auth(buf, (size_t)n, &r);
+		wire_reflect_stamp_auth(buf, ntptime_now());
+		ctlchan_test_seal(&tt, CTLCHAN_PKT_REFLECT, buf, (size_t)n);
+		if (t->reflected++ % 2 == 0)
+			buf[WIRE_TEST_AUTH_REFLECT_HMAC + 3] ^= 0x10;
+		sendto(t->ufd, buf, (size_t)n, 0, (struct sockaddr *)&from, flen);
+	}
+	ctlchan_test_fini(&tt);
+out:
+	ctlchan_fini(&ch);
+	close(fd);
+	return NULL;
+}
+
+static int bound_socket(int type, uint16_t *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, type, 0);
+
+	cr_assert(fd >= 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	if (type == SOCK_STREAM)
+		cr_assert_eq(listen(fd, 1), 0);
+	getsockname(fd, (struct sockaddr *)&a, &len);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+Test(secure, tampered_reflections_dropped, .timeout = 20)
+{
+	struct tamper t = { 0 };
+	pthread_t th;
+	struct session_params p;
+	struct run_result res;
+
+	t.lfd = bound_socket(SOCK_STREAM, &t.tport);
+	t.ufd = bound_socket(SOCK_DGRAM, &t.uport);
+	cr_assert_eq(pthread_create(&th, NULL, tamper_thread, &t), 0);
+	params(&p, t.tport, WIRE_MODE_AUTH | WIRE_MODE_OPEN, "probe", PROBE_SECRET, sizeof(PROBE_SECRET));
+	p.count = 10;
+	cr_assert_eq(run_session(&p, &res), 0);
+	cr_assert_eq(res.info->status, SESSION_OK, "%s", res.info->error);
+	cr_assert_eq(res.info->ctl_mode, WIRE_MODE_AUTH);
+	cr_assert_eq(res.sum.sent, 10);
+	cr_assert_eq(res.sum.received, 5);
+	cr_assert_eq(res.info->malformed, 5);
+	pthread_join(th, NULL);
+	cr_assert_eq(t.reflected, 10);
+	run_result_free(&res);
+	close(t.lfd);
+	close(t.ufd);
+}
+
+/* A client whose Request-TW-Session arrives altered: the responder closes. */
+Test(secure, tampered_control_message_closes, .timeout = 20)
+{
+	struct responder *r = start_secure(0);
+	struct sockaddr_storage ss;
+	struct ctlchan ch;
+	struct wire_greeting g;
+	struct wire_server_start st;
+	struct wire_request rq = { .ipvn = 4, .sender_port = 9, .receiver_port = 9, .padding = 64 };
+	struct refl_counters k;
+	uint8_t buf[256];
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	run_addr(&ss, "127.0.0.1", responder_port(r, 0));
+	cr_assert_eq(connect(fd, (struct sockaddr *)&ss, sizeof(struct sockaddr_in)), 0);
+	ctlchan_init(&ch, CTLCHAN_CLIENT);
+	cr_assert_eq(recv_all(fd, buf, WIRE_GREETING_LEN), 0);
+	cr_assert_eq(wire_decode_greeting(buf, WIRE_GREETING_LEN, &g), 0);
+	cr_assert_eq(g.modes, ALL_MODES);
+	cr_assert_eq(ctlchan_client_setup(&ch, &g, WIRE_MODE_ENCRYPTED, "probe", PROBE_SECRET,
+					  sizeof(PROBE_SECRET), NULL, buf), 0);
+	send(fd, buf, WIRE_SETUP_LEN, MSG_NOSIGNAL);
+	cr_assert_eq(recv_all(fd, buf, WIRE_SERVER_START_LEN), 0);
+	cr_assert_eq(ctlchan_client_server_start(&ch, buf, WIRE_SERVER_START_LEN), 0);
+	cr_assert_eq(wire_decode_server_start(buf, WIRE_SERVER_START_LEN, &st), 0);
+	cr_assert_eq(st.accept, 0);
+	rq.start_time = ntptime_now();
+	wire_encode_request(buf, &rq);
+	cr_assert_eq(ctlchan_seal(&ch, buf, WIRE_REQUEST_LEN), 0);
+	buf[WIRE_REQUEST_LEN - 1] ^= 1; /* the HMAC */
+	send(fd, buf, WIRE_REQUEST_LEN, MSG_NOSIGNAL);
+	cr_assert_eq(recv(fd, buf, sizeof(buf), 0), 0, "connection not closed");
+	close(fd);
+	ctlchan_fini(&ch);
+	for (int i = 0; i < 100; i++) {
+		responder_counters(r, &k);
+		if (k.protocol_errors)
+			break;
+		usleep(10000);
+	}
+	cr_assert_eq(k.protocol_errors, 1);
+	cr_assert_eq(k.sessions, 0);
+	stop_secure(r);
+}
+
+/* A client choosing a mode the greeting did not offer is disconnected. */
+Test(secure, mode_not_offered_closes, .timeout = 20)
+{
+	struct responder *r = start_secure(WIRE_MODE_OPEN | WIRE_MODE_AUTH);
+	struct sockaddr_storage ss;
+	struct wire_setup su = { .mode = WIRE_MODE_ENCRYPTED };
+	struct refl_counters k;
+	uint8_t buf[256];
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	run_addr(&ss, "127.0.0.1", responder_port(r, 0));
+	cr_assert_eq(connect(fd, (struct sockaddr *)&ss, sizeof(struct sockaddr_in)), 0);
+	cr_assert_eq(recv_all(fd, buf, WIRE_GREETING_LEN), 0);
+	cr_assert_eq(buf[15], WIRE_MODE_OPEN | WIRE_MODE_AUTH, "greeting advertises exactly O and A");
+	snprintf((char *)su.keyid, sizeof(su.keyid), "probe");
+	wire_encode_setup(buf, &su);
+	send(fd, buf, WIRE_SETUP_LEN, MSG_NOSIGNAL);
+	cr_assert_eq(recv(fd, buf, sizeof(buf), 0), 0, "connection not closed");
+	close(fd);
+	for (int i = 0; i < 100; i++) {
+		responder_counters(r, &k);
+		if (k.protocol_errors)
+			break;
+		usleep(10000);
+	}
+	cr_assert_eq(k.protocol_errors, 1);
+	cr_assert_eq(k.denied, 0);
+	stop_secure(r);
+}
