@@ -309,7 +309,7 @@ int daemon_main(int argc, char **argv)
 	char spool[4096];
 	static char health[4200];
 	const char *name = ct.probe_name;
-	bool ct_joined = false;
+	bool ct_joined = false, first_source;
 	int opt, sig = 0;
 
 	while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
@@ -384,6 +384,21 @@ int daemon_main(int argc, char **argv)
 	log_info("probe %s: %zu targets, %zu destinations%s", name, cfg->ntargets, cfg->ndests,
 		 cfg->ndests ? "" : " (records go to stdout)");
 
+	/*
+	 * What start-up needs from the first configuration is copied now: once the
+	 * config thread runs, a download may replace (and free) it at any moment.
+	 */
+	{
+		static int cpus[CONFIG_MAX_CPUS];
+
+		memcpy(cpus, cfg->probe.cpus, sizeof(cpus));
+		so.cpus = cpus;
+		so.ncpus = cfg->probe.ncpus;
+		so.nworkers = cfg->probe.workers > 0 ? cfg->probe.workers : wk_ncpus();
+		first_source = has_source(cfg);
+		cfg = NULL;
+	}
+
 	/* the config thread: downloads first (if configured), then watches */
 	ct.sender = sender;
 	ct.fetch = fetch_new(dir);
@@ -391,16 +406,13 @@ int daemon_main(int argc, char **argv)
 		log_err("cannot start the configuration thread");
 		return 1;
 	}
-	if (has_source(cfg))
+	if (first_source)
 		cfgthread_wait_first(&ct, 10 * NS_PER_SEC);
 
 	tsock_probe(true);
 	so.current = &current;
 	so.sender = sender;
 	so.probe_name = name;
-	so.nworkers = cfg->probe.workers > 0 ? cfg->probe.workers : wk_ncpus();
-	so.cpus = cfg->probe.cpus;
-	so.ncpus = cfg->probe.ncpus;
 	so.once = once;
 	so.config_errors = &config_errors;
 	snprintf(health, sizeof(health), "%s/health", dir);
