@@ -98,7 +98,7 @@ cli-test: $(BIN)
 # inheritable arena", Criterion issue 274), so the TSan pass runs the
 # multi-threaded responder and the client through the command-line tests.
 check: deps
-	$(MAKE) WERROR=1 test influx-test fetch-test
+	$(MAKE) WERROR=1 test influx-test fetch-test packaging-test
 	$(MAKE) WERROR=1 SANITIZE=address,undefined test fetch-test
 	TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=$(CURDIR)/tests/tsan.supp" \
 		$(MAKE) WERROR=1 SANITIZE=thread OPT=-O1 cli-test tsan-test
@@ -114,3 +114,43 @@ clean:
 	rm -rf build build-*
 
 -include $(OBJS:.o=.d) $(TEST_HELPER_OBJS:.o=.d)
+
+# ---- Packaging and containers (issue 7): install, packaging-test, container-check ----
+#   make install PREFIX=/usr/local DESTDIR=/tmp/stage
+#     the binary, the systemd unit (paths rewritten for PREFIX), the man page,
+#     README and the configuration examples, the default data directory
+#   make packaging-test   tests/packaging.sh: make install's file list, the unit
+#     (systemd-analyze), the man page, the compose files (docker-compose config)
+#   make container-check  tests/container.sh (opt-in, slow the first time): builds
+#     the image with podman on a debootstrap'ed debian:bookworm-slim, runs it
+#     against a responder on the host (records, health, SIGTERM, volume
+#     ownership), the systemd unit under systemd, the demo compose file end to end
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+DOCDIR ?= $(DATADIR)/doc/twamp-client
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+INSTALL ?= install
+
+.PHONY: install packaging-test container-check
+
+install: $(BIN)
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DATADIR)/twamp-client/default-data
+	$(INSTALL) -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/twamp-client
+	sed -e 's|/usr/local/bin/|$(BINDIR)/|g' -e 's|/usr/local/share/|$(DATADIR)/|g' \
+		packaging/twamp-client.service >$(DESTDIR)$(UNITDIR)/twamp-client.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/twamp-client.service
+	$(INSTALL) -m 0644 packaging/twamp-client.1 $(DESTDIR)$(MANDIR)/man1/twamp-client.1
+	$(INSTALL) -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	@set -e; for f in $$(find config_example -type f | sort); do \
+		echo "$(INSTALL) -D -m 0644 $$f $(DESTDIR)$(DOCDIR)/examples/$${f#config_example/}"; \
+		$(INSTALL) -D -m 0644 "$$f" "$(DESTDIR)$(DOCDIR)/examples/$${f#config_example/}"; done
+	$(INSTALL) -m 0644 packaging/default-data/*.json $(DESTDIR)$(DATADIR)/twamp-client/default-data/
+
+packaging-test: $(BIN)
+	@MAKE="$(MAKE)" TWAMP_CLIENT=$(BIN) tests/packaging.sh
+
+container-check: $(BIN)
+	@TWAMP_CLIENT=$(BIN) tests/container.sh

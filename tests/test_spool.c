@@ -366,7 +366,7 @@ static bool mount_tmpfs(const char *opts)
 	if (geteuid() != 0)
 		return false;
 	if (mount("tmpfs", base, "tmpfs", 0, opts) < 0) {
-		cr_log_warn("mount tmpfs: %s", strerror(errno));
+		cr_log_info("mount tmpfs: %s", strerror(errno));
 		return false;
 	}
 	mounted = true;

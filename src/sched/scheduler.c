@@ -608,6 +608,8 @@ static void launch(struct scheduler *sc, struct cycle *cy, const struct config_t
 	j->params.loss_timeout = cfg->probe.loss_timeout;
 	j->params.seed = h ^ cy->id;
 	j->params.ssid = (uint16_t)(h | 1);
+	/* as the original ran twping -Z: probes often sit behind NAT (Docker's bridge) */
+	j->params.zero_addr = true;
 	sc->running++;
 	atomic_store(&sc->st_running, sc->running);
 	atomic_fetch_add(&sc->st_started, 1);

@@ -40,6 +40,7 @@ struct worker {
 	struct wk_timer **heap;
 	size_t heap_len, heap_cap;
 	int64_t spin;
+	bool no_pwait2;             /* fall back to epoll_wait's milliseconds */
 };
 
 void wk_set_spin(struct worker *wk, int64_t ns)
@@ -265,7 +266,18 @@ int wk_run(struct worker *wk)
 			tmo = ntptime_to_timespec(d);
 			tp = &tmo;
 		}
-		n = epoll_pwait2(wk->epfd, evs, 64, tp, NULL);
+		if (!wk->no_pwait2) {
+			n = epoll_pwait2(wk->epfd, evs, 64, tp, NULL);
+			if (n < 0 && errno == ENOSYS) {
+				/* kernels before 5.11, some seccomp profiles, qemu-user */
+				log_warn("worker %d: epoll_pwait2 unavailable: millisecond timers", wk->id);
+				wk->no_pwait2 = true;
+				continue;
+			}
+		} else {
+			n = epoll_wait(wk->epfd, evs, 64,
+				       tp ? (int)((ntptime_from_timespec(tp) + NS_PER_MS - 1) / NS_PER_MS) : -1);
+		}
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
