@@ -13,27 +13,7 @@
 
 #include "crypto.h"
 
-/* splitmix64 with a fixed seed per test: failures reproduce. */
-struct rng {
-	uint64_t s;
-};
-
-static uint64_t rnd(struct rng *r)
-{
-	uint64_t z = (r->s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static void rnd_bytes(struct rng *r, uint8_t *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		p[i] = (uint8_t)rnd(r);
-}
+#include "util/testrng.h"
 
 static size_t hex2bin(const char *hex, uint8_t *out, size_t cap)
 {

@@ -24,6 +24,7 @@
 #include "ntptime.h"
 #include "tsock.h"
 #include "wire.h"
+#include "rng.h"
 #include "worker.h"
 
 #define CONN_MAX_SESSIONS 16
@@ -244,15 +245,6 @@ void refl_keys_free(struct refl_key *keys, size_t n)
 		return;
 	crypto_wipe(keys, n * sizeof(*keys));
 	free(keys);
-}
-
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
 }
 
 /* true with probability pct percent */

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "ntptime.h"
 #include "tsock.h"
+#include "rng.h"
 #include "worker.h"
 
 enum sess_state {
@@ -140,16 +141,6 @@ void session_params_default(struct session_params *p)
 	p->ctl_timeout = 10 * NS_PER_SEC;
 	p->seed = 1;
 	p->allowed_modes = WIRE_MODE_OPEN;
-}
-
-/* splitmix64: small, seedable, good enough for spacing and padding */
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
 }
 
 static int64_t next_gap(struct session *s)

@@ -1,0 +1,21 @@
+/*
+ * rng: splitmix64, the one small seedable generator of the project (send
+ * spacing, padding, impairments, SIDs, and the tests' random inputs).  Not
+ * for secrets: those come from crypto_random().
+ */
+#ifndef RNG_H
+#define RNG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+static inline uint64_t rng_next(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+#endif
