@@ -102,6 +102,7 @@ check: deps
 	$(MAKE) WERROR=1 SANITIZE=address,undefined test fetch-test
 	TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=$(CURDIR)/tests/tsan.supp" \
 		$(MAKE) WERROR=1 SANITIZE=thread OPT=-O1 cli-test tsan-test
+	$(if $(strip $(CHECK_EXTRA)),$(MAKE) WERROR=1 $(CHECK_EXTRA))
 
 run: deps $(BIN)
 	@scripts/run-demo.sh $(BIN)
@@ -114,6 +115,12 @@ clean:
 	rm -rf build build-*
 
 -include $(OBJS:.o=.d) $(TEST_HELPER_OBJS:.o=.d)
+
+# Further targets live in mk/*.mk, one file per concern (fuzzing, static
+# analysis, fault injection...). Each may add goals to CHECK_EXTRA, which
+# `make check` runs after the sanitizer passes.
+CHECK_EXTRA :=
+include $(sort $(wildcard mk/*.mk))
 
 # ---- Packaging and containers (issue 7): install, packaging-test, container-check ----
 #   make install PREFIX=/usr/local DESTDIR=/tmp/stage
