@@ -113,7 +113,8 @@ struct ctlchan_keys {
  */
 struct ctlchan {
 	enum ctlchan_role role;
-	uint32_t mode;                /* WIRE_MODE_* of Set-Up-Response; 0 before */
+	uint32_t mode;                /* security bit of Set-Up-Response (WIRE_MODE_SECURITY); 0 before */
+	uint32_t ext;                 /* its extension bits (RFC 5938, 6038, 7750) */
 	bool keyed;                   /* session keys known (mode other than open) */
 	bool tx_ready, rx_ready;      /* the CBC stream of each direction started */
 	/* greeting, as the server sent it (server) */
@@ -151,7 +152,8 @@ int ctlchan_token_open(const uint8_t kdf_key[16], const uint8_t token[64],
 
 /*
  * Client: build the Set-Up-Response to greeting g in out (164 octets) for
- * mode (one bit, offered in g->modes).  Open mode: Mode only, the rest zero;
+ * mode (one security bit, offered in g->modes, plus any extension bits the
+ * greeting offers: they are sent as given and kept in ch->ext).  Open mode: Mode only, the rest zero;
  * keyid and secret are not used.  Other modes: keyid (a string of at most 80
  * octets, sent NUL-padded) names secret (secret_len raw octets); keys gives
  * the session keys and Client-IV, or NULL for random ones (tests fix them).
@@ -183,7 +185,8 @@ void ctlchan_server_remember(struct ctlchan *ch, const struct wire_greeting *g);
  * shorter than 164) against the greeting.  The caller has already decoded it,
  * refused modes it does not allow and looked up the KeyID; secret is that
  * KeyID's.  Open mode takes no secret.  EDENIED: the Token does not hold our
- * Challenge -- the client's secret differs (answer Accept = 1).  On success
+ * Challenge -- the client's secret differs (answer Accept = 1).  EMODE: the
+ * Mode is not one security bit plus offered extension bits.  On success
  * the keys are set and the client -> server stream starts.
  */
 int ctlchan_server_setup(struct ctlchan *ch, const uint8_t *msg, size_t len, const void *secret,

@@ -68,6 +68,7 @@ struct refl_config {
 	int64_t refwait;               /* ns without a test packet before a session is dropped */
 	uint32_t greeting_count;       /* Count field of the Server Greeting (PBKDF2 count) */
 	uint32_t modes;                /* WIRE_MODE_* offered; 0: open only without keys, all four with */
+	uint32_t extensions;           /* extension bits offered (REFL_EXTENSIONS by default) */
 	const struct refl_key *keys;   /* KeyID -> secret; copied by responder_start() */
 	size_t nkeys;
 	bool pad_short;                /* answer sender packets shorter than 41 octets with 41 */
@@ -75,6 +76,9 @@ struct refl_config {
 	struct refl_impair imp;
 	unsigned impair_slots;         /* delayed packets in flight per worker */
 };
+
+/* What the responder implements of the extension bits: RFC 6038 and RFC 7750. */
+#define REFL_EXTENSIONS (WIRE_MODE_REFLECT_OCTETS | WIRE_MODE_SYMMETRICAL | WIRE_MODE_DSCP_ECN)
 
 struct refl_counters {
 	uint64_t connections;        /* control connections accepted */

@@ -74,6 +74,16 @@ struct session_params {
 	 * authenticated and encrypted modes send 112-octet packets (48 + 64).
 	 */
 	uint32_t allowed_modes;
+	/*
+	 * Extensions (WIRE_MODE_* extension bits) to use when the server offers
+	 * them; never sent otherwise.  Default: DSCP and ECN monitoring (RFC
+	 * 7750).  WIRE_MODE_REFLECT_OCTETS is asked for only with pad_reflect > 0,
+	 * WIRE_MODE_SYMMETRICAL only with open test packets.  With the default
+	 * padding, the packets grow to keep both directions the same size.
+	 */
+	uint32_t extensions;
+	uint16_t pad_reflect;             /* RFC 6038 Length of Padding to Reflect */
+	int ecn;                          /* ECN codepoint of our test packets, 0..3 */
 	char keyid[80 + 1];
 	const uint8_t *secret;
 	size_t secret_len;
@@ -102,6 +112,8 @@ struct session_info {
 	uint32_t ts_rejected;             /* kernel timestamps implausibly far from user time */
 	uint32_t hw_tx, hw_rx;            /* of kernel_tx / kernel_rx: from the NIC's clock */
 	uint32_t ctl_mode;                /* WIRE_MODE_* chosen at the greeting, 0 before */
+	uint32_t ctl_ext;                 /* extension bits in use (offered and asked for) */
+	uint32_t reflect_mismatch;        /* RFC 6038: reflections whose returned padding differs */
 };
 
 /* "open", "authenticated", "encrypted", "mixed", or "none"/"several". */

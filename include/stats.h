@@ -10,6 +10,12 @@
  *   MAXERR = max over packets of err(T1)+err(T2)+err(T3)+err(T4);
  *   MAXERR_FWD of err(T1)+err(T2); MAXERR_BCK of err(T3)+err(T4).
  *   TTL FWD = the Sender TTL the reflector reports; TTL BCK = the TTL we received.
+ *   DSCP/ECN FWD = the DS field the reflector reports (RFC 7750), BCK = the
+ *   DS field of the reflection as we received it; each summarised as the
+ *   value most packets carried, plus the packets whose DSCP differed from the
+ *   one expected (ours forward; backward only where the reflector is known
+ *   to answer with our DSCP, as TWAMP's Type-P asks) and the packets that
+ *   arrived marked Congestion Experienced.
  *
  * Percentiles use the nearest-rank method on the exact samples:
  * P(p) = x[ceil(p/100 * n) - 1] of the ascending samples (so the median of an
@@ -40,6 +46,7 @@ struct stats_pkt {
 	uint16_t err1, err2, err3, err4;   /* error estimates as on the wire */
 	uint32_t rseq;               /* reflector's sequence number of the first reflection */
 	int16_t ttl_fwd, ttl_bck;    /* -1 unknown */
+	int16_t tos_fwd, tos_bck;    /* DS field octets (DSCP << 2 | ECN), -1 unknown */
 	uint8_t sent : 1;
 	uint8_t received : 1;        /* a reflection arrived in time */
 	uint8_t late : 1;            /* a reflection arrived after the loss timeout */
@@ -54,6 +61,8 @@ struct stats {
 	uint32_t reordered;
 	uint32_t unknown_seq;        /* reflections of sequence numbers never sent */
 	int64_t max_seq_rx;          /* highest sender seq received, -1 none */
+	int tos_tx;                  /* DS field of our packets, -1 unknown (stats_init) */
+	int tos_bck_expected;        /* DSCP << 2 the reflector should answer with, -1 unknown */
 };
 
 /* A reflection as the session saw it. */
@@ -64,6 +73,8 @@ struct stats_reflection {
 	uint16_t err2, err3, err4;
 	int ttl_fwd;   /* Sender TTL field of the reflection, -1 unknown */
 	int ttl_bck;   /* IP TTL / hop limit of the reflection as received, -1 unknown */
+	int tos_fwd;   /* RFC 7750 Sender DSCP and ECN of the reflection, -1 unknown */
+	int tos_bck;   /* DS field of the reflection as received, -1 unknown */
 };
 
 enum stats_rx_result {
@@ -105,6 +116,12 @@ struct stats_summary {
 	int64_t proc_min, proc_max;           /* ns */
 	int ttl_fwd_min, ttl_fwd_max;         /* -1 unknown */
 	int ttl_bck_min, ttl_bck_max;
+	int dscp_tx, ecn_tx;                  /* what we sent, -1 unknown */
+	int dscp_fwd, dscp_bck;               /* most common DSCP seen each way, -1 unknown */
+	int ecn_fwd, ecn_bck;                 /* most common ECN codepoint each way, -1 unknown */
+	uint32_t dscp_changed_fwd, dscp_changed_bck;  /* packets with another DSCP than expected */
+	uint32_t ce_fwd, ce_bck;              /* packets that arrived Congestion Experienced */
+	bool dscp_remarked;                   /* some packet's DSCP was changed on the way */
 	bool sync;                            /* every timestamp had the S bit */
 	double maxerr, maxerr_fwd, maxerr_bck;  /* seconds; <0 when unknown */
 	int64_t first_send, last_send;        /* ns, 0 when nothing sent */

@@ -80,6 +80,8 @@ int tsock_enable_hw(const char *iface);
 int tsock_open(const struct sockaddr_storage *local, uint16_t port_lo, uint16_t port_hi,
 	       int dscp, int flags, uint16_t *port);
 int tsock_set_dscp(int fd, int family, int dscp);
+/* The whole DS field octet: DSCP << 2 | ECN (RFC 3168 codepoint). */
+int tsock_set_tos(int fd, int family, int tos);
 
 /* One datagram: its length, or -1 (errno EAGAIN when there is none). */
 ssize_t tsock_recv(int fd, void *buf, size_t cap, struct tsock_rx *rx);

@@ -30,6 +30,12 @@
 #define WIRE_MODE_AUTH 2u
 #define WIRE_MODE_ENCRYPTED 4u
 #define WIRE_MODE_MIXED 8u
+#define WIRE_MODE_SECURITY 15u          /* the four bits above: exactly one is chosen */
+/* Extension bits, any subset of those offered (IANA TWAMP-Modes registry) */
+#define WIRE_MODE_INDIV_SESSION 16u     /* RFC 5938 individual session control */
+#define WIRE_MODE_REFLECT_OCTETS 32u    /* RFC 6038 reflect octets */
+#define WIRE_MODE_SYMMETRICAL 64u       /* RFC 6038 symmetrical size sender format */
+#define WIRE_MODE_DSCP_ECN 256u         /* RFC 7750 DSCP and ECN monitoring */
 
 /* Control message lengths */
 #define WIRE_GREETING_LEN 64
@@ -100,14 +106,18 @@ struct wire_request {           /* Request-TW-Session, 112 octets */
 	int64_t start_time;         /* offset 68, NTP timestamp (0 = "now", twampy) */
 	int64_t timeout;            /* offset 76, NTP duration */
 	uint32_t typep;             /* offset 84, Type-P descriptor */
-	uint8_t hmac[16];           /* offset 96 (88..95 MBZ) */
+	uint16_t octets_reflect;    /* offset 88, RFC 6038 Octets to be Reflected */
+	uint16_t pad_reflect;       /* offset 90, RFC 6038 Length of Padding to Reflect */
+	uint8_t hmac[16];           /* offset 96 (92..95 MBZ) */
 };
 
 struct wire_accept_session {    /* 48 octets */
 	uint8_t accept;             /* offset 0 */
 	uint16_t port;              /* offset 2 */
 	uint8_t sid[16];            /* offset 4 */
-	uint8_t hmac[16];           /* offset 32 (20..31 MBZ) */
+	uint16_t reflected_octets;  /* offset 20, RFC 6038: the request's Octets to be Reflected */
+	uint16_t server_octets;     /* offset 22, RFC 6038: octets the sender puts in its padding */
+	uint8_t hmac[16];           /* offset 32 (24..31 MBZ) */
 };
 
 struct wire_start_sessions {    /* 32 octets: 2, MBZ(15), HMAC */
@@ -188,7 +198,36 @@ struct wire_test_reflect {
 	uint16_t sender_errest;/* offset 36 */
 	uint8_t sender_ttl;    /* offset 40 (38..39 MBZ) */
 	bool ttl_known;        /* false for a 38-octet (twampy light) reflection */
+	/*
+	 * Extensions a reflector applies in wire_reflect_prepare*() (zero: none);
+	 * a decoder leaves them alone (see wire_test_layout for where to look).
+	 */
+	uint32_t ext;          /* WIRE_MODE_REFLECT_OCTETS | _SYMMETRICAL | _DSCP_ECN */
+	uint8_t sender_tos;    /* RFC 7750: the DSCP and ECN octet as received */
+	uint16_t pad_reflect;  /* RFC 6038: sender padding octets to return */
 };
+
+/*
+ * Where things are in a TWAMP session's test packets once extensions are
+ * negotiated (ext: the WIRE_MODE_* extension bits; sealed: authenticated or
+ * encrypted test packets).
+ *
+ *   RFC 7750 puts the "Sender DSCP and ECN" octet right after the Sender TTL:
+ *   offset 41 of the open reflection, whose fixed part grows to 42 octets;
+ *   offset 81 of the 112-octet layout (in its MBZ, which keeps its size).
+ *   RFC 6038 symmetrical size: the open sender packet has MBZ octets up to the
+ *   reflection's fixed length, so both directions carry equal padding; it is
+ *   defined here for open test packets only (sealed: no effect).
+ *   RFC 6038 reflect octets: the reflector returns the first pad_reflect octets
+ *   of the sender's padding at the start of its own padding.
+ */
+struct wire_test_layout {
+	size_t snd_hdr;   /* sender fixed part (its padding starts here) */
+	size_t refl_hdr;  /* reflector fixed part (its padding starts here) */
+	size_t tos_off;   /* Sender DSCP and ECN octet, 0 when not negotiated */
+};
+void wire_test_layout(bool sealed, uint32_t ext, struct wire_test_layout *l);
+
 
 /*
  * Sender header into buf (cap octets).  STAMP also zeroes octets 16..43, the
@@ -228,6 +267,12 @@ int wire_decode_test_reflect(const uint8_t *buf, size_t len, enum wire_test_fmt 
  */
 size_t wire_reflect_prepare(uint8_t *buf, size_t len, enum wire_test_fmt fmt,
 			    const struct wire_test_reflect *m);
+/*
+ * With m->ext (TWAMP open format only; STAMP ignores it): the padding to
+ * reflect is moved first (as much as fits in len: never a larger packet),
+ * then the header, then the DSCP/ECN octet.  len must cover the fixed part
+ * of the layout (42 with DSCP/ECN), else 0 is returned and buf is unchanged.
+ */
 void wire_reflect_stamp(uint8_t *buf, int64_t t3);
 
 /* Minimum sender packet length that a reflector of fmt can answer at the same size. */
@@ -275,7 +320,7 @@ int wire_decode_test_reflect_auth(const uint8_t *buf, size_t len, struct wire_te
  * Estimate move as raw octets to offsets 48, 64 and 72; the reflector's own
  * fields come from m (sender_* and ts ignored); octets past 112 stay as
  * received.  wire_reflect_stamp_auth() writes T3 (offset 16), before sealing.
- * Returns 112, or 0 when len is short.
+ * Returns 112, or 0 when len is short.  m->ext as for wire_reflect_prepare().
  */
 size_t wire_reflect_prepare_auth(uint8_t *buf, size_t len, const struct wire_test_reflect *m);
 void wire_reflect_stamp_auth(uint8_t *buf, int64_t t3);

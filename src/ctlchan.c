@@ -155,12 +155,16 @@ int ctlchan_client_setup(struct ctlchan *ch, const struct wire_greeting *g, uint
 	size_t idlen;
 	int rc;
 
+	uint32_t ext = mode & ~WIRE_MODE_SECURITY;
+
 	if (ch->role != CTLCHAN_CLIENT || ch->mode)
 		return CTLCHAN_ESTATE;
-	if (!ctlchan_mode_valid(mode) || !(g->modes & mode))
+	mode &= WIRE_MODE_SECURITY;
+	if (!ctlchan_mode_valid(mode) || !(g->modes & mode) || (ext & ~g->modes))
 		return CTLCHAN_EMODE;
 	memset(&su, 0, sizeof(su));
-	su.mode = mode;
+	su.mode = mode | ext;
+	ch->ext = ext;
 	if (mode == WIRE_MODE_OPEN) {
 		ch->mode = mode;
 		wire_encode_setup(out, &su);
@@ -258,8 +262,10 @@ int ctlchan_server_setup(struct ctlchan *ch, const uint8_t *msg, size_t len, con
 		return CTLCHAN_ESTATE;
 	if (wire_decode_setup(msg, len, &su))
 		return CTLCHAN_ELEN;
-	if (!ctlchan_mode_valid(su.mode) || !(ch->offered & su.mode))
+	if (!ctlchan_mode_valid(su.mode & WIRE_MODE_SECURITY) || (su.mode & ~ch->offered))
 		return CTLCHAN_EMODE;
+	ch->ext = su.mode & ~WIRE_MODE_SECURITY;
+	su.mode &= WIRE_MODE_SECURITY;
 	if (su.mode == WIRE_MODE_OPEN) {
 		ch->mode = su.mode;
 		return 0;

@@ -42,6 +42,8 @@ int stats_init(struct stats *st, uint32_t npackets, int64_t loss_timeout)
 	st->npackets = npackets;
 	st->loss_timeout = loss_timeout;
 	st->max_seq_rx = -1;
+	st->tos_tx = -1;
+	st->tos_bck_expected = -1;
 	if (npackets == 0)
 		return 0;
 	st->pkt = calloc(npackets, sizeof(*st->pkt));
@@ -52,6 +54,8 @@ int stats_init(struct stats *st, uint32_t npackets, int64_t loss_timeout)
 	for (i = 0; i < npackets; i++) {
 		st->pkt[i].ttl_fwd = -1;
 		st->pkt[i].ttl_bck = -1;
+		st->pkt[i].tos_fwd = -1;
+		st->pkt[i].tos_bck = -1;
 	}
 	return 0;
 }
@@ -95,6 +99,8 @@ static void stats_store(struct stats_pkt *p, const struct stats_reflection *r)
 	p->rseq = r->rseq;
 	p->ttl_fwd = stats_ttl(r->ttl_fwd);
 	p->ttl_bck = stats_ttl(r->ttl_bck);
+	p->tos_fwd = stats_ttl(r->tos_fwd);
+	p->tos_bck = stats_ttl(r->tos_bck);
 }
 
 enum stats_rx_result stats_reflected(struct stats *st, const struct stats_reflection *r)
@@ -218,6 +224,17 @@ static void stats_ttl_update(int v, int *min, int *max)
 		*max = v;
 }
 
+/* The index of the largest count (the lowest index on ties), -1 when all are 0. */
+static int stats_mode(const uint32_t *count, int n)
+{
+	int best = -1;
+
+	for (int i = 0; i < n; i++)
+		if (count[i] && (best < 0 || count[i] > count[best]))
+			best = i;
+	return best;
+}
+
 static void stats_maxerr_update(double v, double *max)
 {
 	if (v > *max)
@@ -229,6 +246,7 @@ int stats_summarize(const struct stats *st, struct stats_summary *out)
 	int64_t *buf = NULL;
 	uint32_t i, received = 0;
 	bool first = true;
+	uint32_t dscp_n[2][64] = { { 0 } }, ecn_n[2][4] = { { 0 } };
 
 	memset(out, 0, sizeof(*out));
 	out->ttl_fwd_min = out->ttl_fwd_max = -1;
@@ -267,6 +285,18 @@ int stats_summarize(const struct stats *st, struct stats_summary *out)
 
 		stats_ttl_update(p->ttl_fwd, &out->ttl_fwd_min, &out->ttl_fwd_max);
 		stats_ttl_update(p->ttl_bck, &out->ttl_bck_min, &out->ttl_bck_max);
+		if (p->tos_fwd >= 0) {
+			dscp_n[0][p->tos_fwd >> 2]++;
+			ecn_n[0][p->tos_fwd & 3]++;
+			if (st->tos_tx >= 0 && (p->tos_fwd >> 2) != (st->tos_tx >> 2))
+				out->dscp_changed_fwd++;
+		}
+		if (p->tos_bck >= 0) {
+			dscp_n[1][p->tos_bck >> 2]++;
+			ecn_n[1][p->tos_bck & 3]++;
+			if (st->tos_bck_expected >= 0 && (p->tos_bck >> 2) != (st->tos_bck_expected >> 2))
+				out->dscp_changed_bck++;
+		}
 
 		if (!ntptime_errest_synced(p->err1) || !ntptime_errest_synced(p->err2) ||
 		    !ntptime_errest_synced(p->err3) || !ntptime_errest_synced(p->err4))
@@ -280,6 +310,15 @@ int stats_summarize(const struct stats *st, struct stats_summary *out)
 		stats_maxerr_update(e3 + e4, &out->maxerr_bck);
 	}
 
+	out->dscp_tx = st->tos_tx >= 0 ? st->tos_tx >> 2 : -1;
+	out->ecn_tx = st->tos_tx >= 0 ? st->tos_tx & 3 : -1;
+	out->dscp_fwd = stats_mode(dscp_n[0], 64);
+	out->dscp_bck = stats_mode(dscp_n[1], 64);
+	out->ecn_fwd = stats_mode(ecn_n[0], 4);
+	out->ecn_bck = stats_mode(ecn_n[1], 4);
+	out->ce_fwd = ecn_n[0][3];
+	out->ce_bck = ecn_n[1][3];
+	out->dscp_remarked = out->dscp_changed_fwd || out->dscp_changed_bck;
 	out->received = received;
 	out->lost = out->sent - received;
 	out->loss_ratio = out->sent ? (double)out->lost / out->sent : 0;

@@ -182,7 +182,9 @@ size_t wire_encode_request(uint8_t out[WIRE_REQUEST_LEN], const struct wire_requ
 	put_u64(out + 68, m->start_time ? ntptime_to_ntp(m->start_time) : 0);
 	put_u64(out + 76, ntptime_dur_to_ntp(m->timeout));
 	put_u32(out + 84, m->typep);
-	memset(out + 88, 0, 8);
+	put_u16(out + 88, m->octets_reflect);
+	put_u16(out + 90, m->pad_reflect);
+	memset(out + 92, 0, 4);
 	memcpy(out + 96, m->hmac, 16);
 	return WIRE_REQUEST_LEN;
 }
@@ -212,6 +214,8 @@ int wire_decode_request(const uint8_t *buf, size_t len, struct wire_request *m)
 	m->start_time = start ? ntptime_from_ntp(start) : 0;
 	m->timeout = ntptime_dur_from_ntp(get_u64(buf + 76));
 	m->typep = get_u32(buf + 84);
+	m->octets_reflect = get_u16(buf + 88);
+	m->pad_reflect = get_u16(buf + 90);
 	memcpy(m->hmac, buf + 96, 16);
 	return 0;
 }
@@ -223,7 +227,9 @@ size_t wire_encode_accept_session(uint8_t out[WIRE_ACCEPT_SESSION_LEN],
 	out[1] = 0;
 	put_u16(out + 2, m->port);
 	memcpy(out + 4, m->sid, 16);
-	memset(out + 20, 0, 12);
+	put_u16(out + 20, m->reflected_octets);
+	put_u16(out + 22, m->server_octets);
+	memset(out + 24, 0, 8);
 	memcpy(out + 32, m->hmac, 16);
 	return WIRE_ACCEPT_SESSION_LEN;
 }
@@ -235,6 +241,8 @@ int wire_decode_accept_session(const uint8_t *buf, size_t len, struct wire_accep
 	m->accept = buf[0];
 	m->port = get_u16(buf + 2);
 	memcpy(m->sid, buf + 4, 16);
+	m->reflected_octets = get_u16(buf + 20);
+	m->server_octets = get_u16(buf + 22);
 	memcpy(m->hmac, buf + 32, 16);
 	return 0;
 }
@@ -383,11 +391,48 @@ size_t wire_encode_test_reflect(uint8_t *buf, size_t cap, enum wire_test_fmt fmt
 	return hlen;
 }
 
+void wire_test_layout(bool sealed, uint32_t ext, struct wire_test_layout *l)
+{
+	if (sealed) {
+		l->snd_hdr = WIRE_TEST_AUTH_SENDER_LEN;
+		l->refl_hdr = WIRE_TEST_AUTH_REFLECT_LEN;
+		l->tos_off = ext & WIRE_MODE_DSCP_ECN ? 81 : 0;
+		return;
+	}
+	l->refl_hdr = WIRE_TEST_REFLECT_LEN + (ext & WIRE_MODE_DSCP_ECN ? 1 : 0);
+	l->snd_hdr = ext & WIRE_MODE_SYMMETRICAL ? l->refl_hdr : WIRE_TEST_SENDER_LEN;
+	l->tos_off = ext & WIRE_MODE_DSCP_ECN ? WIRE_TEST_REFLECT_LEN : 0;
+}
+
+/* RFC 6038: the first pad_reflect octets of the sender's padding to the start of ours. */
+static void reflect_padding(uint8_t *buf, size_t len, const struct wire_test_layout *l,
+			    uint16_t pad_reflect)
+{
+	size_t n = pad_reflect;
+
+	if (len <= l->refl_hdr || l->snd_hdr == l->refl_hdr)
+		return;
+	if (n > len - l->refl_hdr)
+		n = len - l->refl_hdr;
+	memmove(buf + l->refl_hdr, buf + l->snd_hdr, n);
+}
+
 size_t wire_reflect_prepare(uint8_t *buf, size_t len, enum wire_test_fmt fmt,
 			    const struct wire_test_reflect *m)
 {
 	size_t hlen = fmt == WIRE_TEST_STAMP ? WIRE_STAMP_LEN : WIRE_TEST_REFLECT_LEN;
+	struct wire_test_layout l;
 
+	if (fmt != WIRE_TEST_STAMP && m->ext) {
+		wire_test_layout(false, m->ext, &l);
+		if (len < l.refl_hdr)
+			return 0;
+		if (m->ext & WIRE_MODE_REFLECT_OCTETS)
+			reflect_padding(buf, len, &l, m->pad_reflect);
+		if (l.tos_off)
+			buf[l.tos_off] = m->sender_tos;
+		hlen = l.refl_hdr;
+	}
 	if (len < hlen)
 		return 0;
 	/* sender seq, timestamp, error estimate: octets 0..13 -> 24..37, verbatim */
@@ -524,8 +569,13 @@ int wire_decode_test_reflect_auth(const uint8_t *buf, size_t len, struct wire_te
 
 size_t wire_reflect_prepare_auth(uint8_t *buf, size_t len, const struct wire_test_reflect *m)
 {
+	struct wire_test_layout l;
+
 	if (len < WIRE_TEST_AUTH_REFLECT_LEN)
 		return 0;
+	wire_test_layout(true, m->ext, &l);
+	if (m->ext & WIRE_MODE_REFLECT_OCTETS)
+		reflect_padding(buf, len, &l, m->pad_reflect);
 	/* sender fields first (they land in the sender's padding), verbatim */
 	memmove(buf + 48, buf, 4);
 	memmove(buf + 64, buf + 16, 8);
@@ -533,6 +583,8 @@ size_t wire_reflect_prepare_auth(uint8_t *buf, size_t len, const struct wire_tes
 	put_reflect_auth_own(buf, m);
 	memset(buf + 16, 0, 8); /* T3: wire_reflect_stamp_auth() */
 	put_reflect_auth_tail(buf, m);
+	if (l.tos_off)
+		buf[l.tos_off] = m->sender_tos;
 	return WIRE_TEST_AUTH_REFLECT_LEN;
 }
 

@@ -97,10 +97,11 @@ static void mode_ok(uint32_t mode, size_t want_len)
 	stop_secure(r);
 }
 
-Test(secure, open) { mode_ok(WIRE_MODE_OPEN, 41); }
+/* 42: DSCP and ECN monitoring (RFC 7750) adds its octet to the reflection */
+Test(secure, open) { mode_ok(WIRE_MODE_OPEN, 42); }
 Test(secure, authenticated) { mode_ok(WIRE_MODE_AUTH, 112); }
 Test(secure, encrypted) { mode_ok(WIRE_MODE_ENCRYPTED, 112); }
-Test(secure, mixed) { mode_ok(WIRE_MODE_MIXED, 41); }
+Test(secure, mixed) { mode_ok(WIRE_MODE_MIXED, 42); }
 
 Test(secure, client_prefers_strongest)
 {
@@ -359,7 +360,7 @@ Test(secure, tampered_control_message_closes, .timeout = 20)
 	ctlchan_init(&ch, CTLCHAN_CLIENT);
 	cr_assert_eq(recv_all(fd, buf, WIRE_GREETING_LEN), 0);
 	cr_assert_eq(wire_decode_greeting(buf, WIRE_GREETING_LEN, &g), 0);
-	cr_assert_eq(g.modes, ALL_MODES);
+	cr_assert_eq(g.modes, ALL_MODES | REFL_EXTENSIONS);
 	cr_assert_eq(ctlchan_client_setup(&ch, &g, WIRE_MODE_ENCRYPTED, "probe", PROBE_SECRET,
 					  sizeof(PROBE_SECRET), NULL, buf), 0);
 	send(fd, buf, WIRE_SETUP_LEN, MSG_NOSIGNAL);
@@ -399,7 +400,9 @@ Test(secure, mode_not_offered_closes, .timeout = 20)
 	run_addr(&ss, "127.0.0.1", responder_port(r, 0));
 	cr_assert_eq(connect(fd, (struct sockaddr *)&ss, sizeof(struct sockaddr_in)), 0);
 	cr_assert_eq(recv_all(fd, buf, WIRE_GREETING_LEN), 0);
-	cr_assert_eq(buf[15], WIRE_MODE_OPEN | WIRE_MODE_AUTH, "greeting advertises exactly O and A");
+	cr_assert_eq(buf[15], (WIRE_MODE_OPEN | WIRE_MODE_AUTH | REFL_EXTENSIONS) & 0xff,
+		     "greeting advertises exactly O and A, and the extensions");
+	cr_assert_eq(buf[14], REFL_EXTENSIONS >> 8);
 	snprintf((char *)su.keyid, sizeof(su.keyid), "probe");
 	wire_encode_setup(buf, &su);
 	send(fd, buf, WIRE_SETUP_LEN, MSG_NOSIGNAL);

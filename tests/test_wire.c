@@ -469,8 +469,8 @@ Test(control, mbz_ignored_and_zeroed)
 	cr_assert_eq(wire_decode_accept_session(buf, WIRE_ACCEPT_SESSION_LEN, &as), 0);
 	memset(again, 0xff, sizeof(again));
 	wire_encode_accept_session(again, &as);
-	cr_assert(again[1] == 0 && all_zero(again + 20, 12));
-	cr_assert_arr_eq(again + 2, buf + 2, 18);
+	cr_assert(again[1] == 0 && all_zero(again + 24, 8));
+	cr_assert_arr_eq(again + 2, buf + 2, 22); /* 20..23: RFC 6038 octets */
 	cr_assert_arr_eq(again + 32, buf + 32, 16);
 
 	cr_assert_eq(wire_decode_start_ack(buf, WIRE_START_ACK_LEN, &sa), 0);
@@ -497,7 +497,8 @@ Test(control, mbz_ignored_and_zeroed)
 	memset(again, 0xff, sizeof(again));
 	wire_encode_request(again, &rq);
 	cr_assert_eq(again[1], 6);
-	cr_assert(all_zero(again + 88, 8));
+	cr_assert(all_zero(again + 92, 4));
+	cr_assert_arr_eq(again + 88, buf + 88, 4); /* RFC 6038 octets */
 	cr_assert_arr_eq(again + 2, buf + 2, 66);
 }
 

@@ -49,6 +49,10 @@ struct rtest {
 	int64_t hold_max;              /* longest a held reflection waits */
 	bool sealed;                   /* authenticated/encrypted test packets */
 	struct ctlchan_test tt;        /* their keys (from the SID) */
+	uint32_t ext;                  /* extensions of the session (RFC 6038, 7750) */
+	uint16_t pad_reflect;          /* RFC 6038 Length of Padding to Reflect */
+	int dscp;                      /* Type-P DSCP of the reflections */
+	bool ecn_set;                  /* RFC 7750: the reply ECN follows the sender's */
 };
 
 struct slot {
@@ -139,6 +143,7 @@ void refl_config_default(struct refl_config *c)
 	c->greeting_count = 1024;
 	c->nworkers = 1;
 	c->impair_slots = 8192;
+	c->extensions = REFL_EXTENSIONS;
 }
 
 /* ---- keys file -------------------------------------------------------- */
@@ -472,6 +477,21 @@ static void reflect_impaired(struct rworker *rw, struct rtest *rt, uint8_t *buf,
 }
 
 /* Light sockets see TWAMP Light and STAMP: STAMP's octets 16..43 are MBZ. */
+/*
+ * RFC 7750: send the reflections ECN-capable when the sender's packets are,
+ * so that congestion marks on the way back show too.  Once per session (the
+ * first ECN-capable packet decides), on the session's own socket; a CE mark
+ * on the way in is answered with ECT(0).
+ */
+static void rtest_follow_ecn(struct rtest *rt, int ecn)
+{
+	rt->ecn_set = true;
+	if (ecn == 3)
+		ecn = 2;
+	if (tsock_set_tos(rt->io.fd, rt->peer.ss_family, (rt->dscp << 2) | ecn) < 0)
+		LOG_RL(LOGL_WARN, 10, "cannot set ECN on a session socket: %m");
+}
+
 static enum wire_test_fmt guess_fmt(const uint8_t *buf, size_t len)
 {
 	if (len < WIRE_STAMP_LEN)
@@ -578,10 +598,21 @@ static void rtest_cb(struct wk_io *io, uint32_t events)
 		if (rw->r->impair)
 			r.rx_ts += impair_delay(rw);
 		r.sender_ttl = rx.ttl >= 0 ? (uint8_t)rx.ttl : 0;
-		if (rt->sealed)
-			wire_reflect_prepare_auth(buf, len, &r);
-		else
-			wire_reflect_prepare(buf, len, fmt, &r);
+		if (rt->ext) {
+			r.ext = rt->ext;
+			r.pad_reflect = rt->pad_reflect;
+			r.sender_tos = rx.tos >= 0 ? (uint8_t)rx.tos : 0;
+			if ((rt->ext & WIRE_MODE_DSCP_ECN) && !rt->ecn_set && rx.tos > 0 && (rx.tos & 3))
+				rtest_follow_ecn(rt, rx.tos & 3);
+		}
+		if (!(rt->sealed ? wire_reflect_prepare_auth(buf, len, &r)
+				 : wire_reflect_prepare(buf, len, fmt, &r))) {
+			/* e.g. 41 octets where DSCP and ECN monitoring needs 42 */
+			COUNT(rw, malformed);
+			LOG_RL(LOGL_WARN, 10, "dropped a %zu-octet test packet: too short for the session's "
+			       "reflection format", len);
+			continue;
+		}
 		if (rw->r->impair)
 			reflect_impaired(rw, rt, buf, len, r.rx_ts, &rx);
 		else
@@ -717,6 +748,11 @@ static void handle_request(struct rconn *c)
 							    ? WIRE_TEST_AUTH_SENDER_LEN
 							    : WIRE_TEST_SENDER_LEN)) {
 		as.accept = WIRE_ACCEPT_UNSUPPORTED;
+	} else if ((c->ch.ext & WIRE_MODE_REFLECT_OCTETS) && rq.pad_reflect > rq.padding) {
+		/* RFC 6038: cannot return more padding than the sender will send */
+		LOG_RL(LOGL_INFO, 10, "refused a session: %u octets of padding to reflect, only %u of padding",
+		       rq.pad_reflect, rq.padding);
+		as.accept = WIRE_ACCEPT_UNSUPPORTED;
 	} else if (c->ntests >= CONN_MAX_SESSIONS) {
 		as.accept = WIRE_ACCEPT_PERMANENT_LIMIT;
 	} else {
@@ -771,6 +807,12 @@ static void handle_request(struct rconn *c)
 	} else {
 		rt->conn = c;
 		rt->peer = c->peer;
+		rt->dscp = dscp;
+		rt->ext = c->ch.ext & (rt->sealed ? ~WIRE_MODE_SYMMETRICAL : ~0u);
+		if (rt->ext & WIRE_MODE_REFLECT_OCTETS) {
+			rt->pad_reflect = rq.pad_reflect;
+			as.reflected_octets = rq.octets_reflect;
+		}
 		if (rq.timeout > 0 && rq.timeout / 2 < NS_PER_SEC)
 			rt->hold_max = rq.timeout / 2;
 		else if (rq.timeout > 0)
@@ -877,14 +919,14 @@ static int handle_setup(struct rconn *c)
 	int rc;
 
 	wire_decode_setup(c->rbuf, c->rlen, &su);
-	if (!ctlchan_mode_valid(su.mode) || !(su.mode & r->modes)) {
+	if (!ctlchan_mode_valid(su.mode & WIRE_MODE_SECURITY) || (su.mode & ~r->modes)) {
 		COUNT(rw, protocol_errors);
 		conn_close(c, su.mode == 0 ? "client declined every mode"
 					   : "client asked for a mode we do not offer");
 		return -1;
 	}
 	why[0] = 0;
-	if (su.mode != WIRE_MODE_OPEN) {
+	if ((su.mode & WIRE_MODE_SECURITY) != WIRE_MODE_OPEN) {
 		char id[REFL_KEYID_MAX + 1];
 
 		k = find_key(r, su.keyid);
@@ -1182,7 +1224,8 @@ struct responder *responder_start(const struct refl_config *cfg)
 			      : cfg->nkeys ? WIRE_MODE_OPEN | WIRE_MODE_AUTH | WIRE_MODE_ENCRYPTED |
 						     WIRE_MODE_MIXED
 					   : WIRE_MODE_OPEN;
-	if ((r->modes & ~WIRE_MODE_OPEN) && !cfg->nkeys)
+	r->modes |= cfg->extensions & REFL_EXTENSIONS;
+	if ((r->modes & WIRE_MODE_SECURITY & ~WIRE_MODE_OPEN) && !cfg->nkeys)
 		log_warn("authenticated/encrypted/mixed modes offered without keys: every such client is denied");
 	r->impair = cfg->imp.delay > 0 || cfg->imp.jitter > 0 || cfg->imp.duplicate > 0 ||
 		    cfg->imp.reorder > 0;

@@ -77,6 +77,8 @@ struct session {
 	struct ctlchan_test tt;       /* test packet security (auth/encrypted) */
 	bool sealed;                  /* test packets use the 48/112-octet sealed layouts */
 	bool tt_ready;                /* tt initialised from the SID */
+	struct wire_test_layout lay;  /* offsets once the extensions are known */
+	uint16_t octets_reflect;      /* RFC 6038: what Accept-Session must return */
 };
 
 const char *session_mode_name(uint32_t mode)
@@ -141,6 +143,7 @@ void session_params_default(struct session_params *p)
 	p->ctl_timeout = 10 * NS_PER_SEC;
 	p->seed = 1;
 	p->allowed_modes = WIRE_MODE_OPEN;
+	p->extensions = WIRE_MODE_DSCP_ECN;
 }
 
 static int64_t next_gap(struct session *s)
@@ -300,6 +303,9 @@ static int open_test_socket(struct session *s, const struct sockaddr_storage *lo
 	s->test.fd = tsock_open(local, s->p.port_lo, s->p.port_hi, s->p.dscp, flags, &port);
 	if (s->test.fd < 0)
 		return -1;
+	if ((s->p.ecn & 3) &&
+	    tsock_set_tos(s->test.fd, local->ss_family, (s->p.dscp & 0x3f) << 2 | (s->p.ecn & 3)) < 0)
+		LOG_RL(LOGL_WARN, 10, "cannot set ECN codepoint %d on the test socket: %m", s->p.ecn & 3);
 	s->txstamp = flags & TSOCK_TXSTAMP;
 	s->info.local_test = *local;
 	tsock_addr_set_port(&s->info.local_test, port);
@@ -307,6 +313,46 @@ static int open_test_socket(struct session *s, const struct sockaddr_storage *lo
 }
 
 static void start_test(struct session *s);
+
+/*
+ * The test packet layout once the greeting told the mode and what the server
+ * offers: the 48/112-octet layouts for authenticated and encrypted test
+ * packets, then the extensions we want and the server offers.  With the
+ * default padding, the sender packet is as long as the reflection's fixed
+ * part plus the padding to be reflected; the packet was allocated for the
+ * largest case at start.
+ */
+static int choose_layout(struct session *s, uint32_t mode, uint32_t offered)
+{
+	uint32_t ext = s->p.extensions & offered &
+		       (WIRE_MODE_REFLECT_OCTETS | WIRE_MODE_SYMMETRICAL | WIRE_MODE_DSCP_ECN);
+	bool dflt = s->p.padding == SESSION_PADDING_DEFAULT;
+
+	s->sealed = ctlchan_test_sealed(mode);
+	if (!s->p.pad_reflect)
+		ext &= ~WIRE_MODE_REFLECT_OCTETS;
+	if (s->sealed)
+		ext &= ~WIRE_MODE_SYMMETRICAL;
+	wire_test_layout(s->sealed, ext, &s->lay);
+	if (!dflt && (ext & WIRE_MODE_DSCP_ECN) && s->lay.snd_hdr + s->p.padding < s->lay.refl_hdr &&
+	    !(ext & WIRE_MODE_SYMMETRICAL)) {
+		/* too short to carry the DSCP/ECN octet back: do without it */
+		ext &= ~WIRE_MODE_DSCP_ECN;
+		wire_test_layout(s->sealed, ext, &s->lay);
+	}
+	s->info.ctl_ext = ext;
+	s->info.padding = dflt ? (uint32_t)(s->lay.refl_hdr - s->lay.snd_hdr) + s->p.pad_reflect
+			       : s->p.padding;
+	s->pkt_len = s->lay.snd_hdr + s->info.padding;
+	s->info.packet_len = s->pkt_len;
+	if (s->pkt_len > s->pkt_cap)
+		return fail(s, SESSION_ERR_LOCAL, "invalid session: %zu-octet packets (at most %zu)",
+			    s->pkt_len, s->pkt_cap), -1;
+	/* symmetrical size: the octets up to the reflection's size are MBZ */
+	memset(s->pkt + WIRE_TEST_SENDER_LEN, 0, s->lay.snd_hdr > WIRE_TEST_SENDER_LEN && !s->sealed
+							  ? s->lay.snd_hdr - WIRE_TEST_SENDER_LEN : 0);
+	return 0;
+}
 
 static void handle_greeting(struct session *s)
 {
@@ -330,23 +376,14 @@ static void handle_greeting(struct session *s)
 		return fail(s, SESSION_ERR_MODE, "no common mode: the server offers %s, we allow %s",
 			    mode_set_str(g.modes, a, sizeof(a)), mode_set_str(s->p.allowed_modes, b, sizeof(b)));
 	}
-	rc = ctlchan_client_setup(&s->ch, &g, mode, s->p.keyid, s->p.secret, s->p.secret_len, NULL, out);
+	if (choose_layout(s, mode, g.modes) < 0)
+		return;
+	rc = ctlchan_client_setup(&s->ch, &g, mode | s->info.ctl_ext, s->p.keyid, s->p.secret,
+				  s->p.secret_len, NULL, out);
 	if (rc < 0)
 		return fail(s, rc == CTLCHAN_EKEYID ? SESSION_ERR_LOCAL : SESSION_ERR_PROTOCOL,
 			    "cannot set up %s mode: %s", session_mode_name(mode), ctlchan_strerror(rc));
 	s->info.ctl_mode = mode;
-	if (ctlchan_test_sealed(mode)) {
-		/* the 48/112-octet layouts: re-size the packet (allocated for it at start) */
-		s->sealed = true;
-		s->info.padding = s->p.padding == SESSION_PADDING_DEFAULT
-					  ? WIRE_TEST_AUTH_REFLECT_LEN - WIRE_TEST_AUTH_SENDER_LEN
-					  : s->p.padding;
-		s->pkt_len = WIRE_TEST_AUTH_SENDER_LEN + s->info.padding;
-		s->info.packet_len = s->pkt_len;
-		if (s->pkt_len > s->pkt_cap)
-			return fail(s, SESSION_ERR_LOCAL, "invalid session: %zu-octet packets (at most %d)",
-				    s->pkt_len, WIRE_TEST_MAX_LEN);
-	}
 	if (ctl_send(s, out, sizeof(out)) < 0)
 		return;
 	expect(s, ST_SERVER_START, WIRE_SERVER_START_LEN);
@@ -376,6 +413,13 @@ static void handle_server_start(struct session *s)
 		fill_addr(&rq.receiver, &s->p.server);
 	}
 	rq.padding = s->info.padding;
+	if (s->info.ctl_ext & WIRE_MODE_REFLECT_OCTETS) {
+		do
+			s->octets_reflect = (uint16_t)rng_next(&s->rng);
+		while (!s->octets_reflect);
+		rq.octets_reflect = s->octets_reflect;
+		rq.pad_reflect = s->p.pad_reflect;
+	}
 	rq.start_time = ntptime_now();
 	rq.timeout = s->p.loss_timeout;
 	rq.typep = wire_typep_from_dscp((uint8_t)s->p.dscp);
@@ -403,6 +447,16 @@ static void handle_accept(struct session *s)
 			    wire_accept_str(a.accept));
 	if (a.port == 0)
 		return fail(s, SESSION_ERR_PROTOCOL, "Accept-Session names reflector port 0");
+	if ((s->info.ctl_ext & WIRE_MODE_REFLECT_OCTETS) && a.reflected_octets != s->octets_reflect)
+		return fail(s, SESSION_ERR_PROTOCOL,
+			    "Accept-Session returned Reflected Octets 0x%04x, we sent 0x%04x (RFC 6038)",
+			    a.reflected_octets, s->octets_reflect);
+	if ((s->info.ctl_ext & WIRE_MODE_REFLECT_OCTETS) && a.server_octets &&
+	    s->pkt_len >= s->lay.snd_hdr + 2) {
+		/* RFC 6038: the Server Octets open our padding, for the server to find */
+		s->pkt[s->lay.snd_hdr] = (uint8_t)(a.server_octets >> 8);
+		s->pkt[s->lay.snd_hdr + 1] = (uint8_t)a.server_octets;
+	}
 	memcpy(s->info.sid, a.sid, sizeof(a.sid));
 	s->info.have_sid = true;
 	s->info.remote_test = s->p.server;
@@ -622,6 +676,18 @@ static void read_txstamps(struct session *s)
 	}
 }
 
+/* RFC 6038: the reflection starts its padding with the first pad_reflect octets of ours. */
+static bool reflected_padding_ok(const struct session *s, const uint8_t *buf, size_t n)
+{
+	size_t want = s->p.pad_reflect;
+
+	if (want > s->pkt_len - s->lay.snd_hdr)
+		want = s->pkt_len - s->lay.snd_hdr;
+	if (n < s->lay.refl_hdr || want > n - s->lay.refl_hdr)
+		return false;
+	return memcmp(buf + s->lay.refl_hdr, s->pkt + s->lay.snd_hdr, want) == 0;
+}
+
 static void test_cb(struct wk_io *io, uint32_t events)
 {
 	struct session *s = (struct session *)((char *)io - offsetof(struct session, test));
@@ -678,6 +744,13 @@ static void test_cb(struct wk_io *io, uint32_t events)
 		sr.err4 = s->clk.errest;
 		sr.ttl_fwd = r.ttl_known ? r.sender_ttl : -1;
 		sr.ttl_bck = rx.ttl;
+		sr.tos_fwd = s->lay.tos_off && (size_t)n > s->lay.tos_off ? buf[s->lay.tos_off] : -1;
+		sr.tos_bck = rx.tos;
+		if ((s->info.ctl_ext & WIRE_MODE_REFLECT_OCTETS) && !reflected_padding_ok(s, buf, (size_t)n)) {
+			s->info.reflect_mismatch++;
+			LOG_RL(LOGL_WARN, 10, "reflection of packet %u returned other padding than we sent "
+			       "(RFC 6038 reflect octets)", r.sender_seq);
+		}
 		if (rx.ts_kernel) {
 			s->info.kernel_rx++;
 			if (rx.ts_hw)
@@ -759,6 +832,7 @@ struct session *session_start(struct worker *wk, const struct session_params *p)
 	s->rng = p->seed;
 	ctlchan_init(&s->ch, CTLCHAN_CLIENT);
 	s->fmt = p->mode == SESSION_STAMP ? WIRE_TEST_STAMP : WIRE_TEST_OPEN;
+	wire_test_layout(false, 0, &s->lay);
 	s->info.padding = p->padding == SESSION_PADDING_DEFAULT ? default_padding(p) : p->padding;
 	hdr = s->fmt == WIRE_TEST_STAMP ? WIRE_STAMP_LEN : WIRE_TEST_SENDER_LEN;
 	s->pkt_len = hdr + s->info.padding;
@@ -780,12 +854,21 @@ struct session *session_start(struct worker *wk, const struct session_params *p)
 		if (sealed > s->pkt_cap && sealed <= WIRE_TEST_MAX_LEN)
 			s->pkt_cap = sealed;
 	}
+	if (p->mode == SESSION_CONTROL && (p->extensions || p->pad_reflect)) {
+		/* room for the extensions' layouts: 28 MBZ octets, reflected padding */
+		size_t ext = s->pkt_cap + WIRE_TEST_REFLECT_LEN - WIRE_TEST_SENDER_LEN + 1 + p->pad_reflect;
+
+		s->pkt_cap = ext < WIRE_TEST_MAX_LEN ? ext : WIRE_TEST_MAX_LEN;
+	}
 	s->pkt = calloc(1, s->pkt_cap);
 	s->late = calloc(p->count, sizeof(*s->late));
 	if (!s->pkt || !s->late || stats_init(&s->st, p->count, p->loss_timeout) < 0) {
 		session_free(s);
 		return NULL;
 	}
+	s->st.tos_tx = (p->dscp & 0x3f) << 2 | (p->ecn & 3);
+	/* TWAMP's Type-P asks the reflector to answer with our DSCP; light/STAMP do not */
+	s->st.tos_bck_expected = p->mode == SESSION_CONTROL ? (p->dscp & 0x3f) << 2 : -1;
 	for (size_t i = hdr; i < s->pkt_cap; i++) {
 		uint8_t b = (uint8_t)rng_next(&s->rng);
 

@@ -132,9 +132,19 @@ int tsock_resolve(const char *spec, int family, uint16_t default_port,
 
 int tsock_set_dscp(int fd, int family, int dscp)
 {
-	int tos = (dscp & 0x3f) << 2;
+	return tsock_set_tos(fd, family, (dscp & 0x3f) << 2);
+}
 
-	if (family == AF_INET6) {
+int tsock_set_tos(int fd, int family, int tos)
+{
+	int domain = family;
+	socklen_t dl = sizeof(domain);
+
+	/* the socket's own family decides (an IPv6 socket may carry IPv4 peers) */
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &dl) < 0)
+		domain = family;
+	tos &= 0xff;
+	if (domain == AF_INET6) {
 		setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos)); /* IPv4 on dual-stack */
 		return setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof(tos));
 	}
