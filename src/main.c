@@ -138,6 +138,52 @@ static void raise_nofile(void)
 	}
 }
 
+/* ---- extensions (ping and responder --extensions) ----------------------- */
+
+/* "dscp-ecn,reflect-octets,symmetrical", "all" or "none" -> WIRE_MODE_* bits. */
+static int parse_extensions(const char *s, uint32_t *out)
+{
+	static const struct {
+		const char *name;
+		uint32_t bit;
+	} names[] = {
+		{ "dscp-ecn", WIRE_MODE_DSCP_ECN },
+		{ "reflect-octets", WIRE_MODE_REFLECT_OCTETS },
+		{ "symmetrical", WIRE_MODE_SYMMETRICAL },
+		{ "all", REFL_EXTENSIONS },
+		{ "none", 0 },
+	};
+	char buf[128], *save = NULL;
+	uint32_t v = 0;
+
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	snprintf(buf, sizeof(buf), "%s", s);
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		size_t i;
+
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (!strcmp(t, names[i].name))
+				break;
+		if (i == sizeof(names) / sizeof(names[0]))
+			return -1;
+		v |= names[i].bit;
+	}
+	*out = v;
+	return 0;
+}
+
+/* ECN codepoint by number or RFC 3168 name. */
+static int parse_ecn(const char *s)
+{
+	static const char *const names[] = { "not-ect", "ect1", "ect0", "ce" };
+
+	for (int i = 0; i < 4; i++)
+		if (!strcasecmp(s, names[i]) || (s[0] == '0' + i && !s[1]))
+			return i;
+	return -1;
+}
+
 /* ---- security modes (ping -A, responder --modes) ----------------------- */
 
 /* Letters A E M O (any order, either case) -> WIRE_MODE_* bits; -1 on a bad letter. */
@@ -190,6 +236,15 @@ static void usage_ping(FILE *f)
 		"                    'KEYID<TAB>hex-secret' per line; the line of -u is used.\n"
 		"                    Without -k the environment variable TWAMP_SECRET holds the\n"
 		"                    passphrase as text.  Secrets never go on the command line\n"
+		"  --extensions LIST TWAMP extensions to use when the server offers them, comma-\n"
+		"                    separated: dscp-ecn (RFC 7750: the reflector reports the DSCP\n"
+		"                    and ECN it received; default), symmetrical (RFC 6038 equal\n"
+		"                    sizes both ways, open test packets), reflect-octets (see\n"
+		"                    --reflect-octets), all, none\n"
+		"  --reflect-octets N  RFC 6038: ask the reflector to return the first N octets of\n"
+		"                    our padding, and check every reflection does\n"
+		"  --ecn CODEPOINT   ECN of the test packets: not-ect (default), ect0, ect1, ce or\n"
+		"                    0-3; the records show what arrived at each end\n"
 		"  --mode MODE       control (TWAMP with TWAMP-Control, default), light (TWAMP\n"
 		"                    Light, RFC 5357 appendix I) or stamp (RFC 8762)\n"
 		"  --ssid N          STAMP session identifier (default 1)\n"
@@ -255,6 +310,9 @@ static int cmd_ping(int argc, char **argv)
 		{ "spin", required_argument, NULL, 'p' },
 		{ "timestamps", required_argument, NULL, 'T' },
 		{ "hw-timestamps", required_argument, NULL, 'H' },
+		{ "extensions", required_argument, NULL, 'X' },
+		{ "reflect-octets", required_argument, NULL, 'r' },
+		{ "ecn", required_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -354,6 +412,26 @@ static int cmd_ping(int argc, char **argv)
 			if (parse_uint(optarg, 65535, &v))
 				goto bad_opt;
 			p.ssid = (uint16_t)v;
+			break;
+		case 'X':
+			if (parse_extensions(optarg, &p.extensions) < 0) {
+				fprintf(stderr, "twamp-client ping: --extensions %s: use dscp-ecn, "
+					"reflect-octets, symmetrical, all or none, comma-separated\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'r':
+			if (parse_uint(optarg, 4096, &v) || !v)
+				goto bad_opt;
+			p.pad_reflect = (uint16_t)v;
+			p.extensions |= WIRE_MODE_REFLECT_OCTETS;
+			break;
+		case 'E':
+			if ((p.ecn = parse_ecn(optarg)) < 0) {
+				fprintf(stderr, "twamp-client ping: --ecn %s: use not-ect, ect0, ect1, ce or 0-3\n",
+					optarg);
+				return EXIT_USAGE;
+			}
 			break;
 		case 't':
 			if (parse_seconds(optarg, &p.ctl_timeout) || p.ctl_timeout == 0)
@@ -562,6 +640,9 @@ static void usage_responder(FILE *f)
 		"                         (authenticated), E (encrypted), M (mixed); default O, and\n"
 		"                         OAEM with --keys.  A client with an unknown KeyID or the\n"
 		"                         wrong secret is denied (Accept 1) and disconnected\n"
+		"  --extensions LIST      extensions offered in the greeting (default all):\n"
+		"                         dscp-ecn (RFC 7750), reflect-octets and symmetrical\n"
+		"                         (RFC 6038), comma-separated, or none\n"
 		"  --pad-short            answer test packets shorter than 41 octets (twampy's\n"
 		"                         default) with 41 octets; off: they are dropped, because a\n"
 		"                         reflection must never be larger than what it answers\n"
@@ -620,6 +701,7 @@ static int cmd_responder(int argc, char **argv)
 		{ "keys", required_argument, NULL, 'K' },
 		{ "modes", required_argument, NULL, 'O' },
 		{ "pad-short", no_argument, NULL, 'p' },
+		{ "extensions", required_argument, NULL, 'X' },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "delay", required_argument, NULL, 'd' },
 		{ "jitter", required_argument, NULL, 'j' },
@@ -702,6 +784,13 @@ static int cmd_responder(int argc, char **argv)
 			break;
 		case 'p':
 			c.pad_short = true;
+			break;
+		case 'X':
+			if (parse_extensions(optarg, &c.extensions) < 0) {
+				fprintf(stderr, "twamp-client responder: --extensions %s: use dscp-ecn, "
+					"reflect-octets, symmetrical, all or none, comma-separated\n", optarg);
+				return EXIT_USAGE;
+			}
 			break;
 		case 'w':
 			if (parse_uint(optarg, 1024, &v) || !v)

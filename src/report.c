@@ -54,6 +54,34 @@ static void hops_line(FILE *f, const char *what, int lo, int hi)
 			255 - hi, 255 - lo);
 }
 
+static const char *ecn_name(int ecn)
+{
+	static const char *const n[] = { "not-ECT", "ECT(1)", "ECT(0)", "CE" };
+
+	return ecn >= 0 && ecn < 4 ? n[ecn] : "?";
+}
+
+/* RFC 7750: the DS field each way, and whether the network changed it. */
+static void dscp_line(FILE *f, const struct stats_summary *s)
+{
+	if (s->dscp_bck < 0 && s->dscp_fwd < 0)
+		return;
+	fprintf(f, "DSCP sent %d, seen by the reflector ", s->dscp_tx);
+	if (s->dscp_fwd >= 0)
+		fprintf(f, "%d", s->dscp_fwd);
+	else
+		fprintf(f, "(not reported)");
+	if (s->dscp_bck >= 0)
+		fprintf(f, ", received back %d", s->dscp_bck);
+	fprintf(f, "%s\n", s->dscp_remarked ? ": RE-MARKED on the way" : "");
+	fprintf(f, "ECN sent %s", ecn_name(s->ecn_tx));
+	if (s->ecn_fwd >= 0)
+		fprintf(f, ", seen by the reflector %s (%u CE)", ecn_name(s->ecn_fwd), s->ce_fwd);
+	if (s->ecn_bck >= 0)
+		fprintf(f, ", received back %s (%u CE)", ecn_name(s->ecn_bck), s->ce_bck);
+	fprintf(f, "\n");
+}
+
 void report_text(FILE *f, const struct report *r)
 {
 	const struct stats_summary *s = r->sum;
@@ -91,6 +119,7 @@ void report_text(FILE *f, const struct report *r)
 	}
 	hops_line(f, "send hops", s->ttl_fwd_min, s->ttl_fwd_max);
 	hops_line(f, "reflect hops", s->ttl_bck_min, s->ttl_bck_max);
+	dscp_line(f, s);
 	if (!s->sync && s->received)
 		fprintf(f, "clocks: not synchronized (one-way times are unreliable)\n");
 	if (r->info->malformed)
@@ -153,6 +182,15 @@ void report_machine(FILE *f, const struct report *r)
 		fprintf(f, "MINTTL_BCK\t%d\nMAXTTL_BCK\t%d\n", s->ttl_bck_min, s->ttl_bck_max);
 	/* our additions, after twping's keys so that its parsers are unaffected */
 	fprintf(f, "REORDERED\t%u\n", s->reordered);
+	if (s->dscp_tx >= 0)
+		fprintf(f, "DSCP_TX\t%d\nECN_TX\t%d\n", s->dscp_tx, s->ecn_tx);
+	if (s->dscp_fwd >= 0)
+		fprintf(f, "DSCP_RX_FWD\t%d\nECN_RX_FWD\t%d\nECN_CE_FWD\t%u\n", s->dscp_fwd, s->ecn_fwd,
+			s->ce_fwd);
+	if (s->dscp_bck >= 0)
+		fprintf(f, "DSCP_RX_BCK\t%d\nECN_RX_BCK\t%d\nECN_CE_BCK\t%u\n", s->dscp_bck, s->ecn_bck,
+			s->ce_bck);
+	fprintf(f, "DSCP_REMARKED\t%d\n", s->dscp_remarked);
 	fprintf(f, "LOSS_RATIO\t%g\n", s->loss_ratio);
 	for (int i = 0; i < 3; i++) {
 		if (!dd[i]->valid)
@@ -185,6 +223,22 @@ static json_object *jdist(const struct stats_dist *d)
 static json_object *jint_or_null(int v)
 {
 	return v < 0 ? NULL : json_object_new_int(v);
+}
+
+/* The extension bits in use, by name (RFC 5938, 6038, 7750). */
+static json_object *jext(uint32_t ext)
+{
+	json_object *a = json_object_new_array();
+
+	if (ext & WIRE_MODE_INDIV_SESSION)
+		json_object_array_add(a, json_object_new_string("individual-session-control"));
+	if (ext & WIRE_MODE_REFLECT_OCTETS)
+		json_object_array_add(a, json_object_new_string("reflect-octets"));
+	if (ext & WIRE_MODE_SYMMETRICAL)
+		json_object_array_add(a, json_object_new_string("symmetrical-size"));
+	if (ext & WIRE_MODE_DSCP_ECN)
+		json_object_array_add(a, json_object_new_string("dscp-ecn"));
+	return a;
 }
 
 void report_json(FILE *f, const struct report *r)
@@ -230,6 +284,17 @@ void report_json(FILE *f, const struct report *r)
 	json_object_object_add(o, "ttl_fwd_max", jint_or_null(s->ttl_fwd_max));
 	json_object_object_add(o, "ttl_bck_min", jint_or_null(s->ttl_bck_min));
 	json_object_object_add(o, "ttl_bck_max", jint_or_null(s->ttl_bck_max));
+	json_object_object_add(o, "dscp_tx", jint_or_null(s->dscp_tx));
+	json_object_object_add(o, "dscp_rx_fwd", jint_or_null(s->dscp_fwd));
+	json_object_object_add(o, "dscp_rx_bck", jint_or_null(s->dscp_bck));
+	json_object_object_add(o, "dscp_remarked", json_object_new_boolean(s->dscp_remarked));
+	json_object_object_add(o, "ecn_tx", jint_or_null(s->ecn_tx));
+	json_object_object_add(o, "ecn_rx_fwd", jint_or_null(s->ecn_fwd));
+	json_object_object_add(o, "ecn_rx_bck", jint_or_null(s->ecn_bck));
+	json_object_object_add(o, "ecn_ce_fwd", s->ecn_fwd >= 0 ? json_object_new_int((int)s->ce_fwd) : NULL);
+	json_object_object_add(o, "ecn_ce_bck", s->ecn_bck >= 0 ? json_object_new_int((int)s->ce_bck) : NULL);
+	json_object_object_add(o, "extensions", jext(in->ctl_ext));
+	json_object_object_add(o, "reflect_mismatch", json_object_new_int((int)in->reflect_mismatch));
 	json_object_object_add(o, "send_late_p50", json_object_new_double(sec(in->late_p50)));
 	json_object_object_add(o, "send_late_p99", json_object_new_double(sec(in->late_p99)));
 	json_object_object_add(o, "send_late_max", json_object_new_double(sec(in->late_max)));

@@ -1587,3 +1587,96 @@ Test(pcap, bad_files)
 	cr_assert_eq(pcap_load(path, &pf), -1, "bad magic");
 	unlink(path);
 }
+
+/* ---- RFC 6038 / RFC 7750 extensions ---------------------------------- */
+
+Test(extensions, request_and_accept_fields_at_their_offsets)
+{
+	struct wire_request rq = { .ipvn = 4, .octets_reflect = 0xa1b2, .pad_reflect = 0x0c0d };
+	struct wire_accept_session as = { .reflected_octets = 0x1234, .server_octets = 0xbeef };
+	struct wire_request rq2;
+	struct wire_accept_session as2;
+	uint8_t buf[WIRE_REQUEST_LEN];
+
+	wire_encode_request(buf, &rq);
+	cr_assert(buf[88] == 0xa1 && buf[89] == 0xb2 && buf[90] == 0x0c && buf[91] == 0x0d);
+	cr_assert(all_zero(buf + 92, 4));
+	cr_assert_eq(wire_decode_request(buf, sizeof(buf), &rq2), 0);
+	cr_assert_eq(rq2.octets_reflect, 0xa1b2);
+	cr_assert_eq(rq2.pad_reflect, 0x0c0d);
+	wire_encode_accept_session(buf, &as);
+	cr_assert(buf[20] == 0x12 && buf[21] == 0x34 && buf[22] == 0xbe && buf[23] == 0xef);
+	cr_assert(all_zero(buf + 24, 8));
+	cr_assert_eq(wire_decode_accept_session(buf, WIRE_ACCEPT_SESSION_LEN, &as2), 0);
+	cr_assert_eq(as2.reflected_octets, 0x1234);
+	cr_assert_eq(as2.server_octets, 0xbeef);
+}
+
+Test(extensions, layouts)
+{
+	struct wire_test_layout l;
+
+	wire_test_layout(false, 0, &l);
+	cr_assert(l.snd_hdr == 14 && l.refl_hdr == 41 && l.tos_off == 0);
+	wire_test_layout(false, WIRE_MODE_DSCP_ECN, &l);
+	cr_assert(l.snd_hdr == 14 && l.refl_hdr == 42 && l.tos_off == 41);
+	wire_test_layout(false, WIRE_MODE_SYMMETRICAL, &l);
+	cr_assert(l.snd_hdr == 41 && l.refl_hdr == 41);
+	wire_test_layout(false, WIRE_MODE_SYMMETRICAL | WIRE_MODE_DSCP_ECN, &l);
+	cr_assert(l.snd_hdr == 42 && l.refl_hdr == 42 && l.tos_off == 41);
+	wire_test_layout(true, WIRE_MODE_DSCP_ECN | WIRE_MODE_SYMMETRICAL, &l);
+	cr_assert(l.snd_hdr == 48 && l.refl_hdr == 112 && l.tos_off == 81);
+}
+
+/* In place: padding to reflect moves first, then the header, then the DS octet. */
+Test(extensions, reflect_prepare_open)
+{
+	uint8_t buf[80], orig[80];
+	struct wire_test_reflect m = { .seq = 7, .ext = WIRE_MODE_REFLECT_OCTETS | WIRE_MODE_DSCP_ECN,
+				       .sender_tos = 0xb9, .pad_reflect = 10, .sender_ttl = 64 };
+
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i + 1);
+	memcpy(orig, buf, sizeof(buf));
+	cr_assert_eq(wire_reflect_prepare(buf, 60, WIRE_TEST_OPEN, &m), 42u);
+	cr_assert_arr_eq(buf + 24, orig, 14, "sender fields echoed");
+	cr_assert_eq(buf[40], 64);
+	cr_assert_eq(buf[41], 0xb9);
+	cr_assert_arr_eq(buf + 42, orig + 14, 10, "first 10 octets of the sender's padding");
+	cr_assert_arr_eq(buf + 60, orig + 60, 20, "nothing past len touched");
+
+	/* 41 octets cannot carry the DS octet: refused, untouched */
+	memcpy(buf, orig, sizeof(buf));
+	cr_assert_eq(wire_reflect_prepare(buf, 41, WIRE_TEST_OPEN, &m), 0u);
+	cr_assert_arr_eq(buf, orig, sizeof(buf));
+
+	/* more padding asked for than fits: only what fits, never beyond len */
+	m.pad_reflect = 200;
+	cr_assert_eq(wire_reflect_prepare(buf, 50, WIRE_TEST_OPEN, &m), 42u);
+	cr_assert_arr_eq(buf + 42, orig + 14, 8);
+	cr_assert_arr_eq(buf + 50, orig + 50, 30);
+
+	/* symmetrical: the padding is already in place */
+	memcpy(buf, orig, sizeof(buf));
+	m.ext = WIRE_MODE_REFLECT_OCTETS | WIRE_MODE_SYMMETRICAL | WIRE_MODE_DSCP_ECN;
+	m.pad_reflect = 10;
+	cr_assert_eq(wire_reflect_prepare(buf, 60, WIRE_TEST_OPEN, &m), 42u);
+	cr_assert_arr_eq(buf + 42, orig + 42, 18);
+}
+
+Test(extensions, reflect_prepare_auth)
+{
+	uint8_t buf[160], orig[160];
+	struct wire_test_reflect m = { .ext = WIRE_MODE_REFLECT_OCTETS | WIRE_MODE_DSCP_ECN,
+				       .sender_tos = 0x2e, .pad_reflect = 16 };
+
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i * 7 + 3);
+	memcpy(orig, buf, sizeof(buf));
+	cr_assert_eq(wire_reflect_prepare_auth(buf, 140, &m), 112u);
+	cr_assert_eq(buf[81], 0x2e);
+	cr_assert(all_zero(buf + 82, 14));
+	cr_assert_arr_eq(buf + 112, orig + 48, 16);
+	cr_assert_arr_eq(buf + 128, orig + 128, 32);
+	cr_assert_arr_eq(buf + 48, orig, 4, "sender sequence number echoed");
+}

@@ -305,6 +305,28 @@ static void jhops(struct jw *w, const char *min_key, const char *max_key, int tt
 		jnull(w, max_key);
 }
 
+/* RFC 7750 monitoring: what we sent and what each end received; null when unknown. */
+static void jint_known(struct jw *w, const char *key, bool known, int64_t v)
+{
+	if (known)
+		jint(w, key, v);
+	else
+		jnull(w, key);
+}
+
+static void jdscp(struct jw *w, const struct stats_summary *s)
+{
+	jint_known(w, "dscp_tx", s->dscp_tx >= 0, s->dscp_tx);
+	jint_known(w, "dscp_rx_fwd", s->dscp_fwd >= 0, s->dscp_fwd);
+	jint_known(w, "dscp_rx_bck", s->dscp_bck >= 0, s->dscp_bck);
+	jbool(w, "dscp_remarked", s->dscp_remarked);
+	jint_known(w, "ecn_tx", s->ecn_tx >= 0, s->ecn_tx);
+	jint_known(w, "ecn_rx_fwd", s->ecn_fwd >= 0, s->ecn_fwd);
+	jint_known(w, "ecn_rx_bck", s->ecn_bck >= 0, s->ecn_bck);
+	jint_known(w, "ecn_ce_fwd", s->ecn_fwd >= 0, s->ce_fwd);
+	jint_known(w, "ecn_ce_bck", s->ecn_bck >= 0, s->ce_bck);
+}
+
 static void json_target(struct jw *w, const struct record *r)
 {
 	const struct stats_summary *s = &r->sum;
@@ -358,6 +380,7 @@ static void json_target(struct jw *w, const struct record *r)
 	jfloat(w, "measurement_error_bck_seconds", s->maxerr_bck >= 0, s->maxerr_bck);
 	jhops(w, "min_hops_fwd", "max_hops_fwd", s->ttl_fwd_min, s->ttl_fwd_max);
 	jhops(w, "min_hops_bck", "max_hops_bck", s->ttl_bck_min, s->ttl_bck_max);
+	jdscp(w, s);
 
 	jfloat(w, "send_lateness_p99_seconds", r->has_late, sec(r->send_late_p99));
 	jstr(w, "timestamp_source", r->timestamp_source);
@@ -510,6 +533,27 @@ static void ibool(struct iw *w, const char *key, bool v)
 	puts_(w->b, v ? "true" : "false");
 }
 
+static void idscp(struct iw *w, const struct stats_summary *s)
+{
+	if (s->dscp_tx >= 0)
+		iint(w, "dscp_tx", s->dscp_tx);
+	if (s->dscp_fwd >= 0)
+		iint(w, "dscp_rx_fwd", s->dscp_fwd);
+	if (s->dscp_bck >= 0)
+		iint(w, "dscp_rx_bck", s->dscp_bck);
+	ibool(w, "dscp_remarked", s->dscp_remarked);
+	if (s->ecn_tx >= 0)
+		iint(w, "ecn_tx", s->ecn_tx);
+	if (s->ecn_fwd >= 0) {
+		iint(w, "ecn_rx_fwd", s->ecn_fwd);
+		iint(w, "ecn_ce_fwd", s->ce_fwd);
+	}
+	if (s->ecn_bck >= 0) {
+		iint(w, "ecn_rx_bck", s->ecn_bck);
+		iint(w, "ecn_ce_bck", s->ce_bck);
+	}
+}
+
 static void istr(struct iw *w, const char *key, const char *v)
 {
 	if (!v)
@@ -581,6 +625,7 @@ static void influx_target(struct ebuf *b, const struct record *r)
 		ifloat(&w, "measurement_error_bck_seconds", s->maxerr_bck >= 0, s->maxerr_bck);
 		ihops(&w, "min_hops_fwd", "max_hops_fwd", s->ttl_fwd_min, s->ttl_fwd_max);
 		ihops(&w, "min_hops_bck", "max_hops_bck", s->ttl_bck_min, s->ttl_bck_max);
+		idscp(&w, s);
 		ifloat(&w, "send_lateness_p99_seconds", r->has_late, sec(r->send_late_p99));
 		istr(&w, "timestamp_source", r->timestamp_source);
 		ibool(&w, "clock_sync", r->clock_sync);

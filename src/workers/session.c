@@ -341,7 +341,8 @@ static int choose_layout(struct session *s, uint32_t mode, uint32_t offered)
 		wire_test_layout(s->sealed, ext, &s->lay);
 	}
 	s->info.ctl_ext = ext;
-	s->info.padding = dflt ? (uint32_t)(s->lay.refl_hdr - s->lay.snd_hdr) + s->p.pad_reflect
+	s->info.padding = dflt ? (uint32_t)(s->lay.refl_hdr - s->lay.snd_hdr) +
+					 (ext & WIRE_MODE_REFLECT_OCTETS ? s->p.pad_reflect : 0)
 			       : s->p.padding;
 	s->pkt_len = s->lay.snd_hdr + s->info.padding;
 	s->info.packet_len = s->pkt_len;
