@@ -37,7 +37,7 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 TEST_HELPERS := $(wildcard tests/util/*.c)
 TEST_HELPER_OBJS := $(TEST_HELPERS:%.c=$(BUILD)/%.o)
 
-.PHONY: all deps check test unit-test cli-test influx-test fetch-test tsan-test run bench clean
+.PHONY: all deps check test unit-test cli-test influx-test fetch-test tsan-test dscp-test run bench clean
 
 all: $(BIN)
 
@@ -90,6 +90,11 @@ $(BUILD)/tests/tsan_sender: tests/tsan_sender.c tests/test_sender.c $(LIB_OBJS)
 tsan-test: $(BUILD)/tests/tsan_sender
 	@$(BUILD)/tests/tsan_sender
 
+# RFC 7750 monitoring against iptables re-marking DSCP / setting CE between two
+# network namespaces the script makes (root; installs iptables when missing).
+dscp-test: $(BIN)
+	@TWAMP_CLIENT=$(BIN) tests/dscp.sh
+
 cli-test: $(BIN)
 	@TWAMP_CLIENT=$(BIN) tests/cli.sh
 	@TWAMP_CLIENT=$(BIN) tests/daemon.sh
@@ -98,7 +103,7 @@ cli-test: $(BIN)
 # inheritable arena", Criterion issue 274), so the TSan pass runs the
 # multi-threaded responder and the client through the command-line tests.
 check: deps
-	$(MAKE) WERROR=1 test influx-test fetch-test packaging-test
+	$(MAKE) WERROR=1 test influx-test fetch-test packaging-test dscp-test
 	$(MAKE) WERROR=1 SANITIZE=address,undefined test fetch-test
 	TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=$(CURDIR)/tests/tsan.supp" \
 		$(MAKE) WERROR=1 SANITIZE=thread OPT=-O1 cli-test tsan-test
