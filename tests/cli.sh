@@ -74,8 +74,9 @@ machine_ok "ping -M light over 127.0.0.1" "127.0.0.1:$L4" --mode light
 machine_ok "ping -M stamp over ::1" "[::1]:$L6" --mode stamp
 machine_ok "ping -M with -D AF41 -s 64 -Z" "127.0.0.1:$P4" -D AF41 -s 64 -Z
 
+# 28: 27 to match the 41-octet reflection, plus the RFC 7750 DSCP/ECN octet
 "$BIN" ping -c 5 -i 0.01 -D EF -M "127.0.0.1:$P4" >"$TMP/out" 2>&1
-grep -qx $'DSCP\t0x2e' "$TMP/out" && grep -qx $'PACKET_PADDING\t27' "$TMP/out" &&
+grep -qx $'DSCP\t0x2e' "$TMP/out" && grep -qx $'PACKET_PADDING\t28' "$TMP/out" &&
 	grep -q $'^SID\t7f000001' "$TMP/out" && grep -qx $'MINTTL_FWD\t255' "$TMP/out" &&
 	ok "-M keys: DSCP, PACKET_PADDING, SID, MINTTL_FWD" || ko "-M keys: DSCP, PACKET_PADDING, SID, MINTTL_FWD"
 
@@ -123,7 +124,7 @@ start_responder --listen 127.0.0.1:0 --keys tests/data/keys/test.pfs --workers 1
 P=$(port_of "TWAMP server on \[127.0.0.1\]")
 for m in A E M; do
 	"$BIN" ping -A $m -u probe -k tests/data/keys/test.pfs -c 10 -i 0.01 -M "127.0.0.1:$P" >"$TMP/out" 2>&1
-	pad=$([ $m = M ] && echo 27 || echo 64)
+	pad=$([ $m = M ] && echo 28 || echo 64)
 	grep -qx $'SENT\t10' "$TMP/out" && grep -qx $'LOST\t0' "$TMP/out" && grep -qx $'PACKET_PADDING\t'$pad "$TMP/out" &&
 		ok "ping -A $m -u probe -k FILE: 10 sent, 0 lost, padding $pad" || ko "ping -A $m"
 done

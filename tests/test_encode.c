@@ -83,6 +83,15 @@ static struct record *reachable_record(void)
 	r->sum.ttl_fwd_max = 252;
 	r->sum.ttl_bck_min = 60;
 	r->sum.ttl_bck_max = 64;
+	r->sum.dscp_tx = 46;
+	r->sum.dscp_fwd = 10;
+	r->sum.dscp_bck = 46;
+	r->sum.ecn_tx = 2;
+	r->sum.ecn_fwd = 2;
+	r->sum.ecn_bck = 3;
+	r->sum.ce_fwd = 0;
+	r->sum.ce_bck = 98;
+	r->sum.dscp_remarked = true;
 	r->sum.sync = true;
 	r->sum.maxerr = 0.000123;
 	r->sum.maxerr_fwd = 0.00006;
@@ -207,6 +216,8 @@ static const char *const new_keys[] = {
 	"timestamp", "loss_ratio", "mean_rtt_seconds", "p95_rtt_seconds", "p99_rtt_seconds",
 	"reorder_pkt", "mode", "timestamp_source", "clock_sync", "error", "description", "tags",
 	"probe_description", "probe_tags", "send_lateness_p99_seconds",
+	"dscp_tx", "dscp_rx_fwd", "dscp_rx_bck", "dscp_remarked", "ecn_tx", "ecn_rx_fwd", "ecn_rx_bck",
+	"ecn_ce_fwd", "ecn_ce_bck",
 };
 #define NNEW (sizeof(new_keys) / sizeof(new_keys[0]))
 
@@ -287,6 +298,17 @@ Test(encode_json, reachable_has_every_seed_key_with_its_type_and_value)
 	expect_string(o, "tags", "core east");
 	expect_string(o, "probe_description", "Probe one");
 	expect_string(o, "probe_tags", "lab");
+	/* RFC 7750 monitoring */
+	expect_int(o, "dscp_tx", 46);
+	expect_int(o, "dscp_rx_fwd", 10);
+	expect_int(o, "dscp_rx_bck", 46);
+	expect_type(o, "dscp_remarked", json_type_boolean);
+	cr_assert(json_object_get_boolean(key(o, "dscp_remarked")));
+	expect_int(o, "ecn_tx", 2);
+	expect_int(o, "ecn_rx_fwd", 2);
+	expect_int(o, "ecn_rx_bck", 3);
+	expect_int(o, "ecn_ce_fwd", 0);
+	expect_int(o, "ecn_ce_bck", 98);
 
 	/* the timestamp keeps its nanoseconds in the text */
 	cr_assert(strstr(eb.data, "\"timestamp\":1795766684.123456789,"), "%s", eb.data);
@@ -705,6 +727,9 @@ Test(encode_influx, reachable_line)
 	expect_field(&pt, "loss_ratio", 'f', "0.02");
 	expect_field(&pt, "geo_lat", 'f', "48.8566");
 	expect_field(&pt, "timestamp_source", 's', "kernel");
+	expect_field(&pt, "dscp_rx_fwd", 'i', "10i");
+	expect_field(&pt, "dscp_remarked", 'b', "true");
+	expect_field(&pt, "ecn_ce_bck", 'i', "98i");
 	cr_assert_null(lp_get(pt.fields, pt.nfields, "error"));
 	record_free(r);
 }
