@@ -45,6 +45,13 @@ struct config_target {
 	char *tags;                  /* "Tags": space-separated words */
 	bool has_geo;                /* both "Latitude" and "Longitude" given */
 	double latitude, longitude;  /* number or numeric string; -90..90, -180..180 */
+	/* TWAMP-Control security (control mode only) */
+	char *auth_mode;             /* "AuthMode": letters A, E, M, O as twping -A; default O */
+	char *keyid;                 /* "KeyID": at most 80 characters */
+	char *secret_file;           /* "SecretFile": pfs file (relative: to the config directory) */
+	uint32_t allowed_modes;      /* parsed AuthMode (WIRE_MODE_*) */
+	uint8_t *secret;             /* KeyID's secret, read from SecretFile at load */
+	size_t secret_len;
 };
 
 struct config_destination {

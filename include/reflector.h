@@ -46,6 +46,13 @@ struct refl_key {
  */
 int refl_keys_load(const char *path, struct refl_key **keys, size_t *n, char *err, size_t errlen);
 void refl_keys_free(struct refl_key *keys, size_t n);
+/*
+ * The secret of keyid in the pfs file at path, into secret (REFL_SECRET_MAX
+ * octets); -1 with a reason in err when the file cannot be read or has no
+ * line for keyid.
+ */
+int refl_key_find(const char *path, const char *keyid, uint8_t *secret, size_t *len, char *err,
+		  size_t errlen);
 
 struct refl_impair {
 	int64_t delay;        /* ns added to every reflection */

@@ -32,6 +32,9 @@
 #include <unistd.h>
 
 #include "cron.h"
+#include "crypto.h"
+#include "ctlchan.h"
+#include "reflector.h"
 #include "wire.h"
 
 #define GLOBAL2 "global_config.json"
@@ -49,6 +52,7 @@ struct loader {
 	struct config_errors *errs;   /* may be NULL: then only counted */
 	size_t nerr;
 	const char *file;             /* base name of the file being read */
+	const char *dir;              /* the configuration directory */
 };
 
 static void problem(struct loader *ld, const char *key, const char *fmt, ...)
@@ -222,6 +226,9 @@ static const struct key target_keys[] = {
 	{ .name = "Tags", .type = K_TAGS, .off = T(tags) },
 	{ .name = "Latitude", .type = K_DOUBLE, .off = T(latitude), .min = -90, .max = 90 },
 	{ .name = "Longitude", .type = K_DOUBLE, .off = T(longitude), .min = -180, .max = 180 },
+	{ .name = "AuthMode", .type = K_STR, .off = T(auth_mode) },
+	{ .name = "KeyID", .type = K_STR, .off = T(keyid) },
+	{ .name = "SecretFile", .type = K_STR, .off = T(secret_file) },
 };
 #undef T
 enum { TK_LAT = 11, TK_LON = 12 };
@@ -1092,6 +1099,55 @@ static void parse_global(struct loader *ld, struct json_object *g, struct config
 	}
 }
 
+/*
+ * AuthMode, KeyID, SecretFile: the modes a target's sessions accept and, for
+ * the keyed ones, the secret, read now so that a missing file or KeyID is a
+ * configuration error (the last good configuration keeps running).
+ */
+static void target_security(struct loader *ld, struct config_target *tg, const char *prefix)
+{
+	char key[KEY_MAX + 16], err[300], *path = NULL;
+
+	tg->allowed_modes = WIRE_MODE_OPEN;
+	if (tg->auth_mode && ctlchan_parse_modes(tg->auth_mode, &tg->allowed_modes) < 0) {
+		snprintf(key, sizeof(key), "%s.AuthMode", prefix);
+		problem(ld, key, "\"%s\": use the letters A (authenticated), E (encrypted), M (mixed) "
+			"and O (unauthenticated)", tg->auth_mode);
+		return;
+	}
+	if (tg->keyid && strlen(tg->keyid) > 80) {
+		snprintf(key, sizeof(key), "%s.KeyID", prefix);
+		problem(ld, key, "longer than 80 characters");
+		return;
+	}
+	if (!(tg->allowed_modes & ~WIRE_MODE_OPEN))
+		return;
+	if (tg->mode != SESSION_CONTROL) {
+		snprintf(key, sizeof(key), "%s.AuthMode", prefix);
+		problem(ld, key, "the keyed modes need Mode control");
+		return;
+	}
+	if (!tg->keyid || !tg->secret_file) {
+		snprintf(key, sizeof(key), "%s.%s", prefix, tg->keyid ? "SecretFile" : "KeyID");
+		problem(ld, key, "missing: AuthMode \"%s\" needs KeyID and SecretFile", tg->auth_mode);
+		return;
+	}
+	snprintf(key, sizeof(key), "%s.SecretFile", prefix);
+	if (tg->secret_file[0] != '/' && ld->dir) {
+		if (asprintf(&path, "%s/%s", ld->dir, tg->secret_file) < 0) {
+			problem(ld, key, "out of memory");
+			return;
+		}
+	}
+	tg->secret = malloc(REFL_SECRET_MAX);
+	if (!tg->secret)
+		problem(ld, key, "out of memory");
+	else if (refl_key_find(path ? path : tg->secret_file, tg->keyid, tg->secret, &tg->secret_len, err,
+			       sizeof(err)) < 0)
+		problem(ld, key, "%s", err);
+	free(path);
+}
+
 static void parse_targets(struct loader *ld, struct json_object *t, struct config *c)
 {
 	struct json_object *arr;
@@ -1132,6 +1188,7 @@ static void parse_targets(struct loader *ld, struct json_object *t, struct confi
 		set_defaults(ld, tg, target_keys, NKEYS(target_keys), prefix);
 		apply_table(ld, target_keys, NKEYS(target_keys), e, prefix, tg, &present);
 		tg->has_geo = geo_pair(ld, prefix, present, TK_LAT, TK_LON);
+		target_security(ld, tg, prefix);
 	}
 }
 
@@ -1159,7 +1216,7 @@ static char *path_join(struct loader *ld, const char *dir, const char *name)
 
 int config_load(const char *dir, struct config **out, struct config_errors *errs)
 {
-	struct loader ld = { .errs = errs, .file = dir };
+	struct loader ld = { .errs = errs, .file = dir, .dir = dir };
 	char *g1 = NULL, *t1 = NULL, *g2 = NULL, *t2 = NULL, *l2 = NULL;
 	struct json_object *gj = NULL, *tj = NULL, *lj = NULL;
 	const char *gname, *tname;
@@ -1297,6 +1354,12 @@ void config_free(struct config *c)
 		free(t->custom_id);
 		free(t->description);
 		free(t->tags);
+		free(t->auth_mode);
+		free(t->keyid);
+		free(t->secret_file);
+		if (t->secret)
+			crypto_wipe(t->secret, REFL_SECRET_MAX);
+		free(t->secret);
 	}
 	free(c->targets);
 	free(c);

@@ -22,6 +22,7 @@
 
 #include "check_config.h"
 #include "crypto.h"
+#include "ctlchan.h"
 #include "daemon.h"
 #include "log.h"
 #include "ntptime.h"
@@ -187,24 +188,6 @@ static int parse_ecn(const char *s)
 /* ---- security modes (ping -A, responder --modes) ----------------------- */
 
 /* Letters A E M O (any order, either case) -> WIRE_MODE_* bits; -1 on a bad letter. */
-static int parse_modes(const char *s, uint32_t *out)
-{
-	uint32_t m = 0;
-
-	if (!*s)
-		return -1;
-	for (; *s; s++) {
-		switch (*s) {
-		case 'O': case 'o': m |= WIRE_MODE_OPEN; break;
-		case 'A': case 'a': m |= WIRE_MODE_AUTH; break;
-		case 'E': case 'e': m |= WIRE_MODE_ENCRYPTED; break;
-		case 'M': case 'm': m |= WIRE_MODE_MIXED; break;
-		default: return -1;
-		}
-	}
-	*out = m;
-	return 0;
-}
 
 /* ---- ping -------------------------------------------------------------- */
 
@@ -334,7 +317,7 @@ static int cmd_ping(int argc, char **argv)
 		switch (opt) {
 		case 'A':
 			modes = optarg;
-			if (parse_modes(optarg, &p.allowed_modes) < 0) {
+			if (ctlchan_parse_modes(optarg, &p.allowed_modes) < 0) {
 				fprintf(stderr, "twamp-client ping: -A %s: use the letters A, E, M and O\n", optarg);
 				return EXIT_USAGE;
 			}
@@ -501,25 +484,10 @@ static int cmd_ping(int argc, char **argv)
 		}
 		snprintf(p.keyid, sizeof(p.keyid), "%s", keyid);
 		if (keyfile) {
-			struct refl_key *keys;
-			size_t nkeys, i;
-
-			if (refl_keys_load(keyfile, &keys, &nkeys, err, sizeof(err)) < 0) {
+			if (refl_key_find(keyfile, keyid, secret, &p.secret_len, err, sizeof(err)) < 0) {
 				fprintf(stderr, "twamp-client ping: %s\n", err);
 				return EXIT_USAGE;
 			}
-			for (i = 0; i < nkeys; i++)
-				if (!strcmp(keys[i].keyid, keyid))
-					break;
-			if (i == nkeys) {
-				refl_keys_free(keys, nkeys);
-				fprintf(stderr, "twamp-client ping: key file %s has no line for KeyID %s\n",
-					keyfile, keyid);
-				return EXIT_USAGE;
-			}
-			memcpy(secret, keys[i].secret, keys[i].secret_len);
-			p.secret_len = keys[i].secret_len;
-			refl_keys_free(keys, nkeys);
 		} else {
 			size_t n = strlen(env);
 
@@ -776,7 +744,7 @@ static int cmd_responder(int argc, char **argv)
 			keyfile = optarg;
 			break;
 		case 'O':
-			if (parse_modes(optarg, &c.modes) < 0) {
+			if (ctlchan_parse_modes(optarg, &c.modes) < 0) {
 				fprintf(stderr, "twamp-client responder: --modes %s: use the letters O, A, E "
 					"and M\n", optarg);
 				return EXIT_USAGE;

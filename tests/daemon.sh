@@ -253,6 +253,39 @@ n=$(grep -c '"measurement_name":"twamp_twping1"' "$TMP/central2.out")
 	ok "download failing (404): one clear line, counted in twamp_probe, the last good set measures" ||
 	ko "failing download (rc $rc, $n records)" "$TMP/central2.err"
 
+# --- per-target AuthMode / KeyID / SecretFile against a keyed responder ----------
+"$BIN" responder --listen 0.0.0.0:0 --keys "$HERE/data/keys/test.pfs" --workers 1 2>"$TMP/kresp.log" &
+PIDS+=($!)
+for _ in $(seq 50); do grep -q "TWAMP server on" "$TMP/kresp.log" && break; sleep 0.1; done
+KCTL=$(grep "TWAMP server on" "$TMP/kresp.log" | sed 's/.*\]:\([0-9]*\).*/\1/')
+D=$TMP/keyed; mkdir -p "$D"
+printf 'probe\t00112233445566778899aabbccddeeff\nwrong\t0badc0ffee\n' >"$D/probe.pfs"
+python3 - "$D" "$KCTL" <<'PY'
+import json, sys
+d, port = sys.argv[1], int(sys.argv[2])
+json.dump({"Probe": {"Schedule": "* * * * *", "PacketCount": 5, "Interval": 0.01, "LossTimeout": 0.5}},
+          open(d + "/global_config.json", "w"))
+# one address each: the scheduler never overlaps two sessions to one target
+t = [{"IP": "127.0.3.%d" % (i + 1), "DSCP": 0, "Port": port, "AuthMode": m, "KeyID": "probe",
+      "SecretFile": "probe.pfs", "Custom_comment": m} for i, m in enumerate(("A", "E", "M", "AEMO"))]
+t.append({"IP": "127.0.3.5", "DSCP": 0, "Port": port, "AuthMode": "A", "KeyID": "wrong",
+          "SecretFile": "probe.pfs", "Custom_comment": "wrong"})
+t.append({"IP": "127.0.3.6", "DSCP": 0, "Port": port, "Custom_comment": "open"})
+json.dump({"Targets": t}, open(d + "/targets_list.json", "w"))
+PY
+"$BIN" run --data-dir "$D" --once >"$TMP/keyed.out" 2>"$TMP/keyed.err"; rc=$?
+python3 - "$TMP/keyed.out" <<'PY' >"$TMP/check.out" 2>&1
+import json, sys
+r = {x["custom_comment"]: x for x in map(json.loads, open(sys.argv[1])) if x["measurement_name"] == "twamp_twping1"}
+for m in ("A", "E", "M", "AEMO", "open"):
+    assert r[m]["reachable_bool"] == 1 and r[m]["lost_pkt"] == 0, (m, r[m])
+assert r["wrong"]["reachable_bool"] == 0 and r["wrong"]["error"] == "denied", r["wrong"]
+PY
+[ $rc -eq 0 ] && [ ! -s "$TMP/check.out" ] && ! grep -q "00112233\|0badc0ffee" "$TMP/keyed.err" "$TMP/kresp.log" &&
+	sanitizer_clean "$TMP/keyed.err" &&
+	ok "per-target AuthMode A, E, M, AEMO with KeyID/SecretFile: measured; a wrong secret: error denied; no secret logged" ||
+	ko "per-target security (rc $rc)" "$TMP/check.out" "$TMP/keyed.err"
+
 kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null
 sanitizer_clean "$TMP/resp.log" || ko "responder sanitizer report" "$TMP/resp.log"
 

@@ -863,3 +863,50 @@ Test(config, concurrent_loads)
 		cr_expect_eq((intptr_t)bad, 0);
 	}
 }
+
+/* AuthMode, KeyID, SecretFile: the secret is read at load; every mistake is a clear error. */
+Test(config_files, per_target_security)
+{
+	struct config *c = NULL;
+	struct config_errors errs = { 0 };
+
+	put("probe.pfs", "# keys\nprobe\t00112233445566778899aabbccddeeff\nother\t0a0b\n");
+	put_targets("{ \"IP\": \"a\", \"DSCP\": 0 },"
+		    "{ \"IP\": \"b\", \"DSCP\": 0, \"AuthMode\": \"EA\", \"KeyID\": \"probe\","
+		    "  \"SecretFile\": \"probe.pfs\" },"
+		    "{ \"IP\": \"c\", \"DSCP\": 0, \"AuthMode\": \"o\" }");
+	cr_assert_eq(load_tmp(&c, &errs), 0, "%s", errs.n ? errs.lines[0] : "");
+	cr_assert_eq(c->targets[0].allowed_modes, WIRE_MODE_OPEN);
+	cr_assert_eq(c->targets[0].secret_len, 0);
+	cr_assert_eq(c->targets[1].allowed_modes, WIRE_MODE_ENCRYPTED | WIRE_MODE_AUTH);
+	cr_assert_str_eq(c->targets[1].keyid, "probe");
+	cr_assert_eq(c->targets[1].secret_len, 16);
+	cr_assert_eq(c->targets[1].secret[0], 0x00);
+	cr_assert_eq(c->targets[1].secret[15], 0xff);
+	cr_assert_eq(c->targets[2].allowed_modes, WIRE_MODE_OPEN);
+	config_free(c);
+
+	static const struct {
+		const char *target, *error;
+	} bad[] = {
+		{ "\"AuthMode\": \"AX\"", "Targets[0].AuthMode: \"AX\": use the letters" },
+		{ "\"AuthMode\": \"A\", \"SecretFile\": \"probe.pfs\"", "Targets[0].KeyID: missing" },
+		{ "\"AuthMode\": \"M\", \"KeyID\": \"probe\"", "Targets[0].SecretFile: missing" },
+		{ "\"AuthMode\": \"A\", \"KeyID\": \"nobody\", \"SecretFile\": \"probe.pfs\"",
+		  "Targets[0].SecretFile: key file " },
+		{ "\"AuthMode\": \"A\", \"KeyID\": \"probe\", \"SecretFile\": \"/nonexistent/k.pfs\"",
+		  "Targets[0].SecretFile: " },
+		{ "\"AuthMode\": \"E\", \"KeyID\": \"probe\", \"SecretFile\": \"probe.pfs\", \"Mode\": \"light\"",
+		  "Targets[0].AuthMode: the keyed modes need Mode control" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char t[512];
+
+		snprintf(t, sizeof(t), "{ \"IP\": \"a\", \"DSCP\": 0, %s }", bad[i].target);
+		put_targets(t);
+		cr_assert_eq(load_tmp(&c, &errs), -1, "%s loaded", bad[i].target);
+		cr_assert_eq(errs.n, 1, "%s: %zu errors", bad[i].target, errs.n);
+		cr_assert(strstr(errs.lines[0], bad[i].error), "%s: got '%s'", bad[i].target, errs.lines[0]);
+		cr_assert(!strstr(errs.lines[0], "00112233"), "secret in an error message");
+	}
+}

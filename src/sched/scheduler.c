@@ -605,6 +605,12 @@ static void launch(struct scheduler *sc, struct cycle *cy, const struct config_t
 	j->params.interval = t->interval;
 	j->params.padding = t->padding == CONFIG_PADDING_DEFAULT ? SESSION_PADDING_DEFAULT : t->padding;
 	j->params.dscp = t->dscp;
+	j->params.allowed_modes = t->allowed_modes ? t->allowed_modes : WIRE_MODE_OPEN;
+	if (t->secret_len) {
+		snprintf(j->params.keyid, sizeof(j->params.keyid), "%s", t->keyid);
+		j->params.secret = t->secret;  /* the target set outlives its sessions */
+		j->params.secret_len = t->secret_len;
+	}
 	j->params.loss_timeout = cfg->probe.loss_timeout;
 	j->params.seed = h ^ cy->id;
 	j->params.ssid = (uint16_t)(h | 1);

@@ -252,6 +252,28 @@ void refl_keys_free(struct refl_key *keys, size_t n)
 	free(keys);
 }
 
+int refl_key_find(const char *path, const char *keyid, uint8_t *secret, size_t *len, char *err,
+		  size_t errlen)
+{
+	struct refl_key *keys;
+	size_t n, i;
+
+	if (refl_keys_load(path, &keys, &n, err, errlen) < 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (!strcmp(keys[i].keyid, keyid))
+			break;
+	if (i == n) {
+		refl_keys_free(keys, n);
+		snprintf(err, errlen, "key file %s has no line for KeyID %s", path, keyid);
+		return -1;
+	}
+	memcpy(secret, keys[i].secret, keys[i].secret_len);
+	*len = keys[i].secret_len;
+	refl_keys_free(keys, n);
+	return 0;
+}
+
 /* true with probability pct percent */
 static bool chance(struct rworker *rw, double pct)
 {
