@@ -28,6 +28,7 @@
 
 struct worker;
 struct session;
+struct ctlchan_keys;
 
 enum session_mode { SESSION_CONTROL, SESSION_LIGHT, SESSION_STAMP };
 
@@ -87,6 +88,8 @@ struct session_params {
 	char keyid[80 + 1];
 	const uint8_t *secret;
 	size_t secret_len;
+	/* tests replaying a capture: these session keys and Client-IV, not random ones */
+	const struct ctlchan_keys *fixed_keys;
 	/*
 	 * Called once, on the worker thread, from inside one of the session's
 	 * own callbacks: it must not free the session (defer session_free()

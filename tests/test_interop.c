@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctlchan.h"
 #include "ntptime.h"
 #include "reflector.h"
 #include "session.h"
@@ -1531,4 +1532,212 @@ Test(responder_robust, foreign_and_early_test_packets, .timeout = TEST_TIMEOUT)
 	replay_client(r, &good_session);
 	capture_free(&cap);
 	responder_stop(r);
+}
+
+/* ---- 4. replayed twampd in the keyed modes against our client ------------ */
+
+/*
+ * twampd's side of the auth, encrypted and mixed captures, byte for byte:
+ * the control messages exactly as captured (they are sealed with the
+ * session keys twping chose, which our client is given), and each test
+ * packet answered with the next captured reflection, unchanged.  Nothing is
+ * re-encrypted by the test: what our client decrypts and authenticates is
+ * what twampd sent.
+ */
+#define INTEROP_SECRET "twamp-interop-secret"
+
+struct keyed_fake {
+	const uint8_t *s2c;
+	uint8_t refl[10][256];
+	size_t refl_len[10];
+	unsigned nrefl;
+	int lfd, ufd;
+	pthread_t th;
+	/* results */
+	uint8_t c2s[WIRE_SETUP_LEN + WIRE_REQUEST_LEN + WIRE_START_SESSIONS_LEN + WIRE_STOP_SESSIONS_LEN];
+	unsigned rx, sent;
+	size_t rx_len;
+	bool eof;
+	char err[256];
+};
+
+static void *keyed_main(void *arg)
+{
+	struct keyed_fake *f = arg;
+	struct pollfd pfd = { .fd = f->lfd, .events = POLLIN };
+	uint8_t *in = f->c2s;
+	int cfd;
+
+	if (poll(&pfd, 1, IO_MS) != 1 || (cfd = accept(f->lfd, NULL, NULL)) < 0) {
+		snprintf(f->err, sizeof(f->err), "no control connection");
+		return NULL;
+	}
+	set_io_timeouts(cfd);
+	if (write_all(cfd, f->s2c + S2C_GREETING, WIRE_GREETING_LEN) < 0 ||
+	    read_exact(cfd, in, WIRE_SETUP_LEN, IO_MS) != WIRE_SETUP_LEN ||
+	    write_all(cfd, f->s2c + S2C_SERVER_START, WIRE_SERVER_START_LEN) < 0 ||
+	    read_exact(cfd, in + WIRE_SETUP_LEN, WIRE_REQUEST_LEN, IO_MS) != WIRE_REQUEST_LEN ||
+	    write_all(cfd, f->s2c + S2C_ACCEPT, WIRE_ACCEPT_SESSION_LEN) < 0 ||
+	    read_exact(cfd, in + WIRE_SETUP_LEN + WIRE_REQUEST_LEN, WIRE_START_SESSIONS_LEN, IO_MS) !=
+		    WIRE_START_SESSIONS_LEN ||
+	    write_all(cfd, f->s2c + S2C_START_ACK, WIRE_START_ACK_LEN) < 0) {
+		snprintf(f->err, sizeof(f->err), "control exchange broke off: %s", strerror(errno));
+		close(cfd);
+		return NULL;
+	}
+	for (int64_t deadline = mono_ms() + 5000; mono_ms() < deadline;) {
+		struct pollfd p[2] = { { .fd = f->ufd, .events = POLLIN }, { .fd = cfd, .events = POLLIN } };
+		struct dgram d;
+
+		if (poll(p, 2, 20) < 0 && errno != EINTR)
+			break;
+		if ((p[0].revents & POLLIN) && udp_recv(f->ufd, &d, 0) == 1) {
+			f->rx++;
+			f->rx_len = d.len;
+			if (f->sent < f->nrefl &&
+			    sendto(f->ufd, f->refl[f->sent], f->refl_len[f->sent], 0, (struct sockaddr *)&d.from,
+				   d.fromlen) == (ssize_t)f->refl_len[f->sent])
+				f->sent++;
+		}
+		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t k = read_exact(cfd, in + WIRE_SETUP_LEN + WIRE_REQUEST_LEN + WIRE_START_SESSIONS_LEN,
+					       WIRE_STOP_SESSIONS_LEN, IO_MS);
+
+			f->eof = k == WIRE_STOP_SESSIONS_LEN && recv(cfd, &d.buf, 1, 0) == 0;
+			break;
+		}
+	}
+	close(cfd);
+	return NULL;
+}
+
+static void replay_keyed(const char *file, uint32_t mode, const char *aes, const char *hmac,
+			 const char *civ, const char *siv, size_t want_len)
+{
+	struct capture cap = { 0 };
+	struct keyed_fake *f = calloc(1, sizeof(*f));
+	struct ctlchan_keys keys;
+	struct ctlchan cli, srv;
+	struct wire_greeting g;
+	struct wire_accept_session as;
+	struct wire_request rq;
+	struct sockaddr_storage a;
+	socklen_t alen = sizeof(a);
+	uint8_t setup[WIRE_SETUP_LEN], msg[WIRE_CONTROL_MAX_LEN], server_iv[16];
+	struct client_run c;
+	const struct session_info *info;
+	char path[256];
+	size_t pos = 0;
+	const struct pcap_frame *fr;
+
+	cr_assert_not_null(f);
+	snprintf(path, sizeof(path), DATA_DIR "%s", file);
+	cr_assert_eq(pcap_load(path, &cap.pf), 0, "cannot load %s", path);
+	cap.cli_ctl_port = pcap_tcp_client_port(&cap.pf, PORT_OPEN);
+	cr_assert_eq(pcap_tcp_stream(&cap.pf, cap.cli_ctl_port, PORT_OPEN, &cap.c2s, &cap.c2s_len), 0);
+	cr_assert_eq(pcap_tcp_stream(&cap.pf, PORT_OPEN, cap.cli_ctl_port, &cap.s2c, &cap.s2c_len), 0);
+	cr_assert_eq(cap.s2c_len, S2C_LEN);
+	cr_assert_eq(cap.c2s_len, C2S_LEN);
+	hex2bin(aes, keys.aes_key, sizeof(keys.aes_key));
+	hex2bin(hmac, keys.hmac_key, sizeof(keys.hmac_key));
+	hex2bin(civ, keys.client_iv, sizeof(keys.client_iv));
+	hex2bin(siv, server_iv, sizeof(server_iv));
+
+	/* where twampd reflected: from its sealed Accept-Session, opened with the keys */
+	cr_assert_eq(wire_decode_greeting(cap.s2c, WIRE_GREETING_LEN, &g), 0);
+	ctlchan_init(&cli, CTLCHAN_CLIENT);
+	cr_assert_eq(ctlchan_client_setup(&cli, &g, mode, "probe", INTEROP_SECRET, strlen(INTEROP_SECRET),
+					  &keys, setup), 0);
+	memcpy(msg, cap.s2c + S2C_SERVER_START, WIRE_SERVER_START_LEN);
+	cr_assert_eq(ctlchan_client_server_start(&cli, msg, WIRE_SERVER_START_LEN), 0);
+	memcpy(msg, cap.s2c + S2C_ACCEPT, WIRE_ACCEPT_SESSION_LEN);
+	cr_assert_eq(ctlchan_open(&cli, msg, WIRE_ACCEPT_SESSION_LEN), 0);
+	cr_assert_eq(wire_decode_accept_session(msg, WIRE_ACCEPT_SESSION_LEN, &as), 0);
+	ctlchan_fini(&cli);
+	while ((fr = pcap_next_udp(&cap.pf, &pos, as.port, 0)) && f->nrefl < 10) {
+		cr_assert_leq(fr->payload_len, sizeof(f->refl[0]));
+		memcpy(f->refl[f->nrefl], fr->payload, fr->payload_len);
+		f->refl_len[f->nrefl++] = fr->payload_len;
+	}
+	cr_assert_eq(f->nrefl, 10, "%s: %u reflections from port %u", file, f->nrefl, as.port);
+
+	/* the scripted twampd: control on an ephemeral port, test port as captured */
+	f->s2c = cap.s2c;
+	f->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	addr_make(&a, AF_INET, NULL, 0);
+	cr_assert_eq(bind(f->lfd, (struct sockaddr *)&a, addr_len(&a)), 0);
+	cr_assert_eq(listen(f->lfd, 2), 0);
+	cr_assert_eq(getsockname(f->lfd, (struct sockaddr *)&a, &alen), 0);
+	f->ufd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	{
+		struct sockaddr_storage u;
+
+		addr_make(&u, AF_INET, NULL, as.port);
+		cr_assert_eq(bind(f->ufd, (struct sockaddr *)&u, addr_len(&u)), 0,
+			     "UDP port %u (the captured reflector's) is busy: %s", as.port, strerror(errno));
+	}
+	cr_assert_eq(pthread_create(&f->th, NULL, keyed_main, f), 0);
+
+	client_params(&c, SESSION_CONTROL, AF_INET, addr_port(&a));
+	c.p.count = 10;
+	c.p.allowed_modes = mode;
+	snprintf(c.p.keyid, sizeof(c.p.keyid), "probe");
+	c.p.secret = (const uint8_t *)INTEROP_SECRET;
+	c.p.secret_len = strlen(INTEROP_SECRET);
+	c.p.fixed_keys = &keys;
+	client_run(&c);
+	pthread_join(f->th, NULL);
+	close(f->lfd);
+	close(f->ufd);
+	info = session_info(c.s);
+
+	cr_assert_str_empty(f->err, "%s", f->err);
+	cr_assert_eq(info->status, SESSION_OK, "%s: %s", session_status_name(info->status), info->error);
+	cr_assert_eq(info->ctl_mode, mode);
+	/* with twping's keys our Set-Up-Response is twping's, octet for octet */
+	cr_assert_arr_eq(f->c2s, cap.c2s + C2S_SETUP, WIRE_SETUP_LEN, "Set-Up-Response differs from twping's");
+	/* our sealed Request-TW-Session opens on a server channel keyed as twampd's was */
+	ctlchan_init(&srv, CTLCHAN_SERVER);
+	ctlchan_server_remember(&srv, &g);
+	cr_assert_eq(ctlchan_server_setup(&srv, f->c2s, WIRE_SETUP_LEN, INTEROP_SECRET, strlen(INTEROP_SECRET)), 0);
+	memcpy(msg, cap.s2c + S2C_SERVER_START, WIRE_SERVER_START_LEN);
+	memset(msg + 32, 0, 16);
+	cr_assert_eq(ctlchan_server_start(&srv, msg, WIRE_SERVER_START_LEN, server_iv), 0);
+	memcpy(msg, f->c2s + WIRE_SETUP_LEN, WIRE_REQUEST_LEN);
+	cr_assert_eq(ctlchan_open(&srv, msg, WIRE_REQUEST_LEN), 0, "our Request-TW-Session fails its HMAC");
+	cr_assert_eq(wire_decode_request(msg, WIRE_REQUEST_LEN, &rq), 0);
+	cr_assert_eq(rq.padding, want_len - (mode == WIRE_MODE_MIXED ? 14 : 48));
+	ctlchan_fini(&srv);
+	/* every captured reflection authenticated and counted */
+	cr_assert_eq(f->rx, 10);
+	cr_assert_eq(f->rx_len, want_len);
+	cr_assert_eq(f->sent, 10);
+	cr_assert_eq(c.sum.received, 10, "%u of twampd's 10 reflections accepted", c.sum.received);
+	cr_assert_eq(info->malformed, 0);
+	cr_assert(f->eof, "no Stop-Sessions and close");
+	client_free(&c);
+	capture_free(&cap);
+	free(f);
+}
+
+Test(replay_twampd_keyed, authenticated, .timeout = TEST_TIMEOUT)
+{
+	replay_keyed("owamp-twping-twampd-auth.pcap", WIRE_MODE_AUTH, "2751fde35807dc20fc3d515e34a708e6",
+		     "26dcd3a05bef2b3f5eb75313ebe388a60d2741d9b7c7d89d2ec8d97c1361a375",
+		     "070c7bb74383376d3338273647362afa", "77e5fd85902e439bce523191a576d1a2", 112);
+}
+
+Test(replay_twampd_keyed, encrypted, .timeout = TEST_TIMEOUT)
+{
+	replay_keyed("owamp-twping-twampd-encrypted.pcap", WIRE_MODE_ENCRYPTED,
+		     "73cb21494ef2d9111e35560cba931816",
+		     "3a9ed7ed62b16c629a925017eedbf41d889becfcd1bab44e510baa8c716138b4",
+		     "7c4dfbf540cc1221e3aad8be14afedaf", "7a08d11dddee6a8e3f776a53c770cd33", 112);
+}
+
+Test(replay_twampd_keyed, mixed, .timeout = TEST_TIMEOUT)
+{
+	replay_keyed("owamp-twping-twampd-mixed.pcap", WIRE_MODE_MIXED, "61f57173d072e92020c5ae5861597096",
+		     "33f8d5931133d55fb11104fb5cc8d52ee790efe66eeeb4010c9bbc4ce45ab1e1",
+		     "f1e4b9ed6391415f2ee7e9cf2b9fc730", "790ad191d9217246da9d2e3bb0dce078", 41);
 }

@@ -380,7 +380,7 @@ static void handle_greeting(struct session *s)
 	if (choose_layout(s, mode, g.modes) < 0)
 		return;
 	rc = ctlchan_client_setup(&s->ch, &g, mode | s->info.ctl_ext, s->p.keyid, s->p.secret,
-				  s->p.secret_len, NULL, out);
+				  s->p.secret_len, s->p.fixed_keys, out);
 	if (rc < 0)
 		return fail(s, rc == CTLCHAN_EKEYID ? SESSION_ERR_LOCAL : SESSION_ERR_PROTOCOL,
 			    "cannot set up %s mode: %s", session_mode_name(mode), ctlchan_strerror(rc));
