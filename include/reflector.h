@@ -84,8 +84,9 @@ struct refl_config {
 	unsigned impair_slots;         /* delayed packets in flight per worker */
 };
 
-/* What the responder implements of the extension bits: RFC 6038 and RFC 7750. */
-#define REFL_EXTENSIONS (WIRE_MODE_REFLECT_OCTETS | WIRE_MODE_SYMMETRICAL | WIRE_MODE_DSCP_ECN)
+/* What the responder implements of the extension bits: RFC 5938, 6038 and 7750. */
+#define REFL_EXTENSIONS (WIRE_MODE_INDIV_SESSION | WIRE_MODE_REFLECT_OCTETS | WIRE_MODE_SYMMETRICAL | \
+			 WIRE_MODE_DSCP_ECN)
 
 struct refl_counters {
 	uint64_t connections;        /* control connections accepted */

@@ -52,6 +52,13 @@
 #define WIRE_CMD_START_SESSIONS 2
 #define WIRE_CMD_STOP_SESSIONS 3
 #define WIRE_CMD_REQUEST_TW_SESSION 5
+/* RFC 5938 individual session control (with WIRE_MODE_INDIV_SESSION) */
+#define WIRE_CMD_START_N_SESSIONS 7
+#define WIRE_CMD_START_N_ACK 8
+#define WIRE_CMD_STOP_N_SESSIONS 9
+#define WIRE_CMD_STOP_N_ACK 10
+#define WIRE_N_HDR_LEN 16               /* the block holding the command and the count */
+#define WIRE_N_MAX 64                   /* SIDs in one message we build or accept */
 
 /* Accept values, RFC 4656 section 3.3 */
 enum wire_accept_code {
@@ -156,8 +163,34 @@ size_t wire_encode_stop_sessions(uint8_t out[WIRE_STOP_SESSIONS_LEN], const stru
 int wire_decode_stop_sessions(const uint8_t *buf, size_t len, struct wire_stop_sessions *m);
 
 /*
+ * RFC 5938 Start-N-Sessions (7), Start-N-Ack (8), Stop-N-Sessions (9) and
+ * Stop-N-Ack (10): command, Accept (the acks; MBZ in the commands), MBZ up
+ * to offset 12, Number of Sessions at offset 12, then that many SIDs, then
+ * the HMAC: 32 + 16 * n octets, a whole number of AES blocks.
+ */
+struct wire_n_sessions {
+	uint8_t cmd;
+	uint8_t accept;
+	uint32_t n;                 /* 1..WIRE_N_MAX */
+	uint8_t sids[WIRE_N_MAX][16];
+	uint8_t hmac[16];
+};
+static inline size_t wire_n_sessions_len(uint32_t n)
+{
+	return 2 * WIRE_N_HDR_LEN + 16 * (size_t)n;
+}
+/* Returns the length written, 0 when n is out of range or cap too small. */
+size_t wire_encode_n_sessions(uint8_t *out, size_t cap, const struct wire_n_sessions *m);
+/* len must be exactly wire_n_sessions_len(n); cmd one of 7..10. */
+int wire_decode_n_sessions(const uint8_t *buf, size_t len, struct wire_n_sessions *m);
+/* The whole length from the first 16 octets, 0 when the count is 0 or above max. */
+size_t wire_n_sessions_msg_len(const uint8_t hdr[WIRE_N_HDR_LEN], uint32_t max);
+
+/*
  * Length of the client command whose first octet is cmd (2, 3 or 5), or 0
  * when cmd is no known command.  Lets a server read one command at a time.
+ * For 7 and 9 (RFC 5938) it is the header block: the count in it gives the
+ * rest (wire_n_sessions_msg_len).
  */
 size_t wire_command_len(uint8_t cmd);
 

@@ -313,9 +313,51 @@ size_t wire_command_len(uint8_t cmd)
 		return WIRE_STOP_SESSIONS_LEN;
 	case WIRE_CMD_REQUEST_TW_SESSION:
 		return WIRE_REQUEST_LEN;
+	case WIRE_CMD_START_N_SESSIONS:
+	case WIRE_CMD_STOP_N_SESSIONS:
+		return WIRE_N_HDR_LEN;
 	default:
 		return 0;
 	}
+}
+
+size_t wire_encode_n_sessions(uint8_t *out, size_t cap, const struct wire_n_sessions *m)
+{
+	size_t len = wire_n_sessions_len(m->n);
+
+	if (m->n == 0 || m->n > WIRE_N_MAX || cap < len)
+		return 0;
+	memset(out, 0, WIRE_N_HDR_LEN);
+	out[0] = m->cmd;
+	if (m->cmd == WIRE_CMD_START_N_ACK || m->cmd == WIRE_CMD_STOP_N_ACK)
+		out[1] = m->accept;
+	put_u32(out + 12, m->n);
+	memcpy(out + WIRE_N_HDR_LEN, m->sids, 16 * (size_t)m->n);
+	memcpy(out + len - 16, m->hmac, 16);
+	return len;
+}
+
+size_t wire_n_sessions_msg_len(const uint8_t hdr[WIRE_N_HDR_LEN], uint32_t max)
+{
+	uint32_t n = get_u32(hdr + 12);
+
+	if (n == 0 || n > max || n > WIRE_N_MAX)
+		return 0;
+	return wire_n_sessions_len(n);
+}
+
+int wire_decode_n_sessions(const uint8_t *buf, size_t len, struct wire_n_sessions *m)
+{
+	if (len < WIRE_N_HDR_LEN || buf[0] < WIRE_CMD_START_N_SESSIONS || buf[0] > WIRE_CMD_STOP_N_ACK)
+		return -1;
+	m->cmd = buf[0];
+	m->n = get_u32(buf + 12);
+	if (m->n == 0 || m->n > WIRE_N_MAX || len != wire_n_sessions_len(m->n))
+		return -1;
+	m->accept = (m->cmd == WIRE_CMD_START_N_ACK || m->cmd == WIRE_CMD_STOP_N_ACK) ? buf[1] : 0;
+	memcpy(m->sids, buf + WIRE_N_HDR_LEN, 16 * (size_t)m->n);
+	memcpy(m->hmac, buf + len - 16, 16);
+	return 0;
 }
 
 uint32_t wire_typep_from_dscp(uint8_t dscp)

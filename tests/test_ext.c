@@ -7,7 +7,11 @@
 #include <criterion/criterion.h>
 
 #include <stdio.h>
+#include <arpa/inet.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include "ntptime.h"
 #include "reflector.h"
@@ -239,5 +243,177 @@ Test(ext, short_padding_drops_dscp_ecn, .timeout = 20)
 	cr_assert_eq(res.sum.dscp_fwd, -1);
 	cr_assert_eq(res.sum.dscp_bck, 0);
 	run_result_free(&res);
+	responder_stop(r);
+}
+
+/* ---- RFC 5938 individual session control, driven by hand ----------------- */
+
+static void xsend(int fd, const uint8_t *b, size_t n)
+{
+	cr_assert_eq(send(fd, b, n, MSG_NOSIGNAL), (ssize_t)n);
+}
+
+static void xrecv(int fd, uint8_t *b, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t k = recv(fd, b + got, n - got, 0);
+
+		cr_assert_gt(k, 0, "control connection closed or timed out after %zu of %zu octets", got, n);
+		got += (size_t)k;
+	}
+}
+
+static int udp_sock(uint16_t *port)
+{
+	struct sockaddr_storage a;
+	socklen_t len = sizeof(a);
+	struct timeval tv = { .tv_usec = 200000 };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	run_addr(&a, "127.0.0.1", 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(struct sockaddr_in)), 0);
+	getsockname(fd, (struct sockaddr *)&a, &len);
+	*port = ntohs(((struct sockaddr_in *)&a)->sin_port);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+/* One 41-octet test packet to the session's port: true when a reflection came back. */
+static bool ping_once(int fd, uint16_t port, uint32_t seq)
+{
+	struct sockaddr_storage to;
+	uint8_t pkt[64] = { 0 }, in[128];
+	struct wire_test_sender h = { .seq = seq, .ts = ntptime_now(), .errest = 1 };
+
+	run_addr(&to, "127.0.0.1", port);
+	wire_encode_test_sender(pkt, sizeof(pkt), WIRE_TEST_OPEN, &h);
+	sendto(fd, pkt, 41, 0, (struct sockaddr *)&to, sizeof(struct sockaddr_in));
+	return recv(fd, in, sizeof(in), 0) == 41;
+}
+
+static void request(int cfd, uint16_t port, struct wire_accept_session *as)
+{
+	struct wire_request rq = { .ipvn = 4, .sender_port = port, .receiver_port = 0, .padding = 27,
+				   .start_time = ntptime_now(), .timeout = NS_PER_SEC };
+	uint8_t b[WIRE_REQUEST_LEN];
+
+	wire_encode_request(b, &rq);
+	xsend(cfd, b, sizeof(b));
+	xrecv(cfd, b, WIRE_ACCEPT_SESSION_LEN);
+	cr_assert_eq(wire_decode_accept_session(b, WIRE_ACCEPT_SESSION_LEN, as), 0);
+	cr_assert_eq(as->accept, 0);
+}
+
+static uint8_t n_command(int cfd, uint8_t cmd, const uint8_t (*sids)[16], uint32_t n)
+{
+	struct wire_n_sessions m = { .cmd = cmd, .n = n }, ack;
+	uint8_t b[wire_n_sessions_len(WIRE_N_MAX)];
+	size_t len;
+
+	memcpy(m.sids, sids, 16 * (size_t)n);
+	len = wire_encode_n_sessions(b, sizeof(b), &m);
+	cr_assert_eq(len, 32 + 16 * n);
+	xsend(cfd, b, len);
+	xrecv(cfd, b, len);
+	cr_assert_eq(wire_decode_n_sessions(b, len, &ack), 0);
+	cr_assert_eq(ack.cmd, cmd + 1);
+	cr_assert_eq(ack.n, n);
+	cr_assert_arr_eq(ack.sids, m.sids, 16 * (size_t)n, "the ack names the same SIDs");
+	return ack.accept;
+}
+
+Test(ext, individual_session_control, .timeout = 20)
+{
+	struct responder *r = start(REFL_EXTENSIONS);
+	struct sockaddr_storage ss;
+	struct wire_greeting g;
+	struct wire_setup su = { .mode = WIRE_MODE_OPEN | WIRE_MODE_INDIV_SESSION };
+	struct wire_accept_session a1, a2, a3;
+	struct refl_counters k;
+	uint8_t b[256], sid[2][16];
+	uint16_t p1, p2, p3;
+	int cfd = socket(AF_INET, SOCK_STREAM, 0), u1 = udp_sock(&p1), u2 = udp_sock(&p2), u3 = udp_sock(&p3);
+	struct timeval tv = { .tv_sec = 2 };
+
+	setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	run_addr(&ss, "127.0.0.1", responder_port(r, 0));
+	cr_assert_eq(connect(cfd, (struct sockaddr *)&ss, sizeof(struct sockaddr_in)), 0);
+	xrecv(cfd, b, WIRE_GREETING_LEN);
+	cr_assert_eq(wire_decode_greeting(b, WIRE_GREETING_LEN, &g), 0);
+	cr_assert(g.modes & WIRE_MODE_INDIV_SESSION, "RFC 5938 offered");
+	wire_encode_setup(b, &su);
+	xsend(cfd, b, WIRE_SETUP_LEN);
+	xrecv(cfd, b, WIRE_SERVER_START_LEN);
+	cr_assert_eq(b[15], 0, "Server-Start accepts");
+
+	request(cfd, p1, &a1);
+	request(cfd, p2, &a2);
+	memcpy(sid[0], a1.sid, 16);
+	memcpy(sid[1], a2.sid, 16);
+
+	/* start the first only: the second is not answered yet */
+	cr_assert_eq(n_command(cfd, WIRE_CMD_START_N_SESSIONS, sid, 1), 0);
+	cr_assert(ping_once(u1, a1.port, 0), "started session not reflected");
+	cr_assert(!ping_once(u2, a2.port, 0), "a session not started was reflected");
+	/* an unknown SID refuses the message and changes nothing */
+	{
+		uint8_t bogus[1][16] = { { 0xee } };
+
+		cr_assert_eq(n_command(cfd, WIRE_CMD_START_N_SESSIONS, bogus, 1), WIRE_ACCEPT_FAILURE);
+		cr_assert(!ping_once(u2, a2.port, 1));
+	}
+	/* stop the first, start the second */
+	cr_assert_eq(n_command(cfd, WIRE_CMD_STOP_N_SESSIONS, sid, 1), 0);
+	cr_assert(!ping_once(u1, a1.port, 1), "a stopped session still reflects");
+	cr_assert_eq(n_command(cfd, WIRE_CMD_START_N_SESSIONS, sid + 1, 1), 0);
+	cr_assert(ping_once(u2, a2.port, 2));
+	/* a new session while another runs */
+	request(cfd, p3, &a3);
+	cr_assert_eq(n_command(cfd, WIRE_CMD_START_N_SESSIONS, (const uint8_t(*)[16])a3.sid, 1), 0);
+	cr_assert(ping_once(u3, a3.port, 0));
+	cr_assert(ping_once(u2, a2.port, 3));
+
+	responder_counters(r, &k);
+	cr_assert_eq(k.sessions, 3);
+	cr_assert_eq(k.protocol_errors, 0);
+	cr_assert_geq(k.early, 2);
+	close(cfd);
+	close(u1);
+	close(u2);
+	close(u3);
+	responder_stop(r);
+}
+
+/* Without the bit negotiated, Start-N-Sessions is a protocol error. */
+Test(ext, start_n_without_the_mode_closes, .timeout = 20)
+{
+	struct responder *r = start(REFL_EXTENSIONS);
+	struct sockaddr_storage ss;
+	struct wire_setup su = { .mode = WIRE_MODE_OPEN };
+	struct wire_accept_session a1;
+	struct wire_n_sessions m = { .cmd = WIRE_CMD_START_N_SESSIONS, .n = 1 };
+	struct refl_counters k;
+	uint8_t b[256];
+	uint16_t p1;
+	int cfd = socket(AF_INET, SOCK_STREAM, 0), u1 = udp_sock(&p1);
+	struct timeval tv = { .tv_sec = 2 };
+
+	setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	run_addr(&ss, "127.0.0.1", responder_port(r, 0));
+	cr_assert_eq(connect(cfd, (struct sockaddr *)&ss, sizeof(struct sockaddr_in)), 0);
+	xrecv(cfd, b, WIRE_GREETING_LEN);
+	wire_encode_setup(b, &su);
+	xsend(cfd, b, WIRE_SETUP_LEN);
+	xrecv(cfd, b, WIRE_SERVER_START_LEN);
+	request(cfd, p1, &a1);
+	memcpy(m.sids[0], a1.sid, 16);
+	xsend(cfd, b, wire_encode_n_sessions(b, sizeof(b), &m));
+	cr_assert_eq(recv(cfd, b, sizeof(b), 0), 0, "connection not closed");
+	responder_counters(r, &k);
+	cr_assert_eq(k.protocol_errors, 1);
+	close(cfd);
+	close(u1);
 	responder_stop(r);
 }

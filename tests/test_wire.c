@@ -1680,3 +1680,41 @@ Test(extensions, reflect_prepare_auth)
 	cr_assert_arr_eq(buf + 128, orig + 128, 32);
 	cr_assert_arr_eq(buf + 48, orig, 4, "sender sequence number echoed");
 }
+
+Test(extensions, n_sessions_messages)
+{
+	struct wire_n_sessions m = { .cmd = WIRE_CMD_STOP_N_ACK, .accept = 3, .n = 2 }, d;
+	uint8_t buf[wire_n_sessions_len(WIRE_N_MAX) + 16];
+
+	memset(m.sids[0], 0x11, 16);
+	memset(m.sids[1], 0x22, 16);
+	memset(m.hmac, 0x99, 16);
+	cr_assert_eq(wire_encode_n_sessions(buf, sizeof(buf), &m), 64u);
+	cr_assert(buf[0] == 10 && buf[1] == 3 && all_zero(buf + 2, 10));
+	cr_assert(buf[12] == 0 && buf[15] == 2);
+	cr_assert_eq(buf[16], 0x11);
+	cr_assert_eq(buf[32], 0x22);
+	cr_assert_eq(buf[48], 0x99);
+	cr_assert_eq(wire_n_sessions_msg_len(buf, 16), 64u);
+	cr_assert_eq(wire_n_sessions_msg_len(buf, 1), 0u, "more sessions than allowed");
+	cr_assert_eq(wire_decode_n_sessions(buf, 64, &d), 0);
+	cr_assert(d.cmd == 10 && d.accept == 3 && d.n == 2);
+	cr_assert_arr_eq(d.sids, m.sids, 32);
+	cr_assert_arr_eq(d.hmac, m.hmac, 16);
+	cr_assert_eq(wire_decode_n_sessions(buf, 63, &d), -1);
+	cr_assert_eq(wire_decode_n_sessions(buf, 80, &d), -1);
+	/* the commands carry no Accept */
+	m.cmd = WIRE_CMD_START_N_SESSIONS;
+	wire_encode_n_sessions(buf, sizeof(buf), &m);
+	cr_assert_eq(buf[1], 0);
+	m.n = 0;
+	cr_assert_eq(wire_encode_n_sessions(buf, sizeof(buf), &m), 0u);
+	m.n = WIRE_N_MAX + 1;
+	cr_assert_eq(wire_encode_n_sessions(buf, sizeof(buf), &m), 0u);
+	memset(buf + 12, 0, 4);
+	cr_assert_eq(wire_n_sessions_msg_len(buf, 16), 0u, "zero sessions");
+	buf[0] = 6;
+	cr_assert_eq(wire_decode_n_sessions(buf, 32, &d), -1);
+	cr_assert_eq(wire_command_len(WIRE_CMD_START_N_SESSIONS), 16u);
+	cr_assert_eq(wire_command_len(WIRE_CMD_START_N_ACK), 0u, "a server never reads an ack");
+}

@@ -28,6 +28,9 @@
 #include "worker.h"
 
 #define CONN_MAX_SESSIONS 16
+/* the longest command: Start-N/Stop-N-Sessions naming every session of a connection */
+#define CONN_RBUF (2 * WIRE_N_HDR_LEN + 16 * CONN_MAX_SESSIONS)
+_Static_assert(CONN_RBUF >= WIRE_CONTROL_MAX_LEN, "room for every fixed-size message");
 #define SLOT_BUF 2048
 #define CLIENT_BUCKETS 1024
 
@@ -50,6 +53,8 @@ struct rtest {
 	bool sealed;                   /* authenticated/encrypted test packets */
 	struct ctlchan_test tt;        /* their keys (from the SID) */
 	uint32_t ext;                  /* extensions of the session (RFC 6038, 7750) */
+	uint8_t sid[16];               /* control sessions: their SID */
+	bool started;                  /* Start-Sessions, or Start-N-Sessions naming it */
 	uint16_t pad_reflect;          /* RFC 6038 Length of Padding to Reflect */
 	int dscp;                      /* Type-P DSCP of the reflections */
 	bool ecn_set;                  /* RFC 7750: the reply ECN follows the sender's */
@@ -74,9 +79,10 @@ struct rconn {
 	enum conn_state state;
 	bool started;
 	struct wk_timer timer;
-	uint8_t rbuf[WIRE_CONTROL_MAX_LEN];
+	uint8_t rbuf[CONN_RBUF];
 	size_t rlen, rneed;
-	uint8_t wbuf[4 * WIRE_CONTROL_MAX_LEN];
+	bool peeked;                   /* the first block of this command is decrypted */
+	uint8_t wbuf[4 * CONN_RBUF];
 	size_t wlen;
 	struct rtest *tests[CONN_MAX_SESSIONS];
 	int ntests;
@@ -562,7 +568,7 @@ static void rtest_cb(struct wk_io *io, uint32_t events)
 				LOG_RL(LOGL_WARN, 10, "dropped a test packet from an address other than the control peer");
 				continue;
 			}
-			if (!rt->conn->started) {
+			if (!rt->started) {
 				COUNT(rw, early);
 				continue;
 			}
@@ -733,6 +739,7 @@ static void conn_expect(struct rconn *c, size_t need)
 {
 	c->rlen = 0;
 	c->rneed = need;
+	c->peeked = false;
 	if (!c->started)
 		wk_timer_arm(c->rw->wk, &c->timer, ntptime_now() + c->rw->r->cfg.ctl_timeout);
 }
@@ -806,6 +813,7 @@ static void handle_request(struct rconn *c)
 	}
 	if (as.accept == WIRE_ACCEPT_OK) {
 		make_sid(rw, &c->local, as.sid);
+		memcpy(rt->sid, as.sid, sizeof(rt->sid));
 		if (ctlchan_test_sealed(c->ch.mode)) {
 			struct ctlchan_test_keys k;
 			int rc = ctlchan_test_keys(&c->ch, as.sid, &k);
@@ -857,13 +865,77 @@ static void handle_request(struct rconn *c)
 
 static void refwait_cb(struct wk_timer *t);
 
+static int find_test(const struct rconn *c, const uint8_t sid[16])
+{
+	for (int i = 0; i < c->ntests; i++)
+		if (!memcmp(c->tests[i]->sid, sid, 16))
+			return i;
+	return -1;
+}
+
+/*
+ * RFC 5938: start or stop the sessions the message names, each on its own;
+ * the others go on.  A SID we do not know refuses the whole message (Accept
+ * 1, nothing changes); the ack names the same SIDs.
+ */
+static void handle_n_sessions(struct rconn *c)
+{
+	struct wire_n_sessions m, ack;
+	uint8_t out[CONN_RBUF];
+	bool start = c->rbuf[0] == WIRE_CMD_START_N_SESSIONS;
+	size_t len;
+
+	if (!(c->ch.ext & WIRE_MODE_INDIV_SESSION) || wire_decode_n_sessions(c->rbuf, c->rlen, &m) < 0) {
+		COUNT(c->rw, protocol_errors);
+		conn_close(c, start ? "Start-N-Sessions without individual session control, or malformed"
+				    : "Stop-N-Sessions without individual session control, or malformed");
+		return;
+	}
+	ack = m;
+	ack.cmd = start ? WIRE_CMD_START_N_ACK : WIRE_CMD_STOP_N_ACK;
+	ack.accept = WIRE_ACCEPT_OK;
+	memset(ack.hmac, 0, sizeof(ack.hmac));
+	for (uint32_t i = 0; i < m.n; i++)
+		if (find_test(c, m.sids[i]) < 0)
+			ack.accept = WIRE_ACCEPT_FAILURE;
+	if (ack.accept == WIRE_ACCEPT_OK) {
+		for (uint32_t i = 0; i < m.n; i++) {
+			int k = find_test(c, m.sids[i]);
+
+			if (start) {
+				c->tests[k]->started = true;
+				c->tests[k]->last_rx = ntptime_now();
+			} else {
+				rtest_close(c->tests[k]);
+				c->tests[k] = c->tests[--c->ntests];
+			}
+		}
+		if (start && !c->started) {
+			c->started = true;
+			c->timer.cb = refwait_cb;
+			wk_timer_arm(c->rw->wk, &c->timer, ntptime_now() + c->rw->r->cfg.refwait);
+		}
+	} else {
+		LOG_RL(LOGL_INFO, 10, "%s names a session this connection does not have: refused",
+		       start ? "Start-N-Sessions" : "Stop-N-Sessions");
+	}
+	len = wire_encode_n_sessions(out, sizeof(out), &ack);
+	if (!len || ctlchan_seal(&c->ch, out, len) < 0) {
+		conn_close(c, "cannot seal an N-Ack");
+		return;
+	}
+	if (conn_send(c, out, len) < 0)
+		return;
+	conn_expect(c, first_len(c));
+}
+
 static void handle_command(struct rconn *c)
 {
 	uint8_t out[WIRE_START_ACK_LEN];
 
 	switch (c->rbuf[0]) {
 	case WIRE_CMD_REQUEST_TW_SESSION:
-		if (c->started) {
+		if (c->started && !(c->ch.ext & WIRE_MODE_INDIV_SESSION)) {
 			conn_close(c, "Request-TW-Session after Start-Sessions");
 			return;
 		}
@@ -879,8 +951,10 @@ static void handle_command(struct rconn *c)
 			return;
 		}
 		c->started = true;
-		for (int i = 0; i < c->ntests; i++)
+		for (int i = 0; i < c->ntests; i++) {
 			c->tests[i]->last_rx = ntptime_now();
+			c->tests[i]->started = true;
+		}
 		c->timer.cb = refwait_cb;
 		wk_timer_arm(c->rw->wk, &c->timer, ntptime_now() + c->rw->r->cfg.refwait);
 		wire_encode_start_ack(out, &ack);
@@ -905,6 +979,10 @@ static void handle_command(struct rconn *c)
 		conn_close(c, NULL);
 		return;
 	}
+	case WIRE_CMD_START_N_SESSIONS:
+	case WIRE_CMD_STOP_N_SESSIONS:
+		handle_n_sessions(c);
+		return;
 	}
 }
 
@@ -1016,24 +1094,39 @@ static void conn_readable(struct rconn *c)
 			conn_expect(c, first_len(c));
 			continue;
 		}
-		if (c->rneed == first_len(c)) {
+		if (!c->peeked) {
 			/* the first octet (block, when encrypted) tells the command, hence the length */
-			size_t len;
-
 			if (c->ch.keyed && ctlchan_peek(&c->ch, c->rbuf, CTLCHAN_IV_LEN) < 0) {
 				COUNT(c->rw, protocol_errors);
 				conn_close(c, "cannot decrypt a control message");
 				return;
 			}
-			len = wire_command_len(c->rbuf[0]);
+			c->peeked = true;
+		}
+		{
+			size_t len = wire_command_len(c->rbuf[0]);
+
+			if (len && (c->rbuf[0] == WIRE_CMD_START_N_SESSIONS ||
+				    c->rbuf[0] == WIRE_CMD_STOP_N_SESSIONS) && c->rlen >= WIRE_N_HDR_LEN) {
+				/* RFC 5938: the count in the header block gives the rest */
+				len = wire_n_sessions_msg_len(c->rbuf, CONN_MAX_SESSIONS);
+				if (!len) {
+					COUNT(c->rw, protocol_errors);
+					conn_close(c, "Start-N/Stop-N-Sessions naming no session, or more "
+						      "than a connection may have");
+					return;
+				}
+			}
 			if (!len) {
 				COUNT(c->rw, protocol_errors);
 				conn_close(c, c->ch.keyed ? "unknown control command (or not our key)"
 							  : "unknown control command");
 				return;
 			}
-			c->rneed = len;
-			continue;
+			if (len > c->rlen) {
+				c->rneed = len;
+				continue;
+			}
 		}
 		{
 			int rc = ctlchan_open(&c->ch, c->rbuf, c->rlen);
