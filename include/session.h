@@ -49,6 +49,7 @@ enum session_status {
 const char *session_status_name(enum session_status st);
 
 #define SESSION_PADDING_DEFAULT UINT32_MAX
+#define SESSION_MAX_STREAMS 8           /* test sessions on one control connection */
 
 struct session_params {
 	enum session_mode mode;
@@ -78,12 +79,21 @@ struct session_params {
 	/*
 	 * Extensions (WIRE_MODE_* extension bits) to use when the server offers
 	 * them; never sent otherwise.  Default: DSCP and ECN monitoring (RFC
-	 * 7750).  WIRE_MODE_REFLECT_OCTETS is asked for only with pad_reflect > 0,
+	 * 7750) and individual session control (RFC 5938: Start-N-Sessions).  WIRE_MODE_REFLECT_OCTETS is asked for only with pad_reflect > 0,
 	 * WIRE_MODE_SYMMETRICAL only with open test packets.  With the default
 	 * padding, the packets grow to keep both directions the same size.
 	 */
 	uint32_t extensions;
 	uint16_t pad_reflect;             /* RFC 6038 Length of Padding to Reflect */
+	/*
+	 * Control mode: nstreams test sessions (1 by default) on the one
+	 * control connection, all alike but for their DSCP: stream 0 uses dscp,
+	 * stream i stream_dscp[i].  They start together (Start-N-Sessions when
+	 * the server offers RFC 5938) and stop when the last has ended.  Each
+	 * has its own results (session_stream()).
+	 */
+	unsigned nstreams;
+	int stream_dscp[SESSION_MAX_STREAMS];
 	int ecn;                          /* ECN codepoint of our test packets, 0..3 */
 	char keyid[80 + 1];
 	const uint8_t *secret;
@@ -135,5 +145,8 @@ bool session_done(const struct session *s);
 const struct session_info *session_info(const struct session *s);
 const struct stats *session_stats(const struct session *s);
 const struct session_params *session_params(const struct session *s);
+/* Test sessions of s (1 + the further streams); stream 0 is s itself. */
+unsigned session_nstreams(const struct session *s);
+const struct session *session_stream(const struct session *s, unsigned i);
 
 #endif

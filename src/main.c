@@ -151,6 +151,7 @@ static int parse_extensions(const char *s, uint32_t *out)
 		{ "dscp-ecn", WIRE_MODE_DSCP_ECN },
 		{ "reflect-octets", WIRE_MODE_REFLECT_OCTETS },
 		{ "symmetrical", WIRE_MODE_SYMMETRICAL },
+		{ "individual", WIRE_MODE_INDIV_SESSION },
 		{ "all", REFL_EXTENSIONS },
 		{ "none", 0 },
 	};
@@ -204,7 +205,9 @@ static void usage_ping(FILE *f)
 		"                    (default), e: exponentially distributed (seeded, see --seed)\n"
 		"  -s PADDING        octets of padding after the test header (default: what makes\n"
 		"                    the reflection as large as the packet sent: 27, 0 for STAMP)\n"
-		"  -D DSCP           DSCP of the test packets: 0-63 or a PHB name (EF, AF41, CS5)\n"
+		"  -D DSCP[,DSCP...] DSCP of the test packets: 0-63 or a PHB name (EF, AF41, CS5);\n"
+		"                    several (up to 8): one test session each on one control\n"
+		"                    connection, reported one after the other (--json: an array)\n"
 		"  -L SECONDS        loss timeout: a reply later than this counts as lost (default 2)\n"
 		"  -4, -6            use IPv4 / IPv6 only when resolving HOST\n"
 		"  -S SRCADDR        source address of the control and test packets\n"
@@ -221,9 +224,10 @@ static void usage_ping(FILE *f)
 		"                    passphrase as text.  Secrets never go on the command line\n"
 		"  --extensions LIST TWAMP extensions to use when the server offers them, comma-\n"
 		"                    separated: dscp-ecn (RFC 7750: the reflector reports the DSCP\n"
-		"                    and ECN it received; default), symmetrical (RFC 6038 equal\n"
-		"                    sizes both ways, open test packets), reflect-octets (see\n"
-		"                    --reflect-octets), all, none\n"
+		"                    and ECN it received), individual (RFC 5938 Start-N/Stop-N-\n"
+		"                    Sessions), symmetrical (RFC 6038 equal sizes both ways, open\n"
+		"                    test packets), reflect-octets (see --reflect-octets), all,\n"
+		"                    none; default dscp-ecn,individual\n"
 		"  --reflect-octets N  RFC 6038: ask the reflector to return the first N octets of\n"
 		"                    our padding, and check every reflection does\n"
 		"  --ecn CODEPOINT   ECN of the test packets: not-ect (default), ect0, ect1, ce or\n"
@@ -356,11 +360,24 @@ static int cmd_ping(int argc, char **argv)
 				goto bad_opt;
 			p.padding = (uint32_t)v;
 			break;
-		case 'D':
-			p.dscp = parse_dscp(optarg);
-			if (p.dscp < 0)
+		case 'D': {
+			/* several, comma-separated: one test session each, one control connection */
+			char buf[256], *save = NULL;
+
+			snprintf(buf, sizeof(buf), "%s", optarg);
+			p.nstreams = 0;
+			for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+				int d = parse_dscp(t);
+
+				if (d < 0 || p.nstreams == SESSION_MAX_STREAMS)
+					goto bad_opt;
+				p.stream_dscp[p.nstreams++] = d;
+			}
+			if (!p.nstreams)
 				goto bad_opt;
+			p.dscp = p.stream_dscp[0];
 			break;
+		}
 		case 'L':
 			if (parse_seconds(optarg, &p.loss_timeout) || p.loss_timeout == 0)
 				goto bad_opt;
@@ -398,7 +415,7 @@ static int cmd_ping(int argc, char **argv)
 			break;
 		case 'X':
 			if (parse_extensions(optarg, &p.extensions) < 0) {
-				fprintf(stderr, "twamp-client ping: --extensions %s: use dscp-ecn, "
+				fprintf(stderr, "twamp-client ping: --extensions %s: use dscp-ecn, individual, "
 					"reflect-octets, symmetrical, all or none, comma-separated\n", optarg);
 				return EXIT_USAGE;
 			}
@@ -474,6 +491,11 @@ static int cmd_ping(int argc, char **argv)
 	}
 	if (p.mode == SESSION_STAMP && !p.ssid)
 		p.ssid = 1;
+	if (p.nstreams > 1 && p.mode != SESSION_CONTROL) {
+		fprintf(stderr, "twamp-client ping: several DSCPs need TWAMP-Control (--mode control): "
+			"light and STAMP have no control connection to share\n");
+		return EXIT_USAGE;
+	}
 	if (p.allowed_modes & ~WIRE_MODE_OPEN) {
 		const char *env = getenv("TWAMP_SECRET");
 
@@ -541,27 +563,41 @@ static int cmd_ping(int argc, char **argv)
 			session_status_name(session_info(job.s)->status), session_info(job.s)->error);
 		goto out;
 	}
-	if (stats_summarize(session_stats(job.s), &sum) < 0) {
-		log_err("out of memory");
-		goto out;
-	}
 	{
-		struct report r = {
-			.info = session_info(job.s), .params = session_params(job.s),
-			.st = session_stats(job.s), .sum = &sum,
-			.from_host = from_host, .to_host = host,
-		};
+		unsigned n = session_nstreams(job.s);
 
-		if (raw)
-			report_raw(stdout, &r);
-		if (verbose)
-			report_packets(stdout, &r);
-		if (json)
-			report_json(stdout, &r);
-		else if (machine)
-			report_machine(stdout, &r);
-		else if (!quiet)
-			report_text(stdout, &r);
+		if (json && n > 1)
+			fputs("[\n", stdout);
+		for (unsigned i = 0; i < n; i++) {
+			const struct session *st = session_stream(job.s, i);
+			struct report r = {
+				.info = session_info(st), .params = session_params(st),
+				.st = session_stats(st), .sum = &sum,
+				.from_host = from_host, .to_host = host,
+			};
+
+			if (stats_summarize(session_stats(st), &sum) < 0) {
+				log_err("out of memory");
+				goto out;
+			}
+			if (i && !json)
+				fputs("\n", stdout); /* one block per test session */
+			if (raw)
+				report_raw(stdout, &r);
+			if (verbose)
+				report_packets(stdout, &r);
+			if (json) {
+				if (i)
+					fputs(",", stdout);
+				report_json(stdout, &r);
+			} else if (machine) {
+				report_machine(stdout, &r);
+			} else if (!quiet) {
+				report_text(stdout, &r);
+			}
+		}
+		if (json && n > 1)
+			fputs("]\n", stdout);
 	}
 	rc = 0;
 out:
@@ -609,8 +645,9 @@ static void usage_responder(FILE *f)
 		"                         OAEM with --keys.  A client with an unknown KeyID or the\n"
 		"                         wrong secret is denied (Accept 1) and disconnected\n"
 		"  --extensions LIST      extensions offered in the greeting (default all):\n"
-		"                         dscp-ecn (RFC 7750), reflect-octets and symmetrical\n"
-		"                         (RFC 6038), comma-separated, or none\n"
+		"                         dscp-ecn (RFC 7750), individual (RFC 5938),\n"
+		"                         reflect-octets and symmetrical (RFC 6038),\n"
+		"                         comma-separated, or none\n"
 		"  --pad-short            answer test packets shorter than 41 octets (twampy's\n"
 		"                         default) with 41 octets; off: they are dropped, because a\n"
 		"                         reflection must never be larger than what it answers\n"
@@ -756,7 +793,8 @@ static int cmd_responder(int argc, char **argv)
 		case 'X':
 			if (parse_extensions(optarg, &c.extensions) < 0) {
 				fprintf(stderr, "twamp-client responder: --extensions %s: use dscp-ecn, "
-					"reflect-octets, symmetrical, all or none, comma-separated\n", optarg);
+					"individual, reflect-octets, symmetrical, all or none, comma-separated\n",
+					optarg);
 				return EXIT_USAGE;
 			}
 			break;

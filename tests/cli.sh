@@ -75,6 +75,10 @@ machine_ok "ping -M stamp over ::1" "[::1]:$L6" --mode stamp
 machine_ok "ping -M with -D AF41 -s 64 -Z" "127.0.0.1:$P4" -D AF41 -s 64 -Z
 
 # 28: 27 to match the 41-octet reflection, plus the RFC 7750 DSCP/ECN octet
+"$BIN" ping -c 5 -i 0.01 -D EF,AF41,BE --json "127.0.0.1:$P4" >"$TMP/out" 2>&1 &&
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert [(x["dscp_tx"], x["dscp_rx_fwd"], x["received"]) for x in d] == [(46,46,5),(34,34,5),(0,0,5)], d; assert len({x["sid"] for x in d}) == 3' "$TMP/out" >>"$TMP/out" 2>&1 &&
+	ok "ping -D EF,AF41,BE: three test sessions on one control connection, each DSCP seen by the reflector" ||
+	ko "ping -D list"
 "$BIN" ping -c 5 -i 0.01 -D EF -M "127.0.0.1:$P4" >"$TMP/out" 2>&1
 grep -qx $'DSCP\t0x2e' "$TMP/out" && grep -qx $'PACKET_PADDING\t28' "$TMP/out" &&
 	grep -q $'^SID\t7f000001' "$TMP/out" && grep -qx $'MINTTL_FWD\t255' "$TMP/out" &&

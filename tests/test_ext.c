@@ -417,3 +417,87 @@ Test(ext, start_n_without_the_mode_closes, .timeout = 20)
 	close(u1);
 	responder_stop(r);
 }
+
+/* ---- several test sessions on one control connection --------------------- */
+
+static void streams_in(uint32_t mode, uint32_t offered, uint32_t want_ext)
+{
+	static const int dscps[] = { 46, 34, 0 };
+	struct responder *r = start(offered);
+	struct session_params p;
+	struct run_result res;
+	struct refl_counters k;
+
+	params(&p, r, mode, WIRE_MODE_DSCP_ECN | WIRE_MODE_INDIV_SESSION);
+	p.dscp = dscps[0];
+	p.nstreams = 3;
+	p.stream_dscp[1] = dscps[1];
+	p.stream_dscp[2] = dscps[2];
+	run_ok(&p, &res);
+	cr_assert_eq(session_nstreams(res.s), 3u);
+	for (unsigned i = 0; i < 3; i++) {
+		const struct session *st = session_stream(res.s, i);
+		const struct session_info *in = session_info(st);
+		struct stats_summary sum;
+
+		cr_assert_eq(in->status, SESSION_OK, "stream %u: %s", i, in->error);
+		cr_assert_eq(in->ctl_ext, want_ext, "stream %u: extensions 0x%x", i, in->ctl_ext);
+		cr_assert(in->have_sid);
+		cr_assert_eq(stats_summarize(session_stats(st), &sum), 0);
+		cr_assert_eq(sum.sent, p.count);
+		cr_assert_eq(sum.received, p.count, "stream %u: %u of %u", i, sum.received, p.count);
+		cr_assert_eq(sum.dscp_tx, dscps[i]);
+		cr_assert_eq(sum.dscp_bck, dscps[i], "stream %u: reflected with DSCP %d", i, sum.dscp_bck);
+		if (want_ext & WIRE_MODE_DSCP_ECN)
+			cr_assert_eq(sum.dscp_fwd, dscps[i]);
+		for (unsigned j = 0; j < i; j++)
+			cr_assert(memcmp(in->sid, session_info(session_stream(res.s, j))->sid, 16),
+				  "streams %u and %u share a SID", i, j);
+	}
+	responder_counters(r, &k);
+	cr_assert_eq(k.sessions, 3, "%llu sessions at the responder", (unsigned long long)k.sessions);
+	cr_assert_eq(k.connections, 1, "one control connection for the three");
+	cr_assert_eq(k.protocol_errors, 0);
+	cr_assert_eq(k.early, 0);
+	run_result_free(&res);
+	responder_stop(r);
+}
+
+/* RFC 5938 offered: Start-N-Sessions and Stop-N-Sessions name the three SIDs. */
+Test(ext, three_dscp_classes_individual_control, .timeout = 30)
+{
+	streams_in(WIRE_MODE_OPEN, REFL_EXTENSIONS, WIRE_MODE_INDIV_SESSION | WIRE_MODE_DSCP_ECN);
+}
+
+/* Not offered: one Start-Sessions for all, Stop-Sessions with Number of Sessions 3. */
+Test(ext, three_dscp_classes_classic_control, .timeout = 30) { streams_in(WIRE_MODE_OPEN, 0, 0); }
+
+Test(ext, three_dscp_classes_encrypted, .timeout = 30)
+{
+	streams_in(WIRE_MODE_ENCRYPTED, REFL_EXTENSIONS, WIRE_MODE_INDIV_SESSION | WIRE_MODE_DSCP_ECN);
+}
+
+/* A refused second session fails the whole control connection with a reason. */
+Test(ext, refused_stream_fails_all, .timeout = 30)
+{
+	struct refl_config c;
+	struct responder *r;
+	struct session_params p;
+	struct run_result res;
+
+	refl_config_default(&c);
+	c.nlisten = 1;
+	run_addr(&c.listen[0], "127.0.0.1", 0);
+	c.max_per_client = 1;
+	r = responder_start(&c);
+	cr_assert_not_null(r);
+	params(&p, r, WIRE_MODE_OPEN, WIRE_MODE_DSCP_ECN | WIRE_MODE_INDIV_SESSION);
+	p.nstreams = 2;
+	p.stream_dscp[1] = 10;
+	cr_assert_eq(run_session(&p, &res), 0);
+	cr_assert_eq(res.info->status, SESSION_ERR_SESSION);
+	cr_assert(strstr(res.info->error, "one of several"), "%s", res.info->error);
+	cr_assert_eq(session_info(session_stream(res.s, 1))->status, SESSION_ERR_SESSION);
+	run_result_free(&res);
+	responder_stop(r);
+}

@@ -31,12 +31,13 @@ enum sess_state {
 	ST_ACCEPT,
 	ST_START_ACK,
 	ST_TESTING,
+	ST_STOP_ACK,   /* RFC 5938: Stop-N-Sessions sent, its ack awaited (results are final) */
 	ST_DONE,
 };
 
 static const char *const state_names[] = {
 	"connect", "Server Greeting", "Server-Start", "Accept-Session", "Start-Ack",
-	"test", "done",
+	"test", "Stop-N-Ack", "done",
 };
 
 struct session {
@@ -79,7 +80,23 @@ struct session {
 	bool tt_ready;                /* tt initialised from the SID */
 	struct wire_test_layout lay;  /* offsets once the extensions are known */
 	uint16_t octets_reflect;      /* RFC 6038: what Accept-Session must return */
+	/*
+	 * Further test sessions on this control connection ("kids"): full
+	 * session objects without a control connection of their own; this one
+	 * asks for them, starts and stops them, and reports done after them.
+	 */
+	struct session *parent;
+	struct session *kids[SESSION_MAX_STREAMS - 1];
+	unsigned nkids, kids_done;
+	unsigned req_idx;             /* stream whose Accept-Session comes next */
+	bool self_done;               /* our own stream has ended; waiting for kids */
+	bool ending;                  /* finish() runs: kids' on_done must not re-enter */
 };
+
+static struct session *stream_of(struct session *s, unsigned i)
+{
+	return i == 0 ? s : s->kids[i - 1];
+}
 
 const char *session_mode_name(uint32_t mode)
 {
@@ -143,7 +160,8 @@ void session_params_default(struct session_params *p)
 	p->ctl_timeout = 10 * NS_PER_SEC;
 	p->seed = 1;
 	p->allowed_modes = WIRE_MODE_OPEN;
-	p->extensions = WIRE_MODE_DSCP_ECN;
+	p->extensions = WIRE_MODE_DSCP_ECN | WIRE_MODE_INDIV_SESSION;
+	p->nstreams = 1;
 }
 
 static int64_t next_gap(struct session *s)
@@ -176,6 +194,16 @@ static void finish(struct session *s)
 {
 	uint32_t n = s->next_seq;
 
+	s->ending = true;
+	/* kids still running end with our status (a control failure, an abort) */
+	for (unsigned i = 0; i < s->nkids; i++)
+		if (s->kids[i]->state != ST_DONE) {
+			if (s->info.status != SESSION_OK) {
+				s->kids[i]->info.status = s->info.status;
+				snprintf(s->kids[i]->info.error, sizeof(s->kids[i]->info.error), "%s", s->info.error);
+			}
+			finish(s->kids[i]);
+		}
 	wk_timer_cancel(s->wk, &s->step_timer);
 	wk_timer_cancel(s->wk, &s->send_timer);
 	close_io(s, &s->ctl);
@@ -325,7 +353,8 @@ static void start_test(struct session *s);
 static int choose_layout(struct session *s, uint32_t mode, uint32_t offered)
 {
 	uint32_t ext = s->p.extensions & offered &
-		       (WIRE_MODE_REFLECT_OCTETS | WIRE_MODE_SYMMETRICAL | WIRE_MODE_DSCP_ECN);
+		       (WIRE_MODE_INDIV_SESSION | WIRE_MODE_REFLECT_OCTETS | WIRE_MODE_SYMMETRICAL |
+			WIRE_MODE_DSCP_ECN);
 	bool dflt = s->p.padding == SESSION_PADDING_DEFAULT;
 
 	s->sealed = ctlchan_test_sealed(mode);
@@ -379,6 +408,11 @@ static void handle_greeting(struct session *s)
 	}
 	if (choose_layout(s, mode, g.modes) < 0)
 		return;
+	for (unsigned i = 0; i < s->nkids; i++) {
+		s->kids[i]->info.ctl_mode = mode;
+		if (choose_layout(s->kids[i], mode, g.modes) < 0)
+			return fail(s, SESSION_ERR_LOCAL, "test session %u: %s", i + 2, s->kids[i]->info.error);
+	}
 	rc = ctlchan_client_setup(&s->ch, &g, mode | s->info.ctl_ext, s->p.keyid, s->p.secret,
 				  s->p.secret_len, s->p.fixed_keys, out);
 	if (rc < 0)
@@ -390,13 +424,44 @@ static void handle_greeting(struct session *s)
 	expect(s, ST_SERVER_START, WIRE_SERVER_START_LEN);
 }
 
+/* Request-TW-Session for stream st (s or one of its kids), on s's control connection. */
+static int send_request(struct session *s, struct session *st)
+{
+	struct wire_request rq = { 0 };
+	uint8_t out[WIRE_REQUEST_LEN];
+	uint16_t port = tsock_addr_port(&st->info.local_test);
+	int rc;
+
+	rq.ipvn = s->p.server.ss_family == AF_INET6 ? 6 : 4;
+	rq.sender_port = port;
+	rq.receiver_port = port;  /* as twping: the reflector may pick another */
+	if (!s->p.zero_addr) {
+		fill_addr(&rq.sender, &st->info.local_test);
+		fill_addr(&rq.receiver, &s->p.server);
+	}
+	rq.padding = st->info.padding;
+	if (st->info.ctl_ext & WIRE_MODE_REFLECT_OCTETS) {
+		do
+			st->octets_reflect = (uint16_t)rng_next(&st->rng);
+		while (!st->octets_reflect);
+		rq.octets_reflect = st->octets_reflect;
+		rq.pad_reflect = st->p.pad_reflect;
+	}
+	rq.start_time = ntptime_now();
+	rq.timeout = st->p.loss_timeout;
+	rq.typep = wire_typep_from_dscp((uint8_t)st->p.dscp);
+	wire_encode_request(out, &rq);
+	if ((rc = ctlchan_seal(&s->ch, out, sizeof(out))) < 0)
+		return fail(s, SESSION_ERR_LOCAL, "Request-TW-Session: %s", ctlchan_strerror(rc)), -1;
+	if (ctl_send(s, out, sizeof(out)) < 0)
+		return -1;
+	expect(s, ST_ACCEPT, WIRE_ACCEPT_SESSION_LEN);
+	return 0;
+}
+
 static void handle_server_start(struct session *s)
 {
 	struct wire_server_start ss;
-	struct wire_request rq = { 0 };
-	uint8_t out[WIRE_REQUEST_LEN];
-	uint16_t port = tsock_addr_port(&s->info.local_test);
-
 	int rc = ctlchan_client_server_start(&s->ch, s->rbuf, s->rlen);
 
 	if (rc < 0)
@@ -406,37 +471,40 @@ static void handle_server_start(struct session *s)
 	if (ss.accept != WIRE_ACCEPT_OK)
 		return fail(s, SESSION_ERR_DENIED, "server denied access: %s%s", wire_accept_str(ss.accept),
 			    s->ch.keyed ? " (wrong KeyID or secret?)" : "");
-	rq.ipvn = s->p.server.ss_family == AF_INET6 ? 6 : 4;
-	rq.sender_port = port;
-	rq.receiver_port = port;  /* as twping: the reflector may pick another */
-	if (!s->p.zero_addr) {
-		fill_addr(&rq.sender, &s->info.local_test);
-		fill_addr(&rq.receiver, &s->p.server);
+	s->req_idx = 0;
+	send_request(s, s);
+}
+
+/* RFC 5938: Start-N-Sessions naming every stream's SID (ack: 32 + 16 n octets). */
+static int send_start(struct session *s)
+{
+	uint8_t out[2 * WIRE_N_HDR_LEN + 16 * SESSION_MAX_STREAMS];
+	size_t len;
+	int rc;
+
+	if (s->info.ctl_ext & WIRE_MODE_INDIV_SESSION) {
+		struct wire_n_sessions m = { .cmd = WIRE_CMD_START_N_SESSIONS, .n = 1 + s->nkids };
+
+		for (unsigned i = 0; i <= s->nkids; i++)
+			memcpy(m.sids[i], stream_of(s, i)->info.sid, 16);
+		len = wire_encode_n_sessions(out, sizeof(out), &m);
+	} else {
+		struct wire_start_sessions ss = { { 0 } };
+
+		len = wire_encode_start_sessions(out, &ss);
 	}
-	rq.padding = s->info.padding;
-	if (s->info.ctl_ext & WIRE_MODE_REFLECT_OCTETS) {
-		do
-			s->octets_reflect = (uint16_t)rng_next(&s->rng);
-		while (!s->octets_reflect);
-		rq.octets_reflect = s->octets_reflect;
-		rq.pad_reflect = s->p.pad_reflect;
-	}
-	rq.start_time = ntptime_now();
-	rq.timeout = s->p.loss_timeout;
-	rq.typep = wire_typep_from_dscp((uint8_t)s->p.dscp);
-	wire_encode_request(out, &rq);
-	if ((rc = ctlchan_seal(&s->ch, out, sizeof(out))) < 0)
-		return fail(s, SESSION_ERR_LOCAL, "Request-TW-Session: %s", ctlchan_strerror(rc));
-	if (ctl_send(s, out, sizeof(out)) < 0)
-		return;
-	expect(s, ST_ACCEPT, WIRE_ACCEPT_SESSION_LEN);
+	if ((rc = ctlchan_seal(&s->ch, out, len)) < 0)
+		return fail(s, SESSION_ERR_LOCAL, "Start-Sessions: %s", ctlchan_strerror(rc)), -1;
+	if (ctl_send(s, out, len) < 0)
+		return -1;
+	expect(s, ST_START_ACK, s->info.ctl_ext & WIRE_MODE_INDIV_SESSION ? len : WIRE_START_ACK_LEN);
+	return 0;
 }
 
 static void handle_accept(struct session *s)
 {
 	struct wire_accept_session a;
-	struct wire_start_sessions ss = { { 0 } };
-	uint8_t out[WIRE_START_SESSIONS_LEN];
+	struct session *st = stream_of(s, s->req_idx);
 	int rc = ctlchan_open(&s->ch, s->rbuf, s->rlen);
 
 	if (rc < 0)
@@ -444,57 +512,73 @@ static void handle_accept(struct session *s)
 	if (wire_decode_accept_session(s->rbuf, s->rlen, &a) < 0)
 		return fail(s, SESSION_ERR_PROTOCOL, "malformed Accept-Session");
 	if (a.accept != WIRE_ACCEPT_OK)
-		return fail(s, SESSION_ERR_SESSION, "server refused the test session: %s",
+		return fail(s, SESSION_ERR_SESSION, "server refused the test session%s: %s",
+			    s->nkids ? (s->req_idx ? " (one of several)" : " (the first of several)") : "",
 			    wire_accept_str(a.accept));
 	if (a.port == 0)
 		return fail(s, SESSION_ERR_PROTOCOL, "Accept-Session names reflector port 0");
-	if ((s->info.ctl_ext & WIRE_MODE_REFLECT_OCTETS) && a.reflected_octets != s->octets_reflect)
+	if ((st->info.ctl_ext & WIRE_MODE_REFLECT_OCTETS) && a.reflected_octets != st->octets_reflect)
 		return fail(s, SESSION_ERR_PROTOCOL,
 			    "Accept-Session returned Reflected Octets 0x%04x, we sent 0x%04x (RFC 6038)",
-			    a.reflected_octets, s->octets_reflect);
-	if ((s->info.ctl_ext & WIRE_MODE_REFLECT_OCTETS) && a.server_octets &&
-	    s->pkt_len >= s->lay.snd_hdr + 2) {
+			    a.reflected_octets, st->octets_reflect);
+	if ((st->info.ctl_ext & WIRE_MODE_REFLECT_OCTETS) && a.server_octets &&
+	    st->pkt_len >= st->lay.snd_hdr + 2) {
 		/* RFC 6038: the Server Octets open our padding, for the server to find */
-		s->pkt[s->lay.snd_hdr] = (uint8_t)(a.server_octets >> 8);
-		s->pkt[s->lay.snd_hdr + 1] = (uint8_t)a.server_octets;
+		st->pkt[st->lay.snd_hdr] = (uint8_t)(a.server_octets >> 8);
+		st->pkt[st->lay.snd_hdr + 1] = (uint8_t)a.server_octets;
 	}
-	memcpy(s->info.sid, a.sid, sizeof(a.sid));
-	s->info.have_sid = true;
-	s->info.remote_test = s->p.server;
-	tsock_addr_set_port(&s->info.remote_test, a.port);
-	if (s->sealed) {
+	memcpy(st->info.sid, a.sid, sizeof(a.sid));
+	st->info.have_sid = true;
+	st->info.remote_test = s->p.server;
+	tsock_addr_set_port(&st->info.remote_test, a.port);
+	if (st->sealed) {
 		struct ctlchan_test_keys k;
 
 		rc = ctlchan_test_keys(&s->ch, a.sid, &k);
 		if (rc == 0)
-			rc = ctlchan_test_init(&s->tt, s->ch.mode, &k);
+			rc = ctlchan_test_init(&st->tt, s->ch.mode, &k);
 		crypto_wipe(&k, sizeof(k));
 		if (rc < 0)
 			return fail(s, SESSION_ERR_LOCAL, "test session keys: %s", ctlchan_strerror(rc));
-		s->tt_ready = true;
+		st->tt_ready = true;
 	}
-	wire_encode_start_sessions(out, &ss);
-	if ((rc = ctlchan_seal(&s->ch, out, sizeof(out))) < 0)
-		return fail(s, SESSION_ERR_LOCAL, "Start-Sessions: %s", ctlchan_strerror(rc));
-	if (ctl_send(s, out, sizeof(out)) < 0)
+	if (++s->req_idx <= s->nkids) {
+		send_request(s, stream_of(s, s->req_idx));
 		return;
-	expect(s, ST_START_ACK, WIRE_START_ACK_LEN);
+	}
+	send_start(s);
 }
 
 static void handle_start_ack(struct session *s)
 {
-	struct wire_start_ack a;
+	uint8_t accept;
 	int rc = ctlchan_open(&s->ch, s->rbuf, s->rlen);
 
 	if (rc < 0)
 		return fail(s, SESSION_ERR_PROTOCOL, "Start-Ack rejected: %s", ctlchan_strerror(rc));
-	if (wire_decode_start_ack(s->rbuf, s->rlen, &a) < 0)
-		return fail(s, SESSION_ERR_PROTOCOL, "malformed Start-Ack");
-	if (a.accept != WIRE_ACCEPT_OK)
+	if (s->info.ctl_ext & WIRE_MODE_INDIV_SESSION) {
+		struct wire_n_sessions m;
+
+		if (wire_decode_n_sessions(s->rbuf, s->rlen, &m) < 0 || m.cmd != WIRE_CMD_START_N_ACK ||
+		    m.n != 1 + s->nkids)
+			return fail(s, SESSION_ERR_PROTOCOL, "malformed Start-N-Ack");
+		accept = m.accept;
+	} else {
+		struct wire_start_ack a;
+
+		if (wire_decode_start_ack(s->rbuf, s->rlen, &a) < 0)
+			return fail(s, SESSION_ERR_PROTOCOL, "malformed Start-Ack");
+		accept = a.accept;
+	}
+	if (accept != WIRE_ACCEPT_OK)
 		return fail(s, SESSION_ERR_SESSION, "server refused to start the session: %s",
-			    wire_accept_str(a.accept));
+			    wire_accept_str(accept));
+	for (unsigned i = 0; i < s->nkids; i++)
+		start_test(s->kids[i]);
 	start_test(s);
 }
+
+static void handle_stop_ack(struct session *s);
 
 static void ctl_readable(struct session *s)
 {
@@ -509,6 +593,10 @@ static void ctl_readable(struct session *s)
 
 			if (err == EAGAIN || err == EINTR)
 				return;
+			if (s->state == ST_STOP_ACK) {
+				finish(s); /* the results stand */
+				return;
+			}
 			if (s->state == ST_TESTING) {
 				log_warn("control connection lost during the test: %s", strerror(err));
 				close_io(s, &s->ctl);
@@ -518,6 +606,10 @@ static void ctl_readable(struct session *s)
 				    state_names[s->state], strerror(err));
 		}
 		if (n == 0) {
+			if (s->state == ST_STOP_ACK) {
+				finish(s); /* closed instead of acknowledging: the results stand */
+				return;
+			}
 			if (s->state == ST_TESTING) {
 				/* twampd closes only when told to; go on measuring */
 				log_warn("server closed the control connection during the test");
@@ -547,6 +639,9 @@ static void ctl_readable(struct session *s)
 		case ST_START_ACK:
 			handle_start_ack(s);
 			break;
+		case ST_STOP_ACK:
+			handle_stop_ack(s);
+			break;
 		default:
 			break;
 		}
@@ -573,6 +668,9 @@ static void connected(struct session *s)
 	getsockname(s->ctl.fd, (struct sockaddr *)&local, &len);
 	if (open_test_socket(s, &local) < 0)
 		return fail(s, SESSION_ERR_LOCAL, "cannot open the test socket (see log)");
+	for (unsigned i = 0; i < s->nkids; i++)
+		if (open_test_socket(s->kids[i], &local) < 0)
+			return fail(s, SESSION_ERR_LOCAL, "cannot open a test socket (see log)");
 	expect(s, ST_GREETING, WIRE_GREETING_LEN);
 	wk_mod_io(s->wk, &s->ctl, EPOLLIN);
 }
@@ -782,6 +880,65 @@ static void start_test(struct session *s)
 	send_due(s);
 }
 
+/* Every stream has ended: Stop-Sessions (Stop-N-Sessions with RFC 5938), then done. */
+static void end_all(struct session *s)
+{
+	uint8_t out[2 * WIRE_N_HDR_LEN + 16 * SESSION_MAX_STREAMS];
+	size_t len;
+
+	if (s->ctl.fd >= 0) {
+		if (s->info.ctl_ext & WIRE_MODE_INDIV_SESSION) {
+			struct wire_n_sessions m = { .cmd = WIRE_CMD_STOP_N_SESSIONS, .n = 1 + s->nkids };
+
+			for (unsigned i = 0; i <= s->nkids; i++)
+				memcpy(m.sids[i], stream_of(s, i)->info.sid, 16);
+			len = wire_encode_n_sessions(out, sizeof(out), &m);
+		} else {
+			struct wire_stop_sessions st = { .accept = 0, .nsessions = 1 + s->nkids };
+
+			len = wire_encode_stop_sessions(out, &st);
+		}
+		if (ctlchan_seal(&s->ch, out, len) < 0) {
+			log_warn("Stop-Sessions could not be sealed");
+		} else if (s->info.ctl_ext & WIRE_MODE_INDIV_SESSION) {
+			/* RFC 5938: the server acknowledges; wait for it, briefly */
+			if (ctl_send(s, out, len) < 0)
+				return;
+			expect(s, ST_STOP_ACK, len);
+			wk_timer_arm(s->wk, &s->step_timer,
+				     ntptime_now() + (s->p.ctl_timeout < NS_PER_SEC ? s->p.ctl_timeout : NS_PER_SEC));
+			return;
+		} else if (send(s->ctl.fd, out, len, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)len) {
+			log_warn("Stop-Sessions not sent: %m");
+		}
+	}
+	finish(s);
+}
+
+static void handle_stop_ack(struct session *s)
+{
+	struct wire_n_sessions m;
+
+	if (ctlchan_open(&s->ch, s->rbuf, s->rlen) < 0 || wire_decode_n_sessions(s->rbuf, s->rlen, &m) < 0 ||
+	    m.cmd != WIRE_CMD_STOP_N_ACK)
+		LOG_RL(LOGL_WARN, 10, "malformed Stop-N-Ack (the results stand)");
+	else if (m.accept != WIRE_ACCEPT_OK)
+		LOG_RL(LOGL_WARN, 10, "the server refused Stop-N-Sessions: %s (the results stand)",
+		       wire_accept_str(m.accept));
+	finish(s);
+}
+
+/* A kid's on_done: the parent ends once its own stream and every kid have. */
+static void kid_done(struct session *kid, void *ctx)
+{
+	struct session *s = ctx;
+
+	(void)kid;
+	s->kids_done++;
+	if (!s->ending && s->self_done && s->kids_done == s->nkids)
+		end_all(s);
+}
+
 static void step_timer_cb(struct wk_timer *t)
 {
 	struct session *s = (struct session *)((char *)t - offsetof(struct session, step_timer));
@@ -791,16 +948,17 @@ static void step_timer_cb(struct wk_timer *t)
 		return;
 	}
 	if (s->state == ST_TESTING) {
-		if (s->ctl.fd >= 0) {
-			struct wire_stop_sessions st = { .accept = 0, .nsessions = 1 };
-			uint8_t out[WIRE_STOP_SESSIONS_LEN];
-
-			wire_encode_stop_sessions(out, &st);
-			if (ctlchan_seal(&s->ch, out, sizeof(out)) < 0)
-				log_warn("Stop-Sessions could not be sealed");
-			else if (send(s->ctl.fd, out, sizeof(out), MSG_NOSIGNAL | MSG_DONTWAIT) != sizeof(out))
-				log_warn("Stop-Sessions not sent: %m");
+		if (s->parent) {
+			finish(s);  /* a kid: its parent holds the control connection */
+			return;
 		}
+		s->self_done = true;
+		if (s->kids_done == s->nkids)
+			end_all(s);
+		return;
+	}
+	if (s->state == ST_STOP_ACK) {
+		LOG_RL(LOGL_WARN, 10, "no Stop-N-Ack from the server (the results stand)");
 		finish(s);
 		return;
 	}
@@ -815,10 +973,13 @@ static uint32_t default_padding(const struct session_params *p)
 	return WIRE_TEST_REFLECT_LEN - WIRE_TEST_SENDER_LEN; /* 27: as large as the reflection */
 }
 
-struct session *session_start(struct worker *wk, const struct session_params *p)
+/* A session with its buffers; NULL on allocation failure.  *bad: invalid parameters (reported later). */
+static struct session *session_new(struct worker *wk, const struct session_params *p, bool *bad)
 {
 	struct session *s = calloc(1, sizeof(*s));
 	size_t hdr;
+
+	*bad = false;
 
 	if (!s)
 		return NULL;
@@ -839,9 +1000,8 @@ struct session *session_start(struct worker *wk, const struct session_params *p)
 	s->pkt_len = hdr + s->info.padding;
 	s->info.packet_len = s->pkt_len;
 	ntptime_clock_status(&s->clk);
-	if (s->pkt_len > WIRE_TEST_MAX_LEN || p->count == 0) {
-		fail_later(s, SESSION_ERR_LOCAL, "invalid session: %u packets of %zu octets (at most %d)",
-			   p->count, s->pkt_len, WIRE_TEST_MAX_LEN);
+	if (s->pkt_len > WIRE_TEST_MAX_LEN || p->count == 0 || p->nstreams > SESSION_MAX_STREAMS) {
+		*bad = true;
 		return s;
 	}
 	s->pkt_cap = s->pkt_len;
@@ -874,6 +1034,43 @@ struct session *session_start(struct worker *wk, const struct session_params *p)
 		uint8_t b = (uint8_t)rng_next(&s->rng);
 
 		s->pkt[i] = b ? b : 0x5a; /* random, non-zero, as twping */
+	}
+	return s;
+}
+
+struct session *session_start(struct worker *wk, const struct session_params *p)
+{
+	bool bad;
+	struct session *s = session_new(wk, p, &bad);
+
+	if (!s)
+		return NULL;
+	if (bad) {
+		fail_later(s, SESSION_ERR_LOCAL, "invalid session: %u packets of %zu octets (at most %d), "
+			   "%u test sessions (at most %d)", p->count, s->pkt_len, WIRE_TEST_MAX_LEN,
+			   p->nstreams, SESSION_MAX_STREAMS);
+		return s;
+	}
+	if (p->mode == SESSION_CONTROL) {
+		/* the further test sessions of this control connection */
+		for (unsigned i = 1; i < p->nstreams; i++) {
+			struct session_params kp = *p;
+			struct session *k;
+
+			kp.dscp = p->stream_dscp[i];
+			kp.nstreams = 1;
+			kp.seed = p->seed + i;
+			kp.on_done = kid_done;
+			kp.ctx = s;
+			k = session_new(wk, &kp, &bad);
+			if (!k) {
+				session_free(s);
+				return NULL;
+			}
+			k->parent = s;
+			k->state = ST_START_ACK; /* waits for its parent's Start-Ack */
+			s->kids[s->nkids++] = k;
+		}
 	}
 
 	if (p->mode != SESSION_CONTROL) {
@@ -949,6 +1146,8 @@ void session_free(struct session *s)
 {
 	if (!s)
 		return;
+	for (unsigned i = 0; i < s->nkids; i++)
+		session_free(s->kids[i]);
 	if (s->state != ST_DONE) {
 		wk_timer_cancel(s->wk, &s->step_timer);
 		wk_timer_cancel(s->wk, &s->send_timer);
@@ -988,4 +1187,14 @@ const struct stats *session_stats(const struct session *s)
 const struct session_params *session_params(const struct session *s)
 {
 	return &s->p;
+}
+
+unsigned session_nstreams(const struct session *s)
+{
+	return 1 + s->nkids;
+}
+
+const struct session *session_stream(const struct session *s, unsigned i)
+{
+	return i == 0 ? s : i <= s->nkids ? s->kids[i - 1] : NULL;
 }
