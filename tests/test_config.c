@@ -909,4 +909,5 @@ Test(config_files, per_target_security)
 		cr_assert(strstr(errs.lines[0], bad[i].error), "%s: got '%s'", bad[i].target, errs.lines[0]);
 		cr_assert(!strstr(errs.lines[0], "00112233"), "secret in an error message");
 	}
+	config_errors_clear(&errs);
 }
