@@ -501,3 +501,38 @@ Test(ext, refused_stream_fails_all, .timeout = 30)
 	run_result_free(&res);
 	responder_stop(r);
 }
+
+/* Every security mode with and without each extension: all packets come back, nothing dropped. */
+Test(ext, matrix_modes_by_extensions, .timeout = 60)
+{
+	static const uint32_t modes[] = { WIRE_MODE_OPEN, WIRE_MODE_AUTH, WIRE_MODE_ENCRYPTED, WIRE_MODE_MIXED };
+	static const uint32_t exts[] = {
+		0, WIRE_MODE_DSCP_ECN, WIRE_MODE_REFLECT_OCTETS, WIRE_MODE_SYMMETRICAL, WIRE_MODE_INDIV_SESSION,
+		WIRE_MODE_DSCP_ECN | WIRE_MODE_REFLECT_OCTETS | WIRE_MODE_SYMMETRICAL | WIRE_MODE_INDIV_SESSION,
+	};
+	struct responder *r = start(REFL_EXTENSIONS);
+
+	for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++)
+		for (size_t e = 0; e < sizeof(exts) / sizeof(exts[0]); e++) {
+			struct session_params p;
+			struct run_result res;
+			uint32_t want = exts[e];
+
+			params(&p, r, modes[m], exts[e]);
+			p.count = 10;
+			p.pad_reflect = 12;
+			if (modes[m] == WIRE_MODE_AUTH || modes[m] == WIRE_MODE_ENCRYPTED)
+				want &= ~WIRE_MODE_SYMMETRICAL;
+			cr_assert_eq(run_session(&p, &res), 0);
+			cr_assert_eq(res.info->status, SESSION_OK, "mode %u ext 0x%x: %s", modes[m], exts[e],
+				     res.info->error);
+			cr_assert_eq(res.info->ctl_ext, want, "mode %u ext 0x%x: got 0x%x", modes[m], exts[e],
+				     res.info->ctl_ext);
+			cr_assert_eq(res.sum.received, 10, "mode %u ext 0x%x", modes[m], exts[e]);
+			cr_assert_eq(res.info->malformed + res.info->reflect_mismatch, 0);
+			cr_assert_eq(res.sum.dscp_fwd >= 0, (want & WIRE_MODE_DSCP_ECN) != 0);
+			run_result_free(&res);
+		}
+	malformed_none(r);
+	responder_stop(r);
+}
