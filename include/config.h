@@ -31,9 +31,16 @@
 
 enum config_format { CONFIG_FMT_JSON, CONFIG_FMT_INFLUX };
 
+/* "DSCP": one value, or a list: one test session each on one control connection */
+struct config_dscps {
+	unsigned n;                  /* 1..SESSION_MAX_STREAMS */
+	int v[SESSION_MAX_STREAMS];
+};
+
 struct config_target {
 	char *ip;                    /* "IP": IPv4, IPv6 or DNS name, as written */
-	int dscp;                    /* "DSCP": 0..63, string or number */
+	int dscp;                    /* "DSCP": 0..63, string or number (the first of a list) */
+	struct config_dscps dscps;   /* "DSCP" as an array: [46, 34, 0] (control mode) */
 	uint16_t port;               /* "Port", default 862 */
 	enum session_mode mode;      /* "Mode": control|light|stamp, default control */
 	uint32_t packet_count;       /* "PacketCount", default Probe.PacketCount */

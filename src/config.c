@@ -175,6 +175,7 @@ enum ktype {
 	K_NS,      /* seconds (fractions allowed) -> int64_t ns */
 	K_DOUBLE,
 	K_CPUS,    /* Probe.CPUs: array of CPU numbers */
+	K_DSCPS,   /* a DSCP 0..63, or an array of 1..SESSION_MAX_STREAMS of them */
 	K_OBJECT,  /* nested object described by sub[] (fields in the same struct) */
 };
 
@@ -211,7 +212,7 @@ _Static_assert(sizeof(enum config_format) == sizeof(int), "K_ENUM stores an int"
 #define T(field) offsetof(struct config_target, field)
 static const struct key target_keys[] = {
 	{ .name = "IP", .type = K_HOST, .off = T(ip), .required = true },
-	{ .name = "DSCP", .type = K_INT, .off = T(dscp), .required = true, .min = 0, .max = 63 },
+	{ .name = "DSCP", .type = K_DSCPS, .off = T(dscps), .required = true, .min = 0, .max = 63 },
 	{ .name = "Port", .type = K_U16, .off = T(port), .min = 1, .max = 65535, .def = 862 },
 	{ .name = "Mode", .type = K_ENUM, .off = T(mode), .names = mode_names, .def = SESSION_CONTROL },
 	{ .name = "PacketCount", .type = K_U32, .off = T(packet_count), .inherit = true, .min = 1,
@@ -539,7 +540,7 @@ static void set_defaults(struct loader *ld, void *obj, const struct key *tab, si
 		char key[KEY_MAX];
 		char *s;
 
-		if (k->inherit || k->type == K_CPUS)
+		if (k->inherit || k->type == K_CPUS || k->type == K_DSCPS)
 			continue;
 		if (k->type == K_OBJECT) {
 			set_defaults(ld, obj, k->sub, k->nsub, prefix);
@@ -719,6 +720,40 @@ static int apply_cpus(struct loader *ld, const char *key, struct json_object *v,
 	return 0;
 }
 
+static int apply_dscps(struct loader *ld, const char *key, const struct key *k, struct json_object *v,
+		       void *obj)
+{
+	struct config_dscps *l = field(obj, k);
+	char ekey[KEY_MAX + 32], text[SHOW_MAX + 8];
+	bool list = json_object_is_type(v, json_type_array);
+	size_t n = list ? json_object_array_length(v) : 1;
+	int bad = 0;
+
+	if (n == 0 || n > SESSION_MAX_STREAMS) {
+		problem(ld, key, "%zu DSCP values listed: give 1 to %d (one test session each)", n,
+			SESSION_MAX_STREAMS);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		double d;
+
+		if (list)
+			snprintf(ekey, sizeof(ekey), "%s[%zu]", key, i);
+		else
+			snprintf(ekey, sizeof(ekey), "%s", key);
+		if (get_number(ld, ekey, list ? json_object_array_get_idx(v, i) : v, &d, text, sizeof(text)) < 0 ||
+		    check_range(ld, ekey, d, text, k->min, k->max, true) < 0) {
+			bad = -1;
+			continue;
+		}
+		l->v[i] = (int)d;
+	}
+	if (bad)
+		return -1;
+	l->n = (unsigned)n;
+	return 0;
+}
+
 /* One key present with value v (not null, not an empty string). */
 static int apply_key(struct loader *ld, const char *key, const struct key *k,
 		     struct json_object *v, void *obj)
@@ -781,6 +816,8 @@ static int apply_key(struct loader *ld, const char *key, const struct key *k,
 		return 0;
 	case K_CPUS:
 		return apply_cpus(ld, key, v, obj);
+	case K_DSCPS:
+		return apply_dscps(ld, key, k, v, obj);
 	case K_OBJECT:
 		break; /* handled by apply_table() */
 	}
@@ -1188,6 +1225,14 @@ static void parse_targets(struct loader *ld, struct json_object *t, struct confi
 		set_defaults(ld, tg, target_keys, NKEYS(target_keys), prefix);
 		apply_table(ld, target_keys, NKEYS(target_keys), e, prefix, tg, &present);
 		tg->has_geo = geo_pair(ld, prefix, present, TK_LAT, TK_LON);
+		tg->dscp = tg->dscps.v[0];
+		if (tg->dscps.n > 1 && tg->mode != SESSION_CONTROL) {
+			char key[KEY_MAX + 8];
+
+			snprintf(key, sizeof(key), "%s.DSCP", prefix);
+			problem(ld, key, "several DSCP values need Mode control (one control connection "
+				"carries their test sessions)");
+		}
 		target_security(ld, tg, prefix);
 	}
 }

@@ -253,6 +253,30 @@ n=$(grep -c '"measurement_name":"twamp_twping1"' "$TMP/central2.out")
 	ok "download failing (404): one clear line, counted in twamp_probe, the last good set measures" ||
 	ko "failing download (rc $rc, $n records)" "$TMP/central2.err"
 
+# --- a DSCP list: one test session per class on one control connection, one record each
+D=$TMP/dscps; mkdir -p "$D"
+python3 - "$D" "$CTL" <<'PY'
+import json, sys
+d, port = sys.argv[1], int(sys.argv[2])
+json.dump({"Probe": {"Schedule": "* * * * *", "PacketCount": 5, "Interval": 0.01, "LossTimeout": 0.5}},
+          open(d + "/global_config.json", "w"))
+json.dump({"Targets": [{"IP": "127.0.4.1", "DSCP": [46, "34", 0], "Port": port, "Custom_comment": "classes"}]},
+          open(d + "/targets_list.json", "w"))
+PY
+"$BIN" run --data-dir "$D" --once >"$TMP/dscps.out" 2>"$TMP/dscps.err"; rc=$?
+python3 - "$TMP/dscps.out" <<'PY' >"$TMP/check.out" 2>&1
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+t = sorted((r for r in recs if r["measurement_name"] == "twamp_twping1"), key=lambda r: -r["dscp_dec"])
+assert [(r["dscp_dec"], r["dscp_rx_fwd"], r["sent_pkt"], r["lost_pkt"], r["reachable_bool"]) for r in t] == \
+    [(46, 46, 5, 0, 1), (34, 34, 5, 0, 1), (0, 0, 5, 0, 1)], t
+p = [r for r in recs if r["measurement_name"] == "twamp_probe"]
+assert p[0]["targets"] == 1 and p[0]["ok"] == 1, p
+PY
+[ $rc -eq 0 ] && [ ! -s "$TMP/check.out" ] && sanitizer_clean "$TMP/dscps.err" &&
+	ok "DSCP [46, 34, 0]: three test sessions on one control connection, one record per class" ||
+	ko "DSCP list (rc $rc)" "$TMP/check.out" "$TMP/dscps.err"
+
 # --- per-target AuthMode / KeyID / SecretFile against a keyed responder ----------
 "$BIN" responder --listen 0.0.0.0:0 --keys "$HERE/data/keys/test.pfs" --workers 1 2>"$TMP/kresp.log" &
 PIDS+=($!)

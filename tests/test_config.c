@@ -289,7 +289,7 @@ Test(config, wrong_types)
 		"global_config.json: Probe.Interval: expected a number or a numeric string, got an object",
 		"global_config.json: Probe.CPUs: expected an array of CPU numbers, got a string",
 		"targets_list.json: Targets[0].IP: expected a string, got a number",
-		"targets_list.json: Targets[0].DSCP: expected a number or a numeric string, got an array",
+		"targets_list.json: Targets[0].DSCP: expected a number or a numeric string, got an object",
 		"targets_list.json: Targets[0].Port: 'eight' is not a number",
 		"targets_list.json: Targets[0].Mode: expected a string, got a number",
 		"targets_list.json: Targets[0].Tags[0]: expected a string, got a number",
@@ -908,6 +908,42 @@ Test(config_files, per_target_security)
 		cr_assert_eq(errs.n, 1, "%s: %zu errors", bad[i].target, errs.n);
 		cr_assert(strstr(errs.lines[0], bad[i].error), "%s: got '%s'", bad[i].target, errs.lines[0]);
 		cr_assert(!strstr(errs.lines[0], "00112233"), "secret in an error message");
+	}
+	config_errors_clear(&errs);
+}
+
+/* "DSCP": a list gives one test session per value on one control connection. */
+Test(config_files, dscp_lists)
+{
+	struct config *c = NULL;
+	struct config_errors errs = { 0 };
+
+	put_targets("{ \"IP\": \"a\", \"DSCP\": [46, \"34\", 0] }, { \"IP\": \"b\", \"DSCP\": \"10\" }");
+	cr_assert_eq(load_tmp(&c, &errs), 0, "%s", errs.n ? errs.lines[0] : "");
+	cr_assert_eq(c->targets[0].dscps.n, 3);
+	cr_assert(c->targets[0].dscps.v[0] == 46 && c->targets[0].dscps.v[1] == 34 && c->targets[0].dscps.v[2] == 0);
+	cr_assert_eq(c->targets[0].dscp, 46);
+	cr_assert_eq(c->targets[1].dscps.n, 1);
+	cr_assert_eq(c->targets[1].dscp, 10);
+	config_free(c);
+
+	static const struct {
+		const char *dscp, *error;
+	} bad[] = {
+		{ "[]", "targets_list.json: Targets[0].DSCP: 0 DSCP values listed: give 1 to 8" },
+		{ "[1, 99]", "targets_list.json: Targets[0].DSCP[1]: 99 is out of range 0..63" },
+		{ "[1, \"x\"]", "targets_list.json: Targets[0].DSCP[1]: 'x' is not a number" },
+		{ "[0,1,2,3,4,5,6,7,8]", "Targets[0].DSCP: 9 DSCP values listed" },
+		{ "[1, 2], \"Mode\": \"stamp\"", "Targets[0].DSCP: several DSCP values need Mode control" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char t[256];
+
+		snprintf(t, sizeof(t), "{ \"IP\": \"a\", \"DSCP\": %s }", bad[i].dscp);
+		put_targets(t);
+		cr_assert_eq(load_tmp(&c, &errs), -1, "%s loaded", bad[i].dscp);
+		cr_assert_eq(errs.n, 1, "%s: %zu errors", bad[i].dscp, errs.n);
+		cr_assert(strstr(errs.lines[0], bad[i].error), "%s: got '%s'", bad[i].dscp, errs.lines[0]);
 	}
 	config_errors_clear(&errs);
 }

@@ -74,6 +74,16 @@ struct job {
 	struct session_info info;
 	struct stats_summary sum;
 	bool have_sum;
+	struct stream_result *more;   /* the target's further DSCPs (test sessions 2..n) */
+	unsigned nmore;
+};
+
+/* A further test session of a job: one record of its own. */
+struct stream_result {
+	struct session_info info;
+	struct stats_summary sum;
+	bool have_sum;
+	int dscp;
 };
 
 struct keynode {                  /* running set and DNS cache entries */
@@ -212,11 +222,11 @@ static void key_clear(struct keynode **tab)
 
 /* ---- records ------------------------------------------------------------ */
 
-static const char *short_reason(const struct job *j)
+static const char *short_reason(const struct job *j, const struct session_info *info)
 {
 	if (j->dns_error)
 		return "dns";
-	switch (j->info.status) {
+	switch (info->status) {
 	case SESSION_OK:
 		return NULL;
 	case SESSION_ERR_UNREACHABLE:
@@ -242,28 +252,32 @@ static const char *short_reason(const struct job *j)
 	}
 }
 
-static struct record *job_record(struct scheduler *sc, const struct job *j)
+/* The record of a job's test session k (0: the first; k > 0: j->more[k - 1]). */
+static struct record *job_record(struct scheduler *sc, const struct job *j, unsigned k)
 {
 	const struct config_target *t = j->t;
 	const struct config *cfg = j->cy->ts->cfg;
+	const struct session_info *info = k ? &j->more[k - 1].info : &j->info;
+	const struct stats_summary *sum = k ? &j->more[k - 1].sum : &j->sum;
+	bool have_sum = k ? j->more[k - 1].have_sum : j->have_sum;
 	struct record *r = record_new(RECORD_TARGET);
 	char a[INET6_ADDRSTRLEN];
 	int e = 0;
 
 	if (!r)
 		return NULL;
-	r->reachable = j->ran && j->info.status == SESSION_OK;
-	r->timestamp = j->ran && j->info.start_time ? j->info.start_time : j->planned;
+	r->reachable = j->ran && info->status == SESSION_OK;
+	r->timestamp = j->ran && info->start_time ? info->start_time : j->planned;
 	e |= record_set(&r->from_host, sc->o.probe_name);
-	if (j->ran && j->info.local_test.ss_family != AF_UNSPEC)
-		e |= record_set(&r->from_addr, tsock_addr_str(&j->info.local_test, a, sizeof(a)));
+	if (j->ran && info->local_test.ss_family != AF_UNSPEC)
+		e |= record_set(&r->from_addr, tsock_addr_str(&info->local_test, a, sizeof(a)));
 	e |= record_set(&r->to_host, t->ip);
 	if (j->resolved)
 		e |= record_set(&r->to_addr, tsock_addr_str(&j->addr, a, sizeof(a)));
 	r->to_port = t->port;
-	r->dscp = t->dscp;
+	r->dscp = k ? j->more[k - 1].dscp : t->dscp;
 	r->mode = mode_name(t->mode);
-	e |= record_set(&r->error, short_reason(j));
+	e |= record_set(&r->error, short_reason(j, info));
 	e |= record_set(&r->custom_comment, t->custom_comment);
 	e |= record_set(&r->custom_id, t->custom_id);
 	e |= record_set(&r->description, t->description);
@@ -273,17 +287,17 @@ static struct record *job_record(struct scheduler *sc, const struct job *j)
 	r->longitude = t->longitude;
 	e |= record_set(&r->probe_description, cfg->local.description);
 	e |= record_set(&r->probe_tags, cfg->local.tags);
-	if (r->reachable && j->have_sum) {
-		r->sum = j->sum;
-		r->clock_sync = j->sum.sync;
-		r->has_late = j->sum.sent > 0;
-		r->send_late_p99 = j->info.late_p99;
+	if (r->reachable && have_sum) {
+		r->sum = *sum;
+		r->clock_sync = sum->sync;
+		r->has_late = sum->sent > 0;
+		r->send_late_p99 = info->late_p99;
 	}
 	/* where T1 and T4 came from: both kernel, one of them, or neither */
-	r->timestamp_source = j->info.kernel_rx && j->info.kernel_tx ? "kernel"
-			      : j->info.kernel_rx ? "rx-kernel"
-			      : j->info.kernel_tx ? "tx-kernel"
-						  : "user";
+	r->timestamp_source = info->kernel_rx && info->kernel_tx ? "kernel"
+			      : info->kernel_rx ? "rx-kernel"
+			      : info->kernel_tx ? "tx-kernel"
+						: "user";
 	if (e) {
 		record_free(r);
 		return NULL;
@@ -501,7 +515,9 @@ static void finish_job(struct scheduler *sc, struct job *j)
 {
 	struct cycle *cy = j->cy;
 
-	submit_record(sc, job_record(sc, j));
+	submit_record(sc, job_record(sc, j, 0));
+	for (unsigned k = 1; k <= j->nmore; k++)
+		submit_record(sc, job_record(sc, j, k));
 	if (j->ran && j->info.status == SESSION_OK) {
 		cy->ok++;
 		atomic_fetch_add(&sc->st_ok, 1);
@@ -517,6 +533,7 @@ static void finish_job(struct scheduler *sc, struct job *j)
 		j->ws->active--;
 	cy->outstanding--;
 	free(j->key);
+	free(j->more);
 	free(j);
 	cycle_maybe_end(sc, cy);
 }
@@ -605,6 +622,9 @@ static void launch(struct scheduler *sc, struct cycle *cy, const struct config_t
 	j->params.interval = t->interval;
 	j->params.padding = t->padding == CONFIG_PADDING_DEFAULT ? SESSION_PADDING_DEFAULT : t->padding;
 	j->params.dscp = t->dscp;
+	j->params.nstreams = t->dscps.n ? t->dscps.n : 1;
+	for (unsigned k = 0; k < j->params.nstreams && k < SESSION_MAX_STREAMS; k++)
+		j->params.stream_dscp[k] = t->dscps.v[k];
 	j->params.allowed_modes = t->allowed_modes ? t->allowed_modes : WIRE_MODE_OPEN;
 	if (t->secret_len) {
 		snprintf(j->params.keyid, sizeof(j->params.keyid), "%s", t->keyid);
@@ -769,6 +789,23 @@ static void on_session_done(struct session *s, void *ctx)
 	j->ran = true;
 	j->info = *session_info(s);
 	j->have_sum = j->info.status == SESSION_OK && stats_summarize(session_stats(s), &j->sum) == 0;
+	if (session_nstreams(s) > 1) {
+		/* once per session, not per packet */
+		j->more = calloc(session_nstreams(s) - 1, sizeof(*j->more));
+		if (!j->more)
+			LOG_RL(LOGL_ERR, 10, "out of memory: the records of %u test sessions are lost",
+			       session_nstreams(s) - 1);
+		for (unsigned k = 1; j->more && k < session_nstreams(s); k++) {
+			const struct session *st = session_stream(s, k);
+			struct stream_result *m = &j->more[k - 1];
+
+			m->info = *session_info(st);
+			m->dscp = session_params(st)->dscp;
+			m->have_sum = m->info.status == SESSION_OK &&
+				      stats_summarize(session_stats(st), &m->sum) == 0;
+			j->nmore = k;
+		}
+	}
 	if (j->wprev)
 		j->wprev->wnext = j->wnext;
 	else
