@@ -27,15 +27,18 @@ CPPCHECK_FLAGS := --std=c11 -D_GNU_SOURCE -Iinclude -j$(ANALYZE_JOBS) -q \
 TIDY_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Iinclude \
 	$(patsubst -I%,-isystem %,$(PKG_CFLAGS))
 
-.PHONY: analyze cppcheck-check clang-tidy-check
+.PHONY: analyze analyze-deps cppcheck-check clang-tidy-check
 
 analyze: cppcheck-check clang-tidy-check
 
-cppcheck-check:
+analyze-deps:
+	@scripts/install-deps.sh --analyze
+
+cppcheck-check: analyze-deps
 	$(CPPCHECK) $(CPPCHECK_FLAGS) $(ANALYZE_SRCS)
 
 # One clang-tidy per file, ANALYZE_JOBS at a time; xargs fails when one does.
-clang-tidy-check:
+clang-tidy-check: analyze-deps
 	@echo "$(CLANG_TIDY) on $(words $(ANALYZE_SRCS)) files ($(ANALYZE_JOBS) jobs)"
 	@printf '%s\n' $(ANALYZE_SRCS) | xargs -P$(ANALYZE_JOBS) -I{} \
 		$(CLANG_TIDY) --quiet --warnings-as-errors='*' {} -- $(TIDY_CFLAGS)
