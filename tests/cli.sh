@@ -51,6 +51,10 @@ done
 "$BIN" ping -c abc 127.0.0.1 >"$TMP/out" 2>&1; rc=$?
 [ $rc -eq 2 ] && grep -q "invalid value 'abc'" "$TMP/out" && ok "bad -c names the value" || ko "bad -c names the value (rc $rc)"
 "$BIN" ping -D XY 127.0.0.1 >"$TMP/out" 2>&1; [ $? -eq 2 ] && ok "bad DSCP name exits 2" || ko "bad DSCP name exits 2"
+for r in 1-4294967396 " 10-20" +3-4 -4294967295-5; do # sscanf("%u-%u") took all of these
+	"$BIN" ping -P "$r" 127.0.0.1 >"$TMP/out" 2>&1; rc=$?
+	[ $rc -eq 2 ] && ok "bad port range '$r' exits 2" || ko "bad port range '$r' exits 2 (rc $rc)"
+done
 
 # --- a live responder --------------------------------------------------------
 start_responder --listen 127.0.0.1:0 --listen '[::1]:0' --light 127.0.0.1:0 --light '[::1]:0' --workers 2 || exit 1
