@@ -23,6 +23,7 @@ check() { # name, command...: the command must succeed
 
 # Start a responder on port 0 and read the ports it logs.
 start_responder() {
+	: >"$TMP/resp.log" # else the loop below may read the previous responder's ports
 	"$BIN" responder "$@" 2>"$TMP/resp.log" &
 	RESP_PID=$!
 	for _ in $(seq 50); do
