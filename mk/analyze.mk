@@ -4,7 +4,8 @@
 #   make clang-tidy-check  clang-tidy with the checks chosen in .clang-tidy
 #   make analyze ANALYZE_SRCS=src/wire.c   one file
 # Findings that are false positives carry an inline suppression next to the
-# code with the reason (`// cppcheck-suppress id` or `// NOLINT(check)`);
+# code with the reason (`/* cppcheck-suppress id ; why */` or
+# `/* NOLINTNEXTLINE(check): why */`);
 # README.md "Static analysis" explains the choice of checks.
 
 CPPCHECK ?= cppcheck
