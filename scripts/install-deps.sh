@@ -1,8 +1,11 @@
 #!/bin/sh
 # Installs the Debian packages twamp-client needs to build and test, if any is
 # missing.  As root it runs apt-get; otherwise it prints the exact command.
+# --analyze adds the static analysers of `make analyze` (kept out of the
+# default list: the container's build stage does not need LLVM).
 set -e
 PKGS="build-essential pkg-config python3 libcurl4-openssl-dev libjson-c-dev libgit2-dev liburcu-dev libssl-dev libcriterion-dev"
+[ "$1" = --analyze ] && PKGS="$PKGS cppcheck clang-tidy"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

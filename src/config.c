@@ -183,9 +183,9 @@ struct key {
 	const char *name;
 	const char *alias[2];      /* other accepted spellings */
 	enum ktype type;
-	size_t off;                /* offset of the field in the section's struct */
 	bool required;
 	bool inherit;              /* no table default: the caller filled the field */
+	size_t off;                /* offset of the field in the section's struct */
 	double min, max;           /* numbers (K_NS in seconds) */
 	double def;                /* numeric default (K_NS in seconds) */
 	const char *sdef;          /* string default */
@@ -966,6 +966,8 @@ static struct json_object *read_json(struct loader *ld, const char *path, bool o
 			size_t ncap = cap * 2 > CONFIG_MAX_FILE_SIZE + 1 ? CONFIG_MAX_FILE_SIZE + 1 : cap * 2;
 			char *nbuf;
 
+			/* cppcheck-suppress knownConditionTrueFalse ; false positive: true
+			 * once cap reached CONFIG_MAX_FILE_SIZE + 1, false before */
 			if (ncap <= cap) {
 				problem(ld, NULL, "larger than %u MiB", CONFIG_MAX_FILE_SIZE >> 20);
 				goto out;

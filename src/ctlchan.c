@@ -194,7 +194,8 @@ int ctlchan_client_setup(struct ctlchan *ch, const struct wire_greeting *g, uint
 		return CTLCHAN_EKEYID;
 	if (g->count == 0 || g->count > CTLCHAN_COUNT_MAX)
 		return CTLCHAN_ECOUNT;
-	memcpy(su.keyid, keyid, idlen);
+	if (idlen) /* keyid may be NULL: memcpy(dst, NULL, 0) is undefined */
+		memcpy(su.keyid, keyid, idlen);
 	if (keys)
 		ch->keys = *keys;
 	else if (crypto_random(&ch->keys, sizeof(ch->keys)))
@@ -344,7 +345,7 @@ int ctlchan_server_start(struct ctlchan *ch, uint8_t *msg, size_t len, const uin
 
 static bool msg_len_ok(size_t len)
 {
-	return len >= 2 * CTLCHAN_HMAC_LEN && len % 16 == 0;
+	return len >= (size_t)2 * CTLCHAN_HMAC_LEN && len % 16 == 0;
 }
 
 int ctlchan_seal(struct ctlchan *ch, uint8_t *msg, size_t len)

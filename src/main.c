@@ -76,12 +76,24 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
 	return 0;
 }
 
+/*
+ * "LO-HI", decimal, 1 <= LO <= HI <= 65535.  Not sscanf("%u-%u"): it wraps
+ * out-of-range numbers silently (1-4294967396 was 1-100) and takes signs
+ * and blanks.
+ */
 static int parse_range(const char *s, uint16_t *lo, uint16_t *hi)
 {
-	unsigned a, b;
-	char c;
+	unsigned long a, b;
+	char *end;
 
-	if (sscanf(s, "%u-%u%c", &a, &b, &c) != 2 || a == 0 || a > b || b > 65535)
+	if (s[0] < '0' || s[0] > '9')
+		return -1;
+	errno = 0;
+	a = strtoul(s, &end, 10);
+	if (*end != '-' || end[1] < '0' || end[1] > '9')
+		return -1;
+	b = strtoul(end + 1, &end, 10);
+	if (*end || errno || a == 0 || a > b || b > 65535)
 		return -1;
 	*lo = (uint16_t)a;
 	*hi = (uint16_t)b;
@@ -518,6 +530,7 @@ static int cmd_ping(int argc, char **argv)
 					sizeof(secret));
 				return EXIT_USAGE;
 			}
+			/* NOLINTNEXTLINE(bugprone-not-null-terminated-result): key octets with a length */
 			memcpy(secret, env, n);
 			p.secret_len = n;
 		}

@@ -112,7 +112,9 @@ void ntptime_format_iso(int64_t ns, char *buf, size_t len)
 	struct tm tm;
 	char tmp[32];
 
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(tmp, sizeof(tmp), "%Y-%m-%dT%H:%M:%S", &tm);
+	/* neither fails for the years an int64_t of nanoseconds reaches; tmp is
+	 * still never read unset */
+	if (!gmtime_r(&ts.tv_sec, &tm) || !strftime(tmp, sizeof(tmp), "%Y-%m-%dT%H:%M:%S", &tm))
+		snprintf(tmp, sizeof(tmp), "@%lld", (long long)ts.tv_sec);
 	snprintf(buf, len, "%s.%03ld", tmp, ts.tv_nsec / 1000000);
 }

@@ -2,6 +2,8 @@
  * rcuptr: liburcu (memb flavour) behind five calls, with ThreadSanitizer
  * annotations of the edges liburcu creates (see include/rcu.h).
  */
+/* liburcu's documented switch to its inlined fast paths.
+ * NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
 #define _LGPL_SOURCE 0
 #include "rcuptr.h"
 

@@ -24,7 +24,7 @@ static double sec(int64_t ns)
 
 static void sid_hex(const struct session_info *in, char out[33])
 {
-	for (int i = 0; i < 16; i++)
+	for (size_t i = 0; i < 16; i++)
 		sprintf(out + 2 * i, "%02x", in->have_sid ? in->sid[i] : 0);
 }
 

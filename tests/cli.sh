@@ -23,6 +23,7 @@ check() { # name, command...: the command must succeed
 
 # Start a responder on port 0 and read the ports it logs.
 start_responder() {
+	: >"$TMP/resp.log" # else the loop below may read the previous responder's ports
 	"$BIN" responder "$@" 2>"$TMP/resp.log" &
 	RESP_PID=$!
 	for _ in $(seq 50); do
@@ -51,6 +52,10 @@ done
 "$BIN" ping -c abc 127.0.0.1 >"$TMP/out" 2>&1; rc=$?
 [ $rc -eq 2 ] && grep -q "invalid value 'abc'" "$TMP/out" && ok "bad -c names the value" || ko "bad -c names the value (rc $rc)"
 "$BIN" ping -D XY 127.0.0.1 >"$TMP/out" 2>&1; [ $? -eq 2 ] && ok "bad DSCP name exits 2" || ko "bad DSCP name exits 2"
+for r in 1-4294967396 " 10-20" +3-4 -4294967295-5; do # sscanf("%u-%u") took all of these
+	"$BIN" ping -P "$r" 127.0.0.1 >"$TMP/out" 2>&1; rc=$?
+	[ $rc -eq 2 ] && ok "bad port range '$r' exits 2" || ko "bad port range '$r' exits 2 (rc $rc)"
+done
 
 # --- a live responder --------------------------------------------------------
 start_responder --listen 127.0.0.1:0 --listen '[::1]:0' --light 127.0.0.1:0 --light '[::1]:0' --workers 2 || exit 1

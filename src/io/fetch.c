@@ -397,7 +397,7 @@ char *fetch_expand(const char *tmpl, const char *probe, bool url, char *err, siz
 		memcpy(o, enc, elen);
 		o += elen;
 	}
-	strcpy(o, p);
+	memcpy(o, p, strlen(p) + 1); /* the tail and its NUL: out was sized for them */
 	free(enc);
 	return out;
 oom:
@@ -620,7 +620,7 @@ static int tstream_connect(git_stream *stream)
 		}
 		if (tl.on) {
 			struct timeval tv = { .tv_sec = tl.idle_ms / 1000,
-					      .tv_usec = (tl.idle_ms % 1000) * 1000 };
+					      .tv_usec = (tl.idle_ms % 1000) * 1000L };
 
 			setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 			setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -891,7 +891,7 @@ static bool live_matches_memo(struct fetch *f, int i, const char *name, char **d
 	ok = read_small(path, FETCH_MAX_FILE, &buf, &n) == 0 && n == m->size &&
 	     fnv1a(buf, n) == m->hash;
 	free(path);
-	if (ok && data) {
+	if (ok) {
 		*data = buf;
 		*len = n;
 	} else {
@@ -969,7 +969,7 @@ static size_t web_header_cb(char *line, size_t size, size_t nmemb, void *ud)
 	if (n >= 5 && strncmp(line, "HTTP/", 5) == 0) {
 		/* a new response (after a redirect or a 100): forget the previous one */
 		const char *sp = memchr(line, ' ', n), *sp2;
-		size_t rl = 0;
+		size_t rl;
 
 		h->etag[0] = h->lastmod[0] = h->reason[0] = '\0';
 		if (sp && (sp2 = memchr(sp + 1, ' ', n - (size_t)(sp + 1 - line)))) {

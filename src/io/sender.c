@@ -843,6 +843,7 @@ static bool same_transport(const struct config_destination *a, const struct conf
 /* 0, or -1 when a destination could not be set up (it is left out). */
 static int apply_dests(struct sender *s, struct config_destination *cfgs, size_t n)
 {
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, of sizeof(*nd) each */
 	struct dest **nd = calloc(n ? n : 1, sizeof(*nd));
 	size_t i, j, k = 0;
 	int rc = 0;
@@ -954,7 +955,7 @@ static void *sender_main(void *arg)
 {
 	struct sender *s = arg;
 	struct curl_waitfd wfd = { .fd = s->efd, .events = CURL_WAIT_POLLIN };
-	bool progress = false;
+	bool progress; /* set on each turn of the loop */
 	size_t i;
 
 	for (;;) {
@@ -1055,7 +1056,7 @@ static int64_t env_backoff(void)
 	if (!v || !*v)
 		return SENDER_BACKOFF_MIN;
 	ms = strtol(v, &end, 10);
-	if (*end || ms < 1 || ms > 3600 * 1000) {
+	if (*end || ms < 1 || ms > 3600L * 1000) {
 		log_warn("TWAMP_SENDER_BACKOFF_MS=%s ignored (1..3600000)", v);
 		return SENDER_BACKOFF_MIN;
 	}

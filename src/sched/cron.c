@@ -439,7 +439,7 @@ int64_t cron_next(const struct cron *c, int64_t after)
 			continue;
 		}
 		mi = __builtin_ctzll(mb);
-		minute = day * 1440 + h * 60 + mi;
+		minute = (day * 24 + h) * 60 + mi;
 		if (minute > INT64_MAX / NS_PER_MIN)
 			return INT64_MAX;
 		return minute * NS_PER_MIN;

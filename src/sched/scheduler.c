@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cron.h"
@@ -177,7 +178,7 @@ static struct keynode **key_find(struct keynode **tab, const char *key, uint64_t
 {
 	struct keynode **pp = &tab[h % KEY_BUCKETS];
 
-	while (*pp && strcmp((*pp)->key, key))
+	while (*pp && strcmp((*pp)->key, key) != 0)
 		pp = &(*pp)->next;
 	return pp;
 }
@@ -485,7 +486,7 @@ static void cycle_begin(struct scheduler *sc)
 		cy->plan[i].t = t;
 		cy->plan[i].due = now + (window ? (int64_t)(fnv1a(key) % (uint64_t)window) : 0);
 	}
-	if (window)
+	if (window && cy->nplan) /* without targets plan is NULL, which qsort may not get */
 		qsort(cy->plan, cy->nplan, sizeof(*cy->plan), cmp_plan);
 	cy->next = sc->cycles;
 	sc->cycles = cy;
@@ -965,8 +966,10 @@ static void sched_stop_job(struct worker *wk, void *arg)
 
 static void wait_running(struct scheduler *sc, int64_t until)
 {
+	const struct timespec step = { .tv_nsec = 20 * NS_PER_MS };
+
 	while (atomic_load(&sc->st_running) > 0 && ntptime_now() < until)
-		usleep(20 * 1000);
+		nanosleep(&step, NULL); /* not usleep(): obsolescent, gone from POSIX.1-2008 */
 }
 
 void sched_stop(struct scheduler *sc, int64_t grace)

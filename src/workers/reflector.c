@@ -154,12 +154,13 @@ void refl_config_default(struct refl_config *c)
 
 /* ---- keys file -------------------------------------------------------- */
 
-static int hexval(int c)
+/* 0..15; the caller has checked c with isxdigit(), so never negative to shift */
+static unsigned hexval(int c)
 {
 	if (c >= '0' && c <= '9')
-		return c - '0';
+		return (unsigned)(c - '0');
 	c = tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+	return c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10) : 0;
 }
 
 int refl_keys_load(const char *path, struct refl_key **keys, size_t *n, char *err, size_t errlen)
@@ -239,13 +240,13 @@ int refl_keys_load(const char *path, struct refl_key **keys, size_t *n, char *er
 		cnt++;
 	}
 	crypto_wipe(line, sizeof(line));
-	fclose(f);
+	(void)fclose(f); /* read only: nothing to lose */
 	*keys = k;
 	*n = cnt;
 	return 0;
 fail:
 	crypto_wipe(line, sizeof(line));
-	fclose(f);
+	(void)fclose(f);
 	refl_keys_free(k, cnt);
 	return -1;
 }
@@ -1288,9 +1289,9 @@ fail:
 
 static void rworker_cleanup(struct rworker *rw)
 {
-	while (rw->conns) {
-		struct rconn *c = rw->conns;
-
+	/* next is taken before c may be freed, whatever state c is in */
+	for (struct rconn *c = rw->conns, *next; c; c = next) {
+		next = c->next;
 		conn_close(c, NULL);
 		conn_reap(c);
 	}

@@ -100,6 +100,7 @@ int wk_timer_arm(struct worker *wk, struct wk_timer *t, int64_t when)
 	}
 	if (wk->heap_len == wk->heap_cap) {
 		size_t cap = wk->heap_cap ? wk->heap_cap * 2 : 64;
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 		struct wk_timer **h = realloc(wk->heap, cap * sizeof(*h));
 
 		if (!h) {
@@ -174,6 +175,7 @@ struct worker *wk_create(int id, int cpu, size_t timer_hint)
 	wk->jobs_tail = &wk->jobs_head;
 	pthread_mutex_init(&wk->jobs_lock, NULL);
 	wk->heap_cap = timer_hint ? timer_hint : 64;
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	wk->heap = calloc(wk->heap_cap, sizeof(*wk->heap));
 	wk->epfd = epoll_create1(EPOLL_CLOEXEC);
 	wk->wake.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
