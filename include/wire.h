@@ -177,7 +177,7 @@ struct wire_n_sessions {
 };
 static inline size_t wire_n_sessions_len(uint32_t n)
 {
-	return 2 * WIRE_N_HDR_LEN + 16 * (size_t)n;
+	return (size_t)2 * WIRE_N_HDR_LEN + (size_t)16 * n;
 }
 /* Returns the length written, 0 when n is out of range or cap too small. */
 size_t wire_encode_n_sessions(uint8_t *out, size_t cap, const struct wire_n_sessions *m);

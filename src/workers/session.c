@@ -665,7 +665,9 @@ static void connected(struct session *s)
 			    strerror(err));
 	}
 	len = sizeof(local);
-	getsockname(s->ctl.fd, (struct sockaddr *)&local, &len);
+	memset(&local, 0, sizeof(local));
+	if (getsockname(s->ctl.fd, (struct sockaddr *)&local, &len) < 0)
+		return fail(s, SESSION_ERR_LOCAL, "control connection: getsockname: %s", strerror(errno));
 	if (open_test_socket(s, &local) < 0)
 		return fail(s, SESSION_ERR_LOCAL, "cannot open the test socket (see log)");
 	for (unsigned i = 0; i < s->nkids; i++)
