@@ -85,11 +85,11 @@ struct bench_step {
 	int64_t proc_p50, proc_p99, proc_p999;
 	int64_t setup_p50, setup_p99, setup_max;
 	uint32_t ok, refused, failed;
-	char first_error[160];
+	char first_error[300];
 	double cpu_user, cpu_sys, cpu_pct;    /* client process, seconds and % of one CPU */
 	bool complete;                        /* every session ran to its end */
 	bool met;                             /* every threshold held */
-	char reason[160];                     /* why not met */
+	char reason[400];                     /* why not met */
 };
 
 struct bench_result {
@@ -97,7 +97,7 @@ struct bench_result {
 	uint32_t nsteps;
 	int sustained;                        /* index into steps, -1 none */
 	int64_t baseline;                     /* ns, the inflation baseline used; 0 none */
-	char stop_reason[200];
+	char stop_reason[440];
 };
 
 /* Runs the ramp and writes every output.  Exit status: 0 ran, 1 could not. */

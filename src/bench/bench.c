@@ -38,7 +38,7 @@ struct slot {
 	int64_t called;               /* session_start() time */
 	/* results, written by the worker before the slot is counted done */
 	enum session_status status;
-	char error[160];
+	char error[256];
 	uint32_t sent, received, dups, nsamples;
 	int64_t setup;                /* ns, -1 unknown */
 	int64_t first_send, last_send;
@@ -99,7 +99,7 @@ static void slot_session_done(struct session *s, void *ctx)
 
 	sl->status = in->status;
 	if (in->status != SESSION_OK)
-		snprintf(sl->error, sizeof(sl->error), "%.150s", in->error);
+		snprintf(sl->error, sizeof(sl->error), "%.250s", in->error);
 	sl->sent = st->sent;
 	sl->dups = st->dups_fwd + st->dups_bck;
 	if (st->pkt && st->npackets == run->p.count) {
@@ -239,7 +239,7 @@ static int for_workers(struct bench *b, struct step_run *run, void (*fn)(struct 
 
 static void progress_line(struct bench *b, const struct bench_step *st, uint32_t done, int64_t now)
 {
-	double el = ntptime_to_sec(now - st->t_start);
+	double el = now > st->t_start ? ntptime_to_sec(now - st->t_start) : 0;
 
 	fprintf(stderr, "\r\033[Kstep %u: %u sessions, %.0f packets/s offered, %.1f of %.1f s, %u/%u sessions done, "
 		"%.0f s in all", st->index, st->sessions, st->offered_pps, el, ntptime_to_sec(b->o->hold),
@@ -370,7 +370,7 @@ static int run_step(struct bench *b, struct bench_step *st, int64_t deadline)
 				else
 					st->failed++;
 				if (!st->first_error[0])
-					snprintf(st->first_error, sizeof(st->first_error), "%.20s: %.130s",
+					snprintf(st->first_error, sizeof(st->first_error), "%.20s: %.250s",
 						 session_status_name(sl->status), sl->error);
 			}
 			if (sl->setup >= 0)
@@ -480,7 +480,7 @@ static void judge(const struct bench_opts *o, struct bench_result *res, struct b
 		return;
 	}
 	if (st->refused || st->failed) {
-		snprintf(st->reason, sizeof(st->reason), "%u sessions refused, %u failed (%.100s)", st->refused,
+		snprintf(st->reason, sizeof(st->reason), "%u sessions refused, %u failed (%.300s)", st->refused,
 			 st->failed, st->first_error);
 		return;
 	}
@@ -590,7 +590,7 @@ int bench_run(const struct bench_opts *o)
 		}
 		if (now + o->hold + o->tmpl.loss_timeout > b.t_begin + o->max_time) {
 			snprintf(res.stop_reason, sizeof(res.stop_reason),
-				 "--max-seconds %.0f reached (another step would not fit)", ntptime_to_sec(o->max_time));
+				 "--max-seconds %g reached (another step would not fit)", ntptime_to_sec(o->max_time));
 			break;
 		}
 		if (res.nsteps == cap_steps) {
