@@ -107,9 +107,11 @@ check: deps
 run: deps $(BIN)
 	@scripts/run-demo.sh $(BIN)
 
+# The benchmark suite (bench/suite): ping-loopback, scale, accuracy (root),
+# responder capacity, bench/responder-capacity and the twping comparison
+# when present; results in bench/results/<date>.md.
 bench: $(BIN)
-	@bench/ping-loopback $(BIN)
-	@bench/scale $(BIN)
+	@bench/suite $(BIN)
 
 clean:
 	rm -rf build build-*

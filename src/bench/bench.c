@@ -198,7 +198,13 @@ struct bench {
 	const struct bench_opts *o;
 	struct worker **wk;
 	int nw;
-	struct wjob *jobs;            /* one per worker, reused by every step */
+	/*
+	 * One job per worker and per phase (arm, abort, free), reused by every
+	 * step: a worker may still be reading its arm or abort job when the
+	 * next phase starts, never when the next step does (its free job, which
+	 * the ramp waits for, is queued behind them).
+	 */
+	struct wjob *jobs;
 	int64_t *rtt, *proc;          /* sample arrays, grown per step when needed */
 	size_t cap;
 	bool progress;
@@ -226,12 +232,17 @@ static double cpu_seconds(const struct timeval *tv)
 	return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
 }
 
+enum phase { PHASE_ARM, PHASE_ABORT, PHASE_FREE };
+
 /* Submit fn to every worker with this step's per-worker arguments. */
-static int for_workers(struct bench *b, struct step_run *run, void (*fn)(struct worker *, void *))
+static int for_workers(struct bench *b, struct step_run *run, enum phase ph,
+		       void (*fn)(struct worker *, void *))
 {
 	for (int w = 0; w < b->nw; w++) {
-		b->jobs[w] = (struct wjob){ .run = run, .w = (uint32_t)w, .nw = (uint32_t)b->nw };
-		if (wk_submit(b->wk[w], fn, &b->jobs[w]) < 0)
+		struct wjob *j = &b->jobs[ph * b->nw + w];
+
+		*j = (struct wjob){ .run = run, .w = (uint32_t)w, .nw = (uint32_t)b->nw };
+		if (wk_submit(b->wk[w], fn, j) < 0)
 			return -1;
 	}
 	return 0;
@@ -313,7 +324,7 @@ static int run_step(struct bench *b, struct bench_step *st, int64_t deadline)
 		wk_timer_init(&sl->start_timer, slot_start_cb);
 		sl->start_at = t0 + (int64_t)((double)st->interval * i / st->sessions);
 	}
-	if (for_workers(b, &run, arm_job) < 0) {
+	if (for_workers(b, &run, PHASE_ARM, arm_job) < 0) {
 		/* only a job allocation can fail: end the ones that were queued */
 		log_err("bench: cannot hand the step to the workers");
 		aborted = true;
@@ -327,7 +338,7 @@ static int run_step(struct bench *b, struct bench_step *st, int64_t deadline)
 		if (!aborted && (bench_signal || now >= deadline)) {
 			aborted = true;
 			pthread_mutex_unlock(&run.lock);
-			if (for_workers(b, &run, abort_job) < 0)
+			if (for_workers(b, &run, PHASE_ABORT, abort_job) < 0)
 				log_err("bench: cannot abort the step");
 			pthread_mutex_lock(&run.lock);
 			continue;
@@ -419,7 +430,7 @@ static int run_step(struct bench *b, struct bench_step *st, int64_t deadline)
 	st->complete = !aborted;
 
 	/* free the sessions on their own workers, and wait for it */
-	if (for_workers(b, &run, free_job) == 0) {
+	if (for_workers(b, &run, PHASE_FREE, free_job) == 0) {
 		pthread_mutex_lock(&run.lock);
 		while (run.freed < (uint32_t)b->nw)
 			pthread_cond_wait(&run.cond, &run.lock);
@@ -515,7 +526,7 @@ static int start_workers(struct bench *b)
 {
 	b->nw = b->o->nworkers > 0 ? b->o->nworkers : usable_cpus();
 	b->wk = calloc((size_t)b->nw, sizeof(*b->wk));
-	b->jobs = calloc((size_t)b->nw, sizeof(*b->jobs));
+	b->jobs = calloc(3 * (size_t)b->nw, sizeof(*b->jobs));
 	if (!b->wk || !b->jobs)
 		return -1;
 	for (int i = 0; i < b->nw; i++) {
