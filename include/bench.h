@@ -104,6 +104,7 @@ struct bench_result {
 int bench_run(const struct bench_opts *o);
 
 /* ---- outputs (bench_report.c) ---- */
+const char *bench_mode_name(enum session_mode m);   /* "control", "light", "stamp" */
 void bench_table_header(FILE *f);
 void bench_table_row(FILE *f, const struct bench_step *s);
 void bench_summary(FILE *f, const struct bench_result *r);

@@ -49,11 +49,6 @@ static bool gnuplot_installed(void)
 	return false;
 }
 
-static const char *mode_name(enum session_mode m)
-{
-	return m == SESSION_LIGHT ? "light" : m == SESSION_STAMP ? "stamp" : "control";
-}
-
 /* ---- gnuplot ----------------------------------------------------------------- */
 
 static void gp_str(FILE *f, const char *s)
@@ -83,7 +78,7 @@ static int plot_gnuplot(const char *path, const struct bench_opts *o, const stru
 	gp_str(f, path);
 	fprintf(f, "\nset datafile missing '?'\nset grid\nset key top left\n"
 		   "set multiplot layout 2,1 title 'twamp-client bench: %s mode, %d target(s), %.3g s per step'\n",
-		mode_name(o->tmpl.mode), o->ntargets, o->hold / 1e9);
+		bench_mode_name(o->tmpl.mode), o->ntargets, o->hold / 1e9);
 	fputs("$d << EOD\n", f);
 	for (uint32_t i = 0; i < r->nsteps; i++) {
 		const struct bench_step *s = &r->steps[i];
@@ -316,7 +311,7 @@ void bench_plot_html(FILE *f, const struct bench_opts *o, const struct bench_res
 {
 	fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>twamp-client bench</title></head>\n"
 	      "<body style=\"font-family:sans-serif\">\n<h1>twamp-client bench</h1>\n<p>", f);
-	fprintf(f, "%s mode, %.3g s per step, target(s): ", mode_name(o->tmpl.mode), o->hold / 1e9);
+	fprintf(f, "%s mode, %.3g s per step, target(s): ", bench_mode_name(o->tmpl.mode), o->hold / 1e9);
 	for (int i = 0; i < o->ntargets; i++) {
 		xml(f, o->target_name[i]);
 		fputs(i + 1 < o->ntargets ? ", " : "", f);

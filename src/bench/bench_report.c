@@ -152,7 +152,7 @@ static json_object *jpct3(bool valid, int64_t p50, int64_t p99, int64_t p999)
 	return o;
 }
 
-static const char *mode_name(enum session_mode m)
+const char *bench_mode_name(enum session_mode m)
 {
 	return m == SESSION_LIGHT ? "light" : m == SESSION_STAMP ? "stamp" : "control";
 }
@@ -164,7 +164,7 @@ int bench_write_json(const char *path, const struct bench_opts *o, const struct 
 	FILE *f;
 	int rc;
 
-	json_object_object_add(root, "mode", json_object_new_string(mode_name(o->tmpl.mode)));
+	json_object_object_add(root, "mode", json_object_new_string(bench_mode_name(o->tmpl.mode)));
 	for (int i = 0; i < o->ntargets; i++)
 		json_object_array_add(tg, json_object_new_string(o->target_name[i]));
 	json_object_object_add(root, "targets", tg);
