@@ -79,6 +79,7 @@ struct bench_step {
 	double offered_pps, sent_pps, achieved_pps;
 	int64_t t_start, t_end;               /* wall clock, ns */
 	uint64_t planned, sent, received, lost, dups;
+	uint64_t late;                        /* of lost: a reply came, after the loss timeout */
 	double loss_pct;
 	bool rtt_valid, proc_valid, setup_valid;
 	int64_t rtt_p50, rtt_p99, rtt_p999, rtt_max;

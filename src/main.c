@@ -874,7 +874,8 @@ static void usage_bench(FILE *f)
 		"  -h, --help          this text\n"
 		"\n"
 		"Exit status: 0 when the ramp ran (whatever stopped it), 1 when not one\n"
-		"reflection came back or an output file could not be written, 2 on a usage error.\n");
+		"reflection came back, even late, or an output file could not be written, 2 on\n"
+		"a usage error.\n");
 }
 
 static int parse_pos_double(const char *s, double *out)

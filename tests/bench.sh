@@ -82,14 +82,14 @@ rows = list(csv.DictReader(open(sys.argv[1])))
 doc = json.load(open(sys.argv[2]))
 mode = sys.argv[3]
 assert len(rows) == len(doc["steps"]) == int(sys.argv[4]), (len(rows), len(doc["steps"]))
-assert len(rows[0]) == 34, len(rows[0])
+assert len(rows[0]) == 35, len(rows[0])
 for i, (r, j) in enumerate(zip(rows, doc["steps"])):
     assert int(r["step"]) == j["step"] == i + 1
     assert int(r["sessions"]) == j["sessions"]
     off, ach = float(r["offered_pps"]), float(r["achieved_pps"])
     assert abs(off - j["offered_pps"]) < 0.01 and abs(ach - j["achieved_pps"]) < 0.01
     assert 0.8 * off < ach <= 1.05 * off, (off, ach)
-    assert int(r["sent"]) == int(r["received"]) + int(r["lost"])
+    assert int(r["sent"]) == int(r["received"]) + int(r["lost"]) and 0 <= int(r["late"]) <= int(r["lost"])
     assert int(r["sent"]) == int(r["sessions"]) * int(r["packets_per_session"])
     assert float(r["loss_pct"]) <= 1.0
     p50, p99, p999, mx = (float(r[k]) for k in ("rtt_p50_ms", "rtt_p99_ms", "rtt_p999_ms", "rtt_max_ms"))
@@ -178,7 +178,7 @@ fi
 responder lossy --light 127.0.0.1:0 --loss 20 --seed 7
 LOSSY=$(port lossy "reflector on")
 bench --mode light --sessions 2 --rate 400 --hold 0.5 --steps 3 --max-loss 5 -L 0.3 --json "$TMP/l.json" "127.0.0.1:$LOSSY"
-[ $rc -eq 0 ] && grep -qE "^stopped: step 1: loss [0-9.]+% > 5%" "$TMP/out" &&
+[ $rc -eq 0 ] && grep -qE "^stopped: step 1: loss [0-9.]+% > 5% \(0 of [0-9]+ lost came back after the loss timeout\)" "$TMP/out" &&
 	[ "$(tail -1 "$TMP/out")" = "sustained capacity: 0 sessions, 0 packets/s (no step met the thresholds)" ] &&
 	python3 -c "
 import json; d = json.load(open('$TMP/l.json')); s = d['steps']
@@ -190,6 +190,12 @@ SLOW=$(port slow "reflector on")
 bench --mode light --sessions 2 --rate 100 --hold 0.5 --steps 3 --max-p99 5 -L 0.5 "127.0.0.1:$SLOW"
 [ $rc -eq 0 ] && grep -qE "^stopped: step 1: RTT p99 2[0-9]\.[0-9]+ ms > 5\.000 ms" "$TMP/out" &&
 	ok "20 ms of delay stops the ramp (--max-p99 5)" || ko "absolute latency threshold (rc $rc)"
+bench --mode light --sessions 2 --rate 100 --hold 0.5 --steps 3 -L 0.01 --json "$TMP/late.json" "127.0.0.1:$SLOW"
+[ $rc -eq 0 ] && grep -qE "^stopped: step 1: loss 100\.000% > 1% \([0-9]+ of 50 lost came back after the loss timeout\)" "$TMP/out" &&
+	python3 -c "
+import json; s = json.load(open('$TMP/late.json'))['steps'][0]
+assert s['lost'] == 50 and 40 <= s['late'] <= 50, s" &&
+	ok "replies later than the loss timeout are lost, and counted as late" || ko "late replies (rc $rc)"
 bench --mode light --sessions 2 --rate 100 --hold 0.5 --steps 3 --baseline-rtt 2 --max-inflation 3 -L 0.5 "127.0.0.1:$SLOW"
 [ $rc -eq 0 ] && grep -qE "^stopped: step 1: RTT p99 2[0-9]\.[0-9]+ ms is 1[0-9]\.[0-9] x the baseline 2\.000 ms \(> 3 x\)" "$TMP/out" &&
 	ok "latency inflation over --baseline-rtt stops the ramp" || ko "inflation threshold (rc $rc)"
@@ -203,7 +209,7 @@ LIM=$(port limited "TWAMP server on")
 bench --sessions 2 --rate 100 --hold 0.5 --steps 5 --max-inflation 0 -L 0.5 --csv "$TMP/x.csv" "127.0.0.1:$LIM"
 [ $rc -eq 0 ] && grep -qE "^stopped: step 3: 1 sessions refused, 0 failed \(session refused: " "$TMP/out" &&
 	grep -q "^sustained capacity: 4 sessions, " "$TMP/out" &&
-	[ "$(awk -F, 'NR == 4 { print $2, $23, $24 }' "$TMP/x.csv")" = "6 5 1" ] &&
+	[ "$(awk -F, 'NR == 4 { print $2, $24, $25 }' "$TMP/x.csv")" = "6 5 1" ] &&
 	ok "refused sessions stop the ramp; the capacity is the step before" || ko "refusal threshold (rc $rc)"
 
 # --max-seconds: an endless ramp ends in time

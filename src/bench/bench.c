@@ -39,7 +39,7 @@ struct slot {
 	/* results, written by the worker before the slot is counted done */
 	enum session_status status;
 	char error[256];
-	uint32_t sent, received, dups, nsamples;
+	uint32_t sent, received, dups, late, nsamples;
 	int64_t setup;                /* ns, -1 unknown */
 	int64_t first_send, last_send;
 };
@@ -102,6 +102,8 @@ static void slot_session_done(struct session *s, void *ctx)
 		snprintf(sl->error, sizeof(sl->error), "%.250s", in->error);
 	sl->sent = st->sent;
 	sl->dups = st->dups_fwd + st->dups_bck;
+	for (uint32_t i = 0; i < st->sent && st->pkt; i++)
+		sl->late += st->pkt[i].late;
 	if (st->pkt && st->npackets == run->p.count) {
 		sl->nsamples = stats_samples(st, run->rtt + off, run->proc + off);
 		sl->received = sl->nsamples;
@@ -372,6 +374,7 @@ static int run_step(struct bench *b, struct bench_step *st, int64_t deadline)
 			st->sent += sl->sent;
 			st->received += sl->received;
 			st->dups += sl->dups;
+			st->late += sl->late;
 			if (sl->status == SESSION_OK) {
 				st->ok++;
 			} else {
@@ -495,12 +498,13 @@ static void judge(const struct bench_opts *o, struct bench_result *res, struct b
 			 st->failed, st->first_error);
 		return;
 	}
-	if (st->sent == 0 || !st->rtt_valid) {
-		snprintf(st->reason, sizeof(st->reason), "no reflection received");
+	if (st->sent && st->loss_pct > o->max_loss) {
+		snprintf(st->reason, sizeof(st->reason), "loss %.3f%% > %g%% (%llu of %llu lost came back after the loss timeout)",
+			 st->loss_pct, o->max_loss, (unsigned long long)st->late, (unsigned long long)st->lost);
 		return;
 	}
-	if (st->loss_pct > o->max_loss) {
-		snprintf(st->reason, sizeof(st->reason), "loss %.3f%% > %g%%", st->loss_pct, o->max_loss);
+	if (st->sent == 0 || !st->rtt_valid) {
+		snprintf(st->reason, sizeof(st->reason), "no reflection received");
 		return;
 	}
 	if (o->max_p99 && st->rtt_p99 > o->max_p99) {
@@ -648,8 +652,8 @@ int bench_run(const struct bench_opts *o)
 
 	bench_summary(stdout, &res);
 	rc = 0;
-	/* a run in which not one packet came back measured nothing */
-	if (res.nsteps == 0 || res.steps[0].received == 0)
+	/* a run in which not one packet came back, even late, measured nothing */
+	if (res.nsteps == 0 || (res.steps[0].received == 0 && res.steps[0].late == 0))
 		rc = 1;
 	if (o->csv && bench_write_csv(o->csv, &res) < 0)
 		rc = 1;

@@ -107,17 +107,17 @@ int bench_write_csv(const char *path, const struct bench_result *r)
 	if (!f)
 		return -1;
 	fputs("step,sessions,packets_per_session,interval_ms,offered_pps,sent_pps,achieved_pps,"
-	      "sent,received,lost,loss_pct,duplicates,rtt_p50_ms,rtt_p99_ms,rtt_p999_ms,rtt_max_ms,"
+	      "sent,received,lost,late,loss_pct,duplicates,rtt_p50_ms,rtt_p99_ms,rtt_p999_ms,rtt_max_ms,"
 	      "proc_p50_ms,proc_p99_ms,proc_p999_ms,setup_p50_ms,setup_p99_ms,setup_max_ms,"
 	      "ok,refused,failed,client_cpu_pct,client_user_s,client_sys_s,start_unix,end_unix,"
 	      "complete,met,sustained,reason\n", f);
 	for (uint32_t i = 0; i < r->nsteps; i++) {
 		const struct bench_step *s = &r->steps[i];
 
-		fprintf(f, "%u,%u,%u,%.6f,%.3f,%.3f,%.3f,%llu,%llu,%llu,%.6f,%llu", s->index, s->sessions,
+		fprintf(f, "%u,%u,%u,%.6f,%.3f,%.3f,%.3f,%llu,%llu,%llu,%llu,%.6f,%llu", s->index, s->sessions,
 			s->count, ms(s->interval), s->offered_pps, s->sent_pps, s->achieved_pps,
-			(unsigned long long)s->sent, (unsigned long long)s->received,
-			(unsigned long long)s->lost, s->loss_pct, (unsigned long long)s->dups);
+			(unsigned long long)s->sent, (unsigned long long)s->received, (unsigned long long)s->lost,
+			(unsigned long long)s->late, s->loss_pct, (unsigned long long)s->dups);
 		csv_ms(f, s->rtt_valid, s->rtt_p50);
 		csv_ms(f, s->rtt_valid, s->rtt_p99);
 		csv_ms(f, s->rtt_valid, s->rtt_p999);
@@ -189,6 +189,7 @@ int bench_write_json(const char *path, const struct bench_opts *o, const struct 
 		json_object_object_add(j, "sent", json_object_new_int64((int64_t)s->sent));
 		json_object_object_add(j, "received", json_object_new_int64((int64_t)s->received));
 		json_object_object_add(j, "lost", json_object_new_int64((int64_t)s->lost));
+		json_object_object_add(j, "late", json_object_new_int64((int64_t)s->late));
 		json_object_object_add(j, "loss_pct", json_object_new_double(s->loss_pct));
 		json_object_object_add(j, "duplicates", json_object_new_int64((int64_t)s->dups));
 		json_object_object_add(j, "rtt_ms", jpct3(s->rtt_valid, s->rtt_p50, s->rtt_p99, s->rtt_p999));
