@@ -220,6 +220,19 @@ took=$(echo "$(date +%s.%N) - $start" | bc 2>/dev/null || python3 -c "print($(da
 	python3 -c "assert $took < 4.5, $took" && grep -q "^sustained capacity: [1-9]" "$TMP/out" &&
 	ok "--max-seconds ends the ramp in time" || ko "--max-seconds (rc $rc, ${took}s)"
 
+# SIGINT: the running step is aborted, everything is still written
+"$BIN" bench --mode light --sessions 2 --rate 200 --hold 0.5 -L 0.3 --max-inflation 0 --json "$TMP/int.json" \
+	"127.0.0.1:$LIGHT4" >"$TMP/out" 2>"$TMP/err" &
+bpid=$!
+for _ in $(seq 50); do grep -q "^   2 " "$TMP/out" && break; sleep 0.1; done
+kill -INT $bpid; wait $bpid; rc=$?
+[ $rc -eq 0 ] && grep -qE "^stopped: (step [0-9]+: )?interrupted" "$TMP/out" &&
+	grep -q "^sustained capacity: [1-9][0-9]* sessions" "$TMP/out" &&
+	python3 -c "
+import json; d = json.load(open('$TMP/int.json'))
+assert d['stop_reason'].endswith('interrupted') and d['sustained']" &&
+	ok "SIGINT ends the ramp and still writes the results" || ko "SIGINT (rc $rc)"
+
 # nothing answers: exit 1
 python3 -c "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])" >"$TMP/deadport"
 bench --mode light --sessions 1 --rate 50 --hold 0.3 --steps 2 -L 0.3 "127.0.0.1:$(cat "$TMP/deadport")"
