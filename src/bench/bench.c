@@ -281,7 +281,7 @@ static int run_step(struct bench *b, struct bench_step *st, int64_t deadline)
 	int64_t *setups = NULL, t0;
 	uint64_t nrtt = 0;
 	uint32_t nset = 0;
-	bool aborted = false;
+	bool aborted = false, abort_now = false;
 	int rc = -1;
 
 	if (need > b->cap) {
@@ -327,9 +327,9 @@ static int run_step(struct bench *b, struct bench_step *st, int64_t deadline)
 		sl->start_at = t0 + (int64_t)((double)st->interval * i / st->sessions);
 	}
 	if (for_workers(b, &run, PHASE_ARM, arm_job) < 0) {
-		/* only a job allocation can fail: end the ones that were queued */
+		/* only a job allocation can fail: end what was handed over */
 		log_err("bench: cannot hand the step to the workers");
-		aborted = true;
+		abort_now = true;
 	}
 
 	pthread_mutex_lock(&run.lock);
@@ -337,7 +337,7 @@ static int run_step(struct bench *b, struct bench_step *st, int64_t deadline)
 		int64_t now = ntptime_now();
 		struct timespec ts = ntptime_to_timespec(now + 250 * NS_PER_MS);
 
-		if (!aborted && (bench_signal || now >= deadline)) {
+		if (!aborted && (abort_now || bench_signal || now >= deadline)) {
 			aborted = true;
 			pthread_mutex_unlock(&run.lock);
 			if (for_workers(b, &run, PHASE_ABORT, abort_job) < 0)
