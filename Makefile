@@ -27,7 +27,7 @@ CFLAGS += -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra $(if $(WERROR),-Werror)
 LDFLAGS += $(SANFLAGS)
 LDLIBS += $(PKG_LIBS) -lpthread -lm
 
-SRCS := $(wildcard src/*.c src/workers/*.c src/sched/*.c src/io/*.c)
+SRCS := $(wildcard src/*.c src/workers/*.c src/sched/*.c src/io/*.c src/bench/*.c)
 OBJS := $(SRCS:%.c=$(BUILD)/%.o)
 LIB_OBJS := $(filter-out $(BUILD)/src/main.o,$(OBJS))
 BIN := $(BUILD)/twamp-client
@@ -112,9 +112,11 @@ check: deps
 run: deps $(BIN)
 	@scripts/run-demo.sh $(BIN)
 
+# The benchmark suite (bench/suite): ping-loopback, scale, accuracy (root),
+# responder capacity, bench/responder-capacity and the twping comparison
+# when present; results in bench/results/<date>.md.
 bench: $(BIN)
-	@bench/ping-loopback $(BIN)
-	@bench/scale $(BIN)
+	@bench/suite $(BIN)
 
 clean:
 	rm -rf build build-*

@@ -130,4 +130,18 @@ struct stats_summary {
 /* Returns 0, or -1 when the scratch allocation failed. */
 int stats_summarize(const struct stats *st, struct stats_summary *out);
 
+/*
+ * Nearest rank on n >= 1 ascending samples: x[ceil(permille/1000 * n) - 1]
+ * (permille 500 = median, 999 = p99.9).  The percentiles above use it.
+ */
+int64_t stats_rank_permille(const int64_t *sorted, uint64_t n, unsigned int permille);
+
+/*
+ * Copy the RTT and the reflector processing time (T3 - T2) of every
+ * reflection received in time, in sequence order, into rtt[] and proc[]
+ * (each with room for st->npackets); returns how many.  For callers that
+ * pool the samples of many sessions (bench), without a copy per packet.
+ */
+uint32_t stats_samples(const struct stats *st, int64_t *rtt, int64_t *proc);
+
 #endif

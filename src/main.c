@@ -3,6 +3,7 @@
  *
  *   ping        one measurement session, printed like twping
  *   responder   TWAMP server + reflector, light/STAMP reflector
+ *   bench       load ramp against reflectors (src/bench/)
  *
  * Start-up is read top to bottom: parse, validate (exit 2 on a usage error),
  * build the workers, run, tear down in reverse order.
@@ -20,6 +21,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "check_config.h"
 #include "crypto.h"
 #include "ctlchan.h"
@@ -44,6 +46,7 @@ static void usage_main(FILE *f)
 		"  run                 the probe daemon: measure every target each cycle, deliver records\n"
 		"  ping HOST[:PORT]    measure delay, loss and jitter to a TWAMP server or reflector\n"
 		"  responder           run a TWAMP server and reflector\n"
+		"  bench TARGET...     ramp load against reflectors; find the sustained capacity\n"
 		"  check-config DIR    validate a configuration directory, print every problem\n"
 		"  health              exit 0 when the daemon completed a cycle recently (HEALTHCHECK)\n"
 		"\n"
@@ -926,6 +929,289 @@ bad_opt:
 	return EXIT_USAGE;
 }
 
+/* ---- bench ------------------------------------------------------------- */
+
+static void usage_bench(FILE *f)
+{
+	fprintf(f,
+		"usage: twamp-client bench [options] TARGET[:PORT]...\n"
+		"\n"
+		"Ramps load against one or more reflectors step by step (concurrent sessions\n"
+		"and packets/s), holds each step, and prints per step the offered and achieved\n"
+		"packets/s, loss, duplicates, RTT and reflector processing time percentiles,\n"
+		"control-connection setup time and refusals.  Stops at the first step over a\n"
+		"threshold and ends with 'sustained capacity: S sessions, R packets/s', the\n"
+		"last step that met them.  Sessions are spread round-robin over the targets.\n"
+		"PORT defaults to 862.\n"
+		"\n"
+		"  --mode MODE         control (TWAMP-Control, default), light or stamp\n"
+		"  --sessions N        concurrent sessions in the first step (default 10)\n"
+		"  --sessions-step N   sessions added at each step (default: the first step's)\n"
+		"  --max-sessions N    never more sessions than N (default: no cap)\n"
+		"  --rate PPS          packets/s of all sessions together, first step (default 1000)\n"
+		"  --rate-step PPS     packets/s added at each step (default: the first step's)\n"
+		"  --max-rate PPS      never more than PPS packets/s (default: no cap)\n"
+		"  --growth F          multiply sessions and rate by F (> 1) at each step instead\n"
+		"                      of adding the steps\n"
+		"  --hold SECONDS      how long each step sends (default 5)\n"
+		"  --steps N           at most N steps (default: until a threshold or a time limit)\n"
+		"  --max-seconds N     end the ramp after N seconds in all (default 300)\n"
+		"  --max-loss PCT      loss threshold in percent (default 1)\n"
+		"  --max-inflation X   RTT p99 threshold, X times the baseline (default 10; 0: off)\n"
+		"  --baseline-rtt MS   baseline of --max-inflation (default: the first step's\n"
+		"                      RTT p99, at least 0.1 ms)\n"
+		"  --max-p99 MS        absolute RTT p99 threshold in ms (default: none)\n"
+		"  -L SECONDS          loss timeout (default 1)\n"
+		"  -s PADDING          padding octets (default as ping: 27, 0 for STAMP)\n"
+		"  -D DSCP             DSCP of the test packets: 0-63 or a PHB name\n"
+		"  -4, -6              use IPv4 / IPv6 only when resolving the targets\n"
+		"  -S SRCADDR          source address\n"
+		"  --control-timeout SECONDS  timeout of each control step (default 10)\n"
+		"  --timestamps kernel|user  as ping (default kernel)\n"
+		"  --seed N            seed of the padding (default 1)\n"
+		"  --workers N         client worker threads (default: the CPUs this process may\n"
+		"                      use; place them with taskset)\n"
+		"  --spin US           as ping, per worker (default 0: sleep until each send)\n"
+		"  --csv FILE          one CSV line per step\n"
+		"  --json FILE         the steps, thresholds and result as one JSON document\n"
+		"  --plot FILE         latency and loss against load: a PNG through gnuplot when it\n"
+		"                      is installed, otherwise (or for FILE.html / FILE.svg) an HTML\n"
+		"                      page with an inline SVG, written as FILE with .html\n"
+		"  -q                  no progress line (shown only when stderr is a terminal)\n"
+		"  --debug             debug logging on stderr\n"
+		"  -h, --help          this text\n"
+		"\n"
+		"Exit status: 0 when the ramp ran (whatever stopped it), 1 when not one\n"
+		"reflection came back, even late, or an output file could not be written, 2 on\n"
+		"a usage error.\n");
+}
+
+static int parse_pos_double(const char *s, double *out)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || *end || !(v >= 0) || v > 1e9)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int cmd_bench(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "mode", required_argument, NULL, 'm' },
+		{ "sessions", required_argument, NULL, 1 },
+		{ "sessions-step", required_argument, NULL, 2 },
+		{ "max-sessions", required_argument, NULL, 3 },
+		{ "rate", required_argument, NULL, 4 },
+		{ "rate-step", required_argument, NULL, 5 },
+		{ "max-rate", required_argument, NULL, 6 },
+		{ "growth", required_argument, NULL, 7 },
+		{ "hold", required_argument, NULL, 8 },
+		{ "steps", required_argument, NULL, 9 },
+		{ "max-seconds", required_argument, NULL, 10 },
+		{ "max-loss", required_argument, NULL, 11 },
+		{ "max-inflation", required_argument, NULL, 12 },
+		{ "baseline-rtt", required_argument, NULL, 13 },
+		{ "max-p99", required_argument, NULL, 14 },
+		{ "control-timeout", required_argument, NULL, 't' },
+		{ "timestamps", required_argument, NULL, 'T' },
+		{ "seed", required_argument, NULL, 'e' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "spin", required_argument, NULL, 'p' },
+		{ "csv", required_argument, NULL, 'C' },
+		{ "json", required_argument, NULL, 'J' },
+		{ "plot", required_argument, NULL, 'G' },
+		{ "debug", no_argument, NULL, 'g' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	static struct bench_opts o;   /* large: not on the stack */
+	const char *src = NULL;
+	int family = AF_UNSPEC, opt;
+	unsigned long v;
+	double d;
+	int64_t ns;
+	char err[300];
+
+	bench_opts_default(&o);
+	while ((opt = getopt_long(argc, argv, "L:s:D:46S:qh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'm':
+			if (!strcmp(optarg, "control"))
+				o.tmpl.mode = SESSION_CONTROL;
+			else if (!strcmp(optarg, "light"))
+				o.tmpl.mode = SESSION_LIGHT;
+			else if (!strcmp(optarg, "stamp"))
+				o.tmpl.mode = SESSION_STAMP;
+			else
+				goto bad_opt;
+			break;
+		case 1:
+		case 2:
+		case 3:
+			if (parse_uint(optarg, 1000000, &v) || (opt != 2 && !v))
+				goto bad_opt;
+			*(opt == 1 ? &o.sessions : opt == 2 ? &o.sessions_step : &o.max_sessions) = (uint32_t)v;
+			break;
+		case 4:
+		case 5:
+		case 6:
+			if (parse_pos_double(optarg, &d) || (opt != 5 && d <= 0))
+				goto bad_opt;
+			*(opt == 4 ? &o.rate : opt == 5 ? &o.rate_step : &o.max_rate) = d;
+			break;
+		case 7:
+			if (parse_pos_double(optarg, &d) || d <= 1 || d > 100)
+				goto bad_opt;
+			o.growth = d;
+			break;
+		case 8:
+			if (parse_seconds(optarg, &o.hold) || o.hold < 10 * NS_PER_MS)
+				goto bad_opt;
+			break;
+		case 9:
+			if (parse_uint(optarg, 1000000, &v) || !v)
+				goto bad_opt;
+			o.max_steps = (uint32_t)v;
+			break;
+		case 10:
+			if (parse_seconds(optarg, &o.max_time) || !o.max_time)
+				goto bad_opt;
+			break;
+		case 11:
+			if (parse_pct(optarg, &o.max_loss))
+				goto bad_opt;
+			break;
+		case 12:
+			if (parse_pos_double(optarg, &o.max_inflation) || (o.max_inflation > 0 && o.max_inflation < 1))
+				goto bad_opt;
+			break;
+		case 13:
+		case 14:
+			/* milliseconds */
+			if (parse_seconds(optarg, &ns) || !ns)
+				goto bad_opt;
+			*(opt == 13 ? &o.baseline_rtt : &o.max_p99) = ns / 1000;
+			break;
+		case 'L':
+			if (parse_seconds(optarg, &o.tmpl.loss_timeout) || !o.tmpl.loss_timeout)
+				goto bad_opt;
+			break;
+		case 's':
+			if (parse_uint(optarg, WIRE_TEST_MAX_LEN - WIRE_STAMP_LEN, &v))
+				goto bad_opt;
+			o.tmpl.padding = (uint32_t)v;
+			break;
+		case 'D':
+			o.tmpl.dscp = parse_dscp(optarg);
+			if (o.tmpl.dscp < 0)
+				goto bad_opt;
+			break;
+		case '4':
+			family = AF_INET;
+			break;
+		case '6':
+			family = AF_INET6;
+			break;
+		case 'S':
+			src = optarg;
+			break;
+		case 't':
+			if (parse_seconds(optarg, &o.tmpl.ctl_timeout) || !o.tmpl.ctl_timeout)
+				goto bad_opt;
+			break;
+		case 'T':
+			if (!strcmp(optarg, "user"))
+				o.tmpl.user_timestamps = true;
+			else if (!strcmp(optarg, "kernel"))
+				o.tmpl.user_timestamps = false;
+			else
+				goto bad_opt;
+			break;
+		case 'e':
+			if (parse_uint(optarg, ULONG_MAX, &v))
+				goto bad_opt;
+			o.tmpl.seed = v;
+			break;
+		case 'w':
+			if (parse_uint(optarg, 256, &v) || !v)
+				goto bad_opt;
+			o.nworkers = (int)v;
+			break;
+		case 'p':
+			if (parse_uint(optarg, 100000, &v))
+				goto bad_opt;
+			o.spin = (int64_t)v * NS_PER_US;
+			break;
+		case 'C':
+			o.csv = optarg;
+			break;
+		case 'J':
+			o.json = optarg;
+			break;
+		case 'G':
+			o.plot = optarg;
+			break;
+		case 'q':
+			o.quiet = true;
+			break;
+		case 'g':
+			log_set_level(LOGL_DEBUG);
+			break;
+		case 'h':
+			usage_bench(stdout);
+			return 0;
+		default:
+			usage_bench(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind == argc) {
+		fprintf(stderr, "twamp-client bench: give at least one TARGET[:PORT]\n");
+		usage_bench(stderr);
+		return EXIT_USAGE;
+	}
+	if (argc - optind > BENCH_MAX_TARGETS) {
+		fprintf(stderr, "twamp-client bench: at most %d targets\n", BENCH_MAX_TARGETS);
+		return EXIT_USAGE;
+	}
+	if (o.max_sessions && o.max_sessions < o.sessions) {
+		fprintf(stderr, "twamp-client bench: --max-sessions is below --sessions\n");
+		return EXIT_USAGE;
+	}
+	if (o.max_rate > 0 && o.max_rate < o.rate) {
+		fprintf(stderr, "twamp-client bench: --max-rate is below --rate\n");
+		return EXIT_USAGE;
+	}
+	for (int i = optind; i < argc; i++) {
+		struct bench_opts *b = &o;
+
+		if (tsock_resolve(argv[i], family, 862, &b->target[b->ntargets], NULL, 0, err, sizeof(err)) < 0) {
+			fprintf(stderr, "twamp-client bench: %s: unreachable: %s\n", argv[i], err);
+			return 1;
+		}
+		snprintf(b->target_name[b->ntargets], sizeof(b->target_name[0]), "%s", argv[i]);
+		b->ntargets++;
+	}
+	if (src && tsock_resolve(src, o.target[0].ss_family, 0, &o.tmpl.local, NULL, 0, err, sizeof(err)) < 0) {
+		fprintf(stderr, "twamp-client bench: source address: %s\n", err);
+		return EXIT_USAGE;
+	}
+	raise_nofile();
+	signal(SIGPIPE, SIG_IGN);
+	return bench_run(&o);
+bad_opt:
+	for (const struct option *lo = longopts; lo->name; lo++)
+		if (lo->val == opt) {
+			fprintf(stderr, "twamp-client bench: invalid value '%s' for --%s\n", optarg, lo->name);
+			return EXIT_USAGE;
+		}
+	fprintf(stderr, "twamp-client bench: invalid value '%s' for -%c\n", optarg, opt);
+	return EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -946,6 +1232,8 @@ int main(int argc, char **argv)
 		return cmd_ping(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "responder"))
 		return cmd_responder(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "bench"))
+		return cmd_bench(argc - 1, argv + 1);
 	fprintf(stderr, "twamp-client: unknown command '%s'\n", argv[1]);
 	usage_main(stderr);
 	return EXIT_USAGE;

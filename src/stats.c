@@ -159,12 +159,32 @@ static int stats_cmp_i64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Nearest rank: x[ceil(pct/100 * n) - 1] of the n ascending samples, n >= 1. */
-static int64_t stats_rank(const int64_t *sorted, uint32_t n, unsigned int pct)
+int64_t stats_rank_permille(const int64_t *sorted, uint64_t n, unsigned int permille)
 {
-	uint64_t rank = ((uint64_t)pct * n + 99) / 100;
+	uint64_t rank = ((uint64_t)permille * n + 999) / 1000;
 
 	return sorted[rank ? rank - 1 : 0];
+}
+
+static int64_t stats_rank(const int64_t *sorted, uint32_t n, unsigned int pct)
+{
+	return stats_rank_permille(sorted, n, pct * 10);
+}
+
+uint32_t stats_samples(const struct stats *st, int64_t *rtt, int64_t *proc)
+{
+	uint32_t i, k = 0;
+
+	for (i = 0; i < st->npackets; i++) {
+		const struct stats_pkt *p = &st->pkt[i];
+
+		if (!p->received)
+			continue;
+		rtt[k] = stats_delay_rtt(p);
+		proc[k] = p->t3 - p->t2;
+		k++;
+	}
+	return k;
 }
 
 /*

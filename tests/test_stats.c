@@ -560,6 +560,57 @@ Test(stats, percentiles_nearest_rank_100)
 	cr_assert_eq(s.fwd.pdv, 45 * NS_PER_US);
 }
 
+Test(stats, rank_permille_nearest_rank)
+{
+	int64_t v[1000];
+	uint64_t n;
+
+	for (int i = 0; i < 1000; i++)
+		v[i] = i + 1;
+	/* x[ceil(p/1000 * n) - 1] */
+	cr_assert_eq(stats_rank_permille(v, 1000, 500), 500);
+	cr_assert_eq(stats_rank_permille(v, 1000, 999), 999);
+	cr_assert_eq(stats_rank_permille(v, 1000, 1000), 1000);
+	cr_assert_eq(stats_rank_permille(v, 10, 999), 10);    /* ceil(9.99) = 10 */
+	cr_assert_eq(stats_rank_permille(v, 10, 500), 5);     /* the lower middle */
+	cr_assert_eq(stats_rank_permille(v, 1, 999), 1);
+	cr_assert_eq(stats_rank_permille(v, 7, 0), 1);
+	/* the whole-percent ranks of the summary are the same ranks */
+	for (n = 1; n <= 1000; n++)
+		for (unsigned pct = 1; pct <= 100; pct++) {
+			uint64_t rank = (pct * n + 99) / 100;
+
+			cr_assert_eq(stats_rank_permille(v, n, pct * 10), v[rank - 1], "n %lu p %u",
+				     (unsigned long)n, pct);
+		}
+}
+
+Test(stats, samples_in_time_only_in_sequence_order)
+{
+	int64_t rtt[6], proc[6];
+
+	setup_st(6);
+	cr_assert_eq(send_reflect(0, 0, 1 * MS, 100 * NS_PER_US, 2 * MS, ERR1), STATS_RX_OK);
+	/* 1 lost, 2 late (lost), 3 duplicated */
+	stats_sent(&st, 1, T0 + 100 * MS, ERR1);
+	cr_assert_eq(send_reflect(2, 1, 1 * MS, 0, 3 * NS_PER_SEC, ERR1), STATS_RX_LATE);
+	cr_assert_eq(send_reflect(3, 2, 2 * MS, 300 * NS_PER_US, 1 * MS, ERR1), STATS_RX_OK);
+	{
+		int64_t t1 = T0 + 300 * MS;
+		struct stats_reflection r = refl(3, 2, t1, 2 * MS, 300 * NS_PER_US, 1 * MS, ERR1);
+
+		cr_assert_eq(stats_reflected(&st, &r), STATS_RX_DUP_BCK);
+	}
+	cr_assert_eq(send_reflect(5, 3, 4 * MS, 50 * NS_PER_US, 0, ERR1), STATS_RX_OK);
+	cr_assert_eq(stats_samples(&st, rtt, proc), 3);
+	cr_assert_eq(rtt[0], 3 * MS);
+	cr_assert_eq(proc[0], 100 * NS_PER_US);
+	cr_assert_eq(rtt[1], 3 * MS);
+	cr_assert_eq(proc[1], 300 * NS_PER_US);
+	cr_assert_eq(rtt[2], 4 * MS);
+	cr_assert_eq(proc[2], 50 * NS_PER_US);
+}
+
 Test(stats, free_twice_is_harmless)
 {
 	setup_st(3);
