@@ -257,7 +257,7 @@ static void progress_line(struct bench *b, const struct bench_step *st, uint32_t
 	fprintf(stderr, "\r\033[Kstep %u: %u sessions, %.0f packets/s offered, %.1f of %.1f s, %u/%u sessions done, "
 		"%.0f s in all", st->index, st->sessions, st->offered_pps, el, ntptime_to_sec(b->o->hold),
 		done, st->sessions, ntptime_to_sec(now - b->t_begin));
-	fflush(stderr);
+	(void)fflush(stderr);
 }
 
 static void pct3(int64_t *v, uint64_t n, int64_t *p50, int64_t *p99, int64_t *p999)
@@ -397,7 +397,7 @@ static int run_step(struct bench *b, struct bench_step *st, int64_t deadline)
 				any = true;
 			}
 			/* pack the samples to the front */
-			if (sl->nsamples) {
+			if (sl->nsamples && b->rtt && b->proc) {
 				size_t off = (size_t)i * st->count;
 
 				memmove(b->rtt + nrtt, b->rtt + off, sl->nsamples * sizeof(int64_t));
@@ -529,6 +529,7 @@ static void judge(const struct bench_opts *o, struct bench_result *res, struct b
 static int start_workers(struct bench *b)
 {
 	b->nw = b->o->nworkers > 0 ? b->o->nworkers : usable_cpus();
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of worker pointers */
 	b->wk = calloc((size_t)b->nw, sizeof(*b->wk));
 	b->jobs = calloc(3 * (size_t)b->nw, sizeof(*b->jobs));
 	if (!b->wk || !b->jobs)
@@ -558,6 +559,8 @@ static void stop_workers(struct bench *b)
 	}
 	free(b->wk);
 	free(b->jobs);
+	b->wk = NULL;
+	b->jobs = NULL;
 }
 
 int bench_run(const struct bench_opts *o)
@@ -590,7 +593,7 @@ int bench_run(const struct bench_opts *o)
 
 	b.t_begin = ntptime_now();
 	bench_table_header(stdout);
-	fflush(stdout);
+	(void)fflush(stdout);
 	for (uint32_t k = 0;; k++) {
 		struct bench_step *st;
 		int64_t now = ntptime_now();
@@ -609,7 +612,7 @@ int bench_run(const struct bench_opts *o)
 			break;
 		}
 		if (res.nsteps == cap_steps) {
-			struct bench_step *n = realloc(res.steps, 2 * cap_steps * sizeof(*n));
+			struct bench_step *n = realloc(res.steps, (size_t)2 * cap_steps * sizeof(*n));
 
 			if (!n)
 				break;
@@ -638,7 +641,7 @@ int bench_run(const struct bench_opts *o)
 		res.nsteps++;
 		judge(o, &res, st);
 		bench_table_row(stdout, st);
-		fflush(stdout);
+		(void)fflush(stdout);
 		if (!st->met) {
 			snprintf(res.stop_reason, sizeof(res.stop_reason), "step %u: %s", st->index, st->reason);
 			break;
@@ -648,7 +651,6 @@ int bench_run(const struct bench_opts *o)
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 	stop_workers(&b);
-	b.wk = NULL;
 
 	bench_summary(stdout, &res);
 	rc = 0;
@@ -664,12 +666,11 @@ int bench_run(const struct bench_opts *o)
 
 		if (bench_plot(o->plot, o, &res, written, sizeof(written)) < 0)
 			rc = 1;
-		else if (strcmp(written, o->plot))
+		else if (strcmp(written, o->plot) != 0)
 			fprintf(stderr, "twamp-client bench: gnuplot is not installed: the plot is %s\n", written);
 	}
 out:
-	if (b.wk)
-		stop_workers(&b);
+	stop_workers(&b); /* also frees what a failed start left */
 	free(b.rtt);
 	free(b.proc);
 	free(res.steps);
