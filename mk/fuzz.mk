@@ -66,7 +66,7 @@ FUZZ_RUN = mkdir -p $(FUZZ_DIR)/corpus/$(1) fuzz/corpus/$(1) fuzz/regress/$(1) &
 fuzz: $(FUZZ_BINS) $(FUZZ_STAMP)
 	@set -e; for t in $(FUZZ_TARGETS); do echo "== fuzz_$$t ($(FUZZ_SECONDS) s)"; \
 		$(call FUZZ_RUN,$$t,$(FUZZ_SECONDS)) 2>&1 | tee $(FUZZ_DIR)/fuzz_$$t.log | \
-		grep -E "^(#[0-9]+ +(INITED|DONE)|stat::|==[0-9]+==ERROR|SUMMARY)"; \
+		grep -E "^(#[0-9]+[[:space:]]+(INITED|DONE)|stat::|==[0-9]+==ERROR|SUMMARY)"; \
 		test $${PIPESTATUS[0]} -eq 0; done
 
 # Each regression input runs as a file (it must not crash), then the corpus
@@ -79,7 +79,7 @@ fuzz-smoke: $(FUZZ_BINS) $(FUZZ_STAMP)
 			echo "   $$(echo $$r | wc -w) regression inputs pass"; fi; \
 		$(call FUZZ_RUN,$$t,$(FUZZ_SMOKE_SECONDS)) >$(FUZZ_DIR)/smoke_$$t.log 2>&1 || \
 			{ tail -50 $(FUZZ_DIR)/smoke_$$t.log; echo "FAIL: fuzz_$$t"; exit 1; }; \
-		grep -E "^#[0-9]+ +(INITED|DONE)" $(FUZZ_DIR)/smoke_$$t.log | sed 's/^/   /'; done
+		grep -E "^#[0-9]+[[:space:]]+(INITED|DONE)" $(FUZZ_DIR)/smoke_$$t.log | sed 's/^/   /'; done
 
 CHECK_EXTRA += fuzz-smoke
 
