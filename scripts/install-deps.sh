@@ -3,6 +3,8 @@
 # missing.  As root it runs apt-get; otherwise it prints the exact command.
 set -e
 PKGS="build-essential pkg-config python3 libcurl4-openssl-dev libjson-c-dev libgit2-dev liburcu-dev libssl-dev libcriterion-dev"
+# make fuzz, fuzz-smoke: clang and its libFuzzer runtime
+PKGS="$PKGS clang libclang-rt-dev"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
