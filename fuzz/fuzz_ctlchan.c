@@ -9,7 +9,7 @@
  *   flags (1): bits 0-1 mode (open, authenticated, encrypted, mixed),
  *              bit 2 raw, bit 3 server role;
  *   Server Greeting (64; a Count above 64 is folded to keep runs fast,
- *              except the captures' 2048; not
+ *              except the captures' 2048 in raw runs; not
  *              raw: the chosen mode is added to Modes);
  *   client role: session keys (64: AES 16, HMAC 32, Client-IV 16), then the
  *              server's Server-Start (48), Accept-Session (48), Start-Ack
@@ -35,7 +35,7 @@
 
 #define FLAG_RAW 4
 #define FLAG_SERVER 8
-/* PBKDF2 rounds: the captures' 2048, else at most 64 (speed) */
+/* PBKDF2 rounds: the captures' 2048 (raw runs replay them), else at most 64 (speed) */
 #define COUNT_CAPTURE 2048
 #define COUNT_FAST 64
 
@@ -298,7 +298,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	v.raw = flags & FLAG_RAW;
 	v.mode = modes[flags & 3];
-	if (v.g.count > COUNT_FAST && v.g.count != COUNT_CAPTURE)
+	if (v.g.count > COUNT_FAST && (v.g.count != COUNT_CAPTURE || !v.raw))
 		v.g.count = 1 + v.g.count % COUNT_FAST;
 	if (!v.raw)
 		v.g.modes |= v.mode;

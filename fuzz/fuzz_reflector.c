@@ -95,18 +95,30 @@ struct conv {
 	uint16_t test_port;
 };
 
+/* The responder has closed the control connection (EOF, nothing left to read). */
+static bool closed(int c)
+{
+	char b;
+
+	return recv(c, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
 /* Send a test packet to port, wait for the responder to deal with it, read the reflection. */
 static void test_packet(struct conv *v, uint16_t port, const uint8_t *p, size_t len, bool session)
 {
 	uint8_t pkt[WIRE_TEST_MAX_LEN + 64];
 	struct sockaddr_storage to;
 	uint64_t before = handled();
-	int64_t until = ntptime_now() + 100 * NS_PER_MS;
+	int64_t until = ntptime_now() + 50 * NS_PER_MS;
 	bool sealed = session && v->test_ready;
 	ssize_t n;
 
 	if (!port)
 		return;
+	if (session && closed(v->c)) {
+		v->test_port = 0; /* its test sessions went with the connection */
+		return;
+	}
 	if (len > sizeof(pkt))
 		len = sizeof(pkt);
 	memcpy(pkt, p, len);

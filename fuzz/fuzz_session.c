@@ -177,8 +177,20 @@ static int control(struct fz *in, int c, uint8_t flags, uint32_t mode, struct ct
 	return to_client(in, c, s, raw, msg, WIRE_START_ACK_LEN);
 }
 
+/* Wait for a test packet, as long as the session runs (at most 200 ms). */
+static bool packet_arrives(struct job *j)
+{
+	for (int i = 0; i < 100; i++) {
+		if (fz_wait_readable(ufd, 2))
+			return true;
+		if (atomic_load(&j->state) >= 2)
+			return false;
+	}
+	return false;
+}
+
 /* Answer each test packet that arrives with the next reflection of the input. */
-static void reflect(struct fz *in, bool raw, bool sealed, struct ctlchan_test *t)
+static void reflect(struct job *j, struct fz *in, bool raw, bool sealed, struct ctlchan_test *t)
 {
 	const uint8_t *p;
 	size_t len;
@@ -190,7 +202,7 @@ static void reflect(struct fz *in, bool raw, bool sealed, struct ctlchan_test *t
 
 		if (len > sizeof(pkt))
 			len = sizeof(pkt);
-		if (!fz_wait_readable(ufd, 200) ||
+		if (!packet_arrives(j) ||
 		    recvfrom(ufd, pkt, sizeof(pkt), MSG_DONTWAIT, (struct sockaddr *)&from, &fl) < 0)
 			return;
 		memcpy(pkt, p, len);
@@ -240,10 +252,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (fz_wait_readable(lfd, 1000) && (c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
 			fz_timeouts(c, IO_MS);
 			if (control(&in, c, flags, modes[kind], &s, &t, &sealed) == 0)
-				reflect(&in, flags & FLAG_RAW, sealed, &t);
+				reflect(&j, &in, flags & FLAG_RAW, sealed, &t);
 		}
 	} else {
-		reflect(&in, true, false, &t);
+		reflect(&j, &in, true, false, &t);
 	}
 	if (c >= 0)
 		close(c); /* the input has ended: so has the conversation */
