@@ -59,9 +59,9 @@ fuzz-seeds: $(FUZZ_STAMP)
 
 # One target: new units go to build-fuzz/corpus/<t>/, read also from the
 # committed seeds and the regression inputs.
-FUZZ_RUN = mkdir -p $(FUZZ_DIR)/corpus/$(1) fuzz/corpus/$(1) fuzz/regress/$(1) && \
-	$(FUZZ_DIR)/fuzz/fuzz_$(1) $(FUZZ_OPTS) -max_total_time=$(2) \
-	$(FUZZ_DIR)/corpus/$(1) fuzz/corpus/$(1) fuzz/regress/$(1)
+FUZZ_RUN = mkdir -p $(FUZZ_DIR)/corpus/$(1) && \
+	$(FUZZ_DIR)/fuzz/fuzz_$(1) $(FUZZ_OPTS) -max_total_time=$(2) $(FUZZ_DIR)/corpus/$(1) \
+	$$(for d in fuzz/corpus/$(1) fuzz/regress/$(1); do test -d $$d && echo $$d; done)
 
 fuzz: $(FUZZ_BINS) $(FUZZ_STAMP)
 	@set -e; for t in $(FUZZ_TARGETS); do echo "== fuzz_$$t ($(FUZZ_SECONDS) s)"; \
