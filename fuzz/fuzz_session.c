@@ -23,7 +23,6 @@
  * The session must finish (on_done) within a few seconds whatever it is
  * told, and report a status.
  */
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
