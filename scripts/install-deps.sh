@@ -6,6 +6,8 @@
 set -e
 PKGS="build-essential pkg-config python3 libcurl4-openssl-dev libjson-c-dev libgit2-dev liburcu-dev libssl-dev libcriterion-dev"
 [ "$1" = --analyze ] && PKGS="$PKGS cppcheck clang-tidy"
+# --fuzz: clang and its libFuzzer runtime, for make fuzz and fuzz-smoke
+[ "$1" = --fuzz ] && PKGS="$PKGS clang libclang-rt-dev"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

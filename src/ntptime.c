@@ -38,6 +38,13 @@ int64_t ntptime_from_ntp(uint64_t ntp)
 		sec += 1LL << 32; /* era 1 */
 	sec -= (int64_t)NTPTIME_UNIX_OFFSET;
 	ns = (int64_t)((frac * NS_PER_SEC + (1ULL << 31)) >> 32);
+	/*
+	 * The last second of the span (0x7fffffff of era 1) must not round up
+	 * into the next one: that time encodes as 0x80000000, i.e. 1968, so a
+	 * timestamp echoed back would jump 136 years (found by fuzz_wire_test).
+	 */
+	if (sec32 == 0x7fffffffU && ns == NS_PER_SEC)
+		ns = NS_PER_SEC - 1;
 	return sec * NS_PER_SEC + ns;
 }
 

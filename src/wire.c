@@ -179,7 +179,8 @@ size_t wire_encode_request(uint8_t out[WIRE_REQUEST_LEN], const struct wire_requ
 	memcpy(out + 32, m->receiver.b, 16);
 	memcpy(out + 48, m->sid, 16);
 	put_u32(out + 64, m->padding);
-	put_u64(out + 68, m->start_time ? ntptime_to_ntp(m->start_time) : 0);
+	/* raw 0 is "now": a real time that rounds to it (2036-02-07) goes one unit later */
+	put_u64(out + 68, m->start_time ? ntptime_to_ntp(m->start_time) ?: 1 : 0);
 	put_u64(out + 76, ntptime_dur_to_ntp(m->timeout));
 	put_u32(out + 84, m->typep);
 	put_u16(out + 88, m->octets_reflect);

@@ -93,6 +93,17 @@ Test(ntptime, fraction_rounding)
 	cr_assert_eq(ntptime_from_ntp(NTP(0xeeb3b81cU, 3)), base + 1);
 }
 
+/* The last instant of the span stays in it: rounding up would re-encode as 1968. */
+Test(ntptime, span_end_does_not_wrap)
+{
+	uint64_t last = NTP(0x7fffffffU, 0xffffffffU);
+	int64_t ns = ntptime_from_ntp(last);
+
+	cr_assert_gt(ns, ntptime_from_ntp(NTP(0x7fffffffU, 0)));
+	cr_assert_eq(ntptime_from_ntp(ntptime_to_ntp(ns)), ns);
+	cr_assert_eq(ntptime_to_ntp(ns) >> 32, 0x7fffffffU);
+}
+
 Test(ntptime, fraction_monotonic_within_second)
 {
 	int64_t base = 1795766684LL * NS_PER_SEC;

@@ -378,6 +378,23 @@ Test(control, request_start_time_zero)
 	cr_assert(all_zero(buf + 76, 8));
 }
 
+/* A real start time that rounds to raw 0 must not turn into "now" (found by fuzz_wire_control). */
+Test(control, request_start_time_not_now)
+{
+	struct wire_request m = { .ipvn = 4 }, d;
+	uint8_t buf[WIRE_REQUEST_LEN];
+
+	buf[0] = WIRE_CMD_REQUEST_TW_SESSION;
+	memset(buf + 1, 0, sizeof(buf) - 1);
+	buf[1] = 4;
+	buf[75] = 1; /* NTP era 1 begins, plus 2^-32 s: 2036-02-07T06:28:16Z */
+	cr_assert_eq(wire_decode_request(buf, sizeof(buf), &m), 0);
+	cr_assert_neq(m.start_time, 0);
+	wire_encode_request(buf, &m);
+	cr_assert_eq(wire_decode_request(buf, sizeof(buf), &d), 0);
+	cr_assert_eq(d.start_time, m.start_time);
+}
+
 Test(control, request_fields_checked)
 {
 	struct wire_request m = { .ipvn = 6 }, d;

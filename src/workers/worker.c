@@ -41,6 +41,14 @@ struct worker {
 	size_t heap_len, heap_cap;
 	int64_t spin;
 	bool no_pwait2;             /* fall back to epoll_wait's milliseconds */
+	/*
+	 * The events epoll returned that the loop has not yet dispatched: a
+	 * callback may remove (and free) another io whose event is still among
+	 * them, so wk_del_io() clears its entries (found by fuzz_reflector: a
+	 * control connection closed with its test socket's event pending).
+	 */
+	struct epoll_event *batch;
+	int batch_n;
 };
 
 void wk_set_spin(struct worker *wk, int64_t ns)
@@ -233,6 +241,9 @@ void wk_del_io(struct worker *wk, struct wk_io *io)
 {
 	if (io->fd >= 0)
 		epoll_ctl(wk->epfd, EPOLL_CTL_DEL, io->fd, NULL);
+	for (int i = 0; i < wk->batch_n; i++)
+		if (wk->batch[i].data.ptr == io)
+			wk->batch[i].data.ptr = NULL;
 }
 
 static void run_timers(struct worker *wk)
@@ -286,11 +297,15 @@ int wk_run(struct worker *wk)
 			log_err("worker %d: epoll_pwait2: %m", wk->id);
 			return -1;
 		}
+		wk->batch = evs;
+		wk->batch_n = n;
 		for (int i = 0; i < n; i++) {
 			struct wk_io *io = evs[i].data.ptr;
 
-			io->cb(io, evs[i].events);
+			if (io) /* NULL: removed by an earlier callback of this batch */
+				io->cb(io, evs[i].events);
 		}
+		wk->batch_n = 0;
 		run_timers(wk);
 	}
 	return 0;
