@@ -199,7 +199,7 @@ static void server_role(struct conv *v)
 						   .client_iv = { 7, 8, 9 } };
 	static const uint8_t server_iv[16] = { 0xa5, 0x5a };
 	struct wire_server_start ss = { .accept = WIRE_ACCEPT_OK, .start_time = 1800000000LL * 1000000000 };
-	uint8_t setup[WIRE_SETUP_LEN], msg[WIRE_CONTROL_MAX_LEN];
+	uint8_t setup[WIRE_SETUP_LEN], msg[2 * WIRE_N_HDR_LEN + 16 * WIRE_N_MAX];
 	const uint8_t *p;
 	int rc;
 
@@ -235,6 +235,8 @@ static void server_role(struct conv *v)
 			if (v->in.n == 0)
 				return;
 			len = wire_command_len(v->in.p[0]);
+			if (len == WIRE_N_HDR_LEN) /* RFC 5938 Start-N/Stop-N: the count tells */
+				len = v->in.n >= WIRE_N_HDR_LEN ? wire_n_sessions_msg_len(v->in.p, WIRE_N_MAX) : 0;
 			if (!(p = fz_take(&v->in, len ? len : 32)))
 				return;
 			memcpy(msg, p, len ? len : 32);
@@ -245,6 +247,8 @@ static void server_role(struct conv *v)
 		if ((rc = ctlchan_peek(&v->s, msg, 16)) < 0)
 			fail("peek", rc);
 		len = wire_command_len(msg[0]);
+		if (len == WIRE_N_HDR_LEN)
+			len = wire_n_sessions_msg_len(msg, WIRE_N_MAX);
 		known = len != 0;
 		if (!known)
 			return;
@@ -278,6 +282,11 @@ static void server_role(struct conv *v)
 			struct wire_start_sessions st;
 
 			wire_decode_start_sessions(msg, len, &st);
+		} else if (msg[0] == WIRE_CMD_START_N_SESSIONS || msg[0] == WIRE_CMD_STOP_N_SESSIONS) {
+			struct wire_n_sessions m;
+
+			if (wire_decode_n_sessions(msg, len, &m) < 0)
+				fail("an N-sessions message of the right length does not decode", 0);
 		} else {
 			struct wire_stop_sessions st;
 

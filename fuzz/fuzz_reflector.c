@@ -161,10 +161,12 @@ static int answer(struct conv *v, uint8_t *msg, size_t len)
 
 static int command(struct conv *v, const uint8_t *p, size_t len)
 {
-	uint8_t msg[WIRE_CONTROL_MAX_LEN] = { 0 };
+	uint8_t msg[2 * WIRE_N_HDR_LEN + 16 * WIRE_N_MAX] = { 0 };
 	uint8_t cmd = len ? p[0] : 0;
 	size_t need = wire_command_len(cmd);
 
+	if (need == WIRE_N_HDR_LEN) /* RFC 5938 Start-N/Stop-N: the count tells the length */
+		need = len >= WIRE_N_HDR_LEN ? wire_n_sessions_msg_len(p, WIRE_N_MAX) : 0;
 	if (!need)
 		need = 32;
 	memcpy(msg, p, len < need ? len : need);
@@ -192,6 +194,11 @@ static int command(struct conv *v, const uint8_t *p, size_t len)
 	} else if (cmd == WIRE_CMD_START_SESSIONS) {
 		if (answer(v, msg, WIRE_START_ACK_LEN) < 0)
 			return -1;
+	} else if ((cmd == WIRE_CMD_START_N_SESSIONS || cmd == WIRE_CMD_STOP_N_SESSIONS) &&
+		   (v->ch.ext & WIRE_MODE_INDIV_SESSION)) {
+		/* the ack is as long as the command */
+		if (answer(v, msg, need) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -218,7 +225,8 @@ static void converse(struct conv *v, uint32_t mode)
 			return;
 		memcpy(msg, p, WIRE_SETUP_LEN);
 		wire_decode_setup(msg, WIRE_SETUP_LEN, &su);
-		if (!ctlchan_mode_valid(su.mode) ||
+		/* one security bit plus offered extension bits (RFC 5938, 6038, 7750) */
+		if (!ctlchan_mode_valid(su.mode & WIRE_MODE_SECURITY) || (su.mode & ~g.modes) ||
 		    ctlchan_client_setup(&v->ch, &g, su.mode, "probe", secret, strlen(secret), &keys, ours) < 0)
 			ctlchan_init(&v->ch, CTLCHAN_CLIENT);
 	} else if (ctlchan_client_setup(&v->ch, &g, mode, "probe", secret, strlen(secret), &keys, msg) < 0) {

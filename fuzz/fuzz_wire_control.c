@@ -73,6 +73,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct wire_request rq;
 		int dscp;
 
+		if (len == WIRE_N_HDR_LEN && size - off >= len) {
+			/* RFC 5938 Start-N/Stop-N: the count in the header block gives the length */
+			len = wire_n_sessions_msg_len(data + off, WIRE_N_MAX);
+			if (!len)
+				break; /* a server closes the connection */
+		}
 		if (!len || size - off < len)
 			break;
 		msg = malloc(len);
@@ -94,6 +100,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case WIRE_CMD_STOP_SESSIONS:
 			ROUNDTRIP(stop_sessions, stop_sessions, WIRE_STOP_SESSIONS_LEN, msg, len);
 			break;
+		case WIRE_CMD_START_N_SESSIONS:
+		case WIRE_CMD_STOP_N_SESSIONS: {
+			struct wire_n_sessions m;
+			uint8_t *again = malloc(len);
+
+			if (!again)
+				break;
+			if (wire_decode_n_sessions(msg, len, &m) < 0)
+				fail("an N-sessions message of its own length does not decode");
+			if (wire_encode_n_sessions(again, len, &m) != len || again[0] != msg[0] ||
+			    memcmp(again + 12, msg + 12, len - 12))
+				fail("N-sessions does not survive decode/encode");
+			free(again);
+			break;
+		}
 		default:
 			fail("wire_command_len knows a command the server does not");
 		}

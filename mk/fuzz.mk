@@ -24,7 +24,7 @@ FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz/fuzz_%)
 FUZZ_SEEDS_BIN := $(FUZZ_DIR)/fuzz/seeds
 FUZZ_STAMP := $(FUZZ_DIR)/corpus/.seeded
 # libFuzzer's own options for every run: quiet, bounded memory and time per input
-FUZZ_OPTS := -rss_limit_mb=2048 -timeout=25 -print_final_stats=1
+FUZZ_OPTS := -rss_limit_mb=2048 -timeout=25 -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/
 
 .PHONY: fuzz fuzz-build fuzz-smoke fuzz-seeds fuzz-deps
 
