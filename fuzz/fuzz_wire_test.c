@@ -111,6 +111,50 @@ static void reflect(const uint8_t *buf, size_t len, enum wire_test_fmt fmt, bool
 		fail("a reflection does not survive encode/decode");
 }
 
+/*
+ * RFC 6038 / 7750 reflections: extension bits and the padding to reflect come
+ * from the first octets.  The reflection keeps its length, carries the DS
+ * octet where the layout says, and starts its padding with the sender's.
+ */
+static void extensions(const uint8_t *buf, size_t len, bool auth)
+{
+	struct wire_test_reflect r = { .seq = 1, .sender_ttl = 9, .sender_tos = 0xb9 };
+	struct wire_test_layout l;
+	uint8_t *pkt;
+	size_t hl, n;
+
+	if (len < 3)
+		return;
+	r.ext = (buf[0] & 1 ? WIRE_MODE_REFLECT_OCTETS : 0) | (buf[0] & 2 ? WIRE_MODE_SYMMETRICAL : 0) |
+		(buf[0] & 4 ? WIRE_MODE_DSCP_ECN : 0);
+	r.pad_reflect = (uint16_t)(buf[1] << 8 | buf[2]);
+	wire_test_layout(auth, r.ext, &l);
+	pkt = malloc(len);
+	if (!pkt)
+		return;
+	memcpy(pkt, buf, len);
+	hl = auth ? wire_reflect_prepare_auth(pkt, len, &r) : wire_reflect_prepare(pkt, len, WIRE_TEST_OPEN, &r);
+	if (!hl) {
+		if (len >= l.refl_hdr)
+			fail("a long enough packet was not reflected");
+		if (memcmp(pkt, buf, len))
+			fail("a refused reflection changed the packet");
+	} else {
+		if (hl != l.refl_hdr || len < hl)
+			fail("a reflection header of the wrong length");
+		if (l.tos_off && pkt[l.tos_off] != 0xb9)
+			fail("the DS octet is not where the layout says");
+		n = r.ext & WIRE_MODE_REFLECT_OCTETS ? r.pad_reflect : 0;
+		if (n > len - l.refl_hdr)
+			n = len - l.refl_hdr;
+		if (l.snd_hdr != l.refl_hdr && memcmp(pkt + l.refl_hdr, buf + l.snd_hdr, n))
+			fail("the reflected padding is not the sender's");
+		if (n < len - l.refl_hdr && memcmp(pkt + l.refl_hdr + n, buf + l.refl_hdr + n, len - l.refl_hdr - n))
+			fail("octets past the reflected padding changed");
+	}
+	free(pkt);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t *copy;
@@ -127,6 +171,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	sender(copy, size, WIRE_TEST_OPEN, true);
 	reflect(copy, size, WIRE_TEST_OPEN, true);
+	extensions(copy, size, false);
+	extensions(copy, size, true);
 	free(copy);
 	return 0;
 }
