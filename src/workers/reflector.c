@@ -30,6 +30,8 @@
 #define CONN_MAX_SESSIONS 16
 #define SLOT_BUF 2048
 #define CLIENT_BUCKETS 1024
+#define REFL_BATCH 64      /* datagrams per recvmmsg / sendmmsg */
+#define REFL_ROUNDS 4      /* batches per readable event: 256 datagrams, as one socket's share */
 
 struct rworker;
 struct rconn;
@@ -102,7 +104,7 @@ struct rworker {
 	struct wk_timer clk_timer;
 	uint16_t next_port;
 	struct slot *slots, *free_slots;
-	uint8_t rxbuf[WIRE_TEST_MAX_LEN + 1];
+	struct tsock_batch *batch;     /* receive and reply buffers of every test socket */
 	struct {
 		_Atomic uint64_t connections, sessions, refused, rx, reflected, dropped_loss,
 			duplicated, reordered, malformed, foreign, early, slots_full,
@@ -482,110 +484,163 @@ static enum wire_test_fmt guess_fmt(const uint8_t *buf, size_t len)
 	return WIRE_TEST_STAMP;
 }
 
+/*
+ * Datagram i of the worker's batch, received on rt: check it, write the
+ * reflection over it and queue it for sending (or hand it to the
+ * impairment pool).  Everything that drops a packet returns early.
+ */
+static void reflect_one(struct rworker *rw, struct rtest *rt, unsigned i, uint64_t *dscp_seen)
+{
+	const struct refl_config *cfg = &rw->r->cfg;
+	const struct tsock_rx *rx;
+	struct wire_test_sender snd;
+	struct wire_test_reflect r;
+	enum wire_test_fmt fmt;
+	size_t len;
+	uint8_t *buf = tsock_batch_msg(rw->batch, i, &len, &rx);
+
+	if (rx->tos >= 0)
+		*dscp_seen |= 1ULL << (rx->tos >> 2);
+	if (rt->conn) {
+		struct sockaddr_storage from = rx->from;
+
+		tsock_addr_unmap(&from);
+		if (!tsock_addr_equal(&from, &rt->peer)) {
+			COUNT(rw, foreign);
+			LOG_RL(LOGL_WARN, 10, "dropped a test packet from an address other than the control peer");
+			return;
+		}
+		if (!rt->conn->started) {
+			COUNT(rw, early);
+			return;
+		}
+	}
+	if (len > WIRE_TEST_MAX_LEN) {
+		COUNT(rw, malformed);
+		LOG_RL(LOGL_WARN, 10, "dropped an oversized test packet (more than %d octets)",
+		       WIRE_TEST_MAX_LEN);
+		return;
+	}
+	fmt = rt->conn ? WIRE_TEST_OPEN : guess_fmt(buf, len);
+	if (rt->sealed) {
+		/* authenticated/encrypted: the answer has a 112-octet base */
+		if (len < WIRE_TEST_AUTH_REFLECT_LEN) {
+			COUNT(rw, malformed);
+			LOG_RL(LOGL_WARN, 10,
+			       "dropped a %zu-octet test packet: an authenticated or encrypted "
+			       "reflection needs %d octets (senders pad to it)",
+			       len, WIRE_TEST_AUTH_REFLECT_LEN);
+			return;
+		}
+		if (ctlchan_test_open(&rt->tt, CTLCHAN_PKT_SENDER, buf, len) < 0 ||
+		    wire_decode_test_sender_auth(buf, len, &snd) < 0) {
+			COUNT(rw, malformed);
+			LOG_RL(LOGL_WARN, 10, "dropped a test packet with a bad HMAC");
+			return;
+		}
+	} else if (len < wire_test_min_sender_len(fmt)) {
+		if (cfg->pad_short && rt->conn && len >= WIRE_TEST_SENDER_LEN) {
+			memset(buf + len, 0, WIRE_TEST_REFLECT_LEN - len);
+			len = WIRE_TEST_REFLECT_LEN;
+		} else {
+			COUNT(rw, malformed);
+			LOG_RL(LOGL_WARN, 10,
+			       "dropped a %zu-octet test packet: a reflection must not be larger than "
+			       "the packet it answers (senders pad to %zu octets)",
+			       len, wire_test_min_sender_len(fmt));
+			return;
+		}
+	}
+	if (!rt->sealed && wire_decode_test_sender(buf, len, fmt, &snd) < 0) {
+		COUNT(rw, malformed);
+		return;
+	}
+	rt->last_rx = rx->ts_user;
+	if (chance(rw, cfg->imp.loss)) {
+		COUNT(rw, dropped_loss);
+		return;
+	}
+	memset(&r, 0, sizeof(r));
+	r.seq = rt->rseq++;
+	r.errest = rw->clk.errest;
+	r.ssid = fmt == WIRE_TEST_STAMP ? snd.ssid : 0;
+	r.rx_ts = tsock_rx_time(rx);
+	if (rw->r->impair)
+		r.rx_ts += impair_delay(rw);
+	r.sender_ttl = rx->ttl >= 0 ? (uint8_t)rx->ttl : 0;
+	if (rt->sealed)
+		wire_reflect_prepare_auth(buf, len, &r);
+	else
+		wire_reflect_prepare(buf, len, fmt, &r);
+	if (rw->r->impair)
+		reflect_impaired(rw, rt, buf, len, r.rx_ts, rx);
+	else
+		tsock_batch_reply(rw->batch, i, len);
+}
+
+/*
+ * Send the reflections queued in the worker's batch with one sendmmsg.  T3
+ * is read once, right before it; a sealed reflection reads the clock just
+ * before its own HMAC, the last thing done to it.
+ */
+static void flush_replies(struct rworker *rw, struct rtest *rt)
+{
+	unsigned n = tsock_batch_nreplies(rw->batch), sent, failed;
+	int64_t t3;
+
+	if (!n)
+		return;
+	t3 = ntptime_now();
+	for (unsigned k = 0; k < n; k++) {
+		size_t len;
+		uint8_t *buf = tsock_batch_reply_buf(rw->batch, k, &len);
+
+		if (!rt->sealed) {
+			wire_reflect_stamp(buf, t3);
+			continue;
+		}
+		wire_reflect_stamp_auth(buf, ntptime_now());
+		if (ctlchan_test_seal(&rt->tt, CTLCHAN_PKT_REFLECT, buf, len) < 0) {
+			LOG_RL(LOGL_WARN, 10, "reflection not sealed: dropped");
+			tsock_batch_cancel(rw->batch, k);
+		}
+	}
+	sent = tsock_send_batch(rt->io.fd, rw->batch, &failed);
+	if (failed)
+		LOG_RL(LOGL_WARN, 10, "%u reflection(s) not sent: %m", failed);
+	atomic_fetch_add_explicit(&rw->c.reflected, sent, memory_order_relaxed);
+}
+
+/*
+ * A test or light socket is readable: up to REFL_ROUNDS batches of
+ * REFL_BATCH datagrams (recvmmsg), each answered with one sendmmsg, then
+ * back to the loop so that one busy socket does not starve the others.
+ */
 static void rtest_cb(struct wk_io *io, uint32_t events)
 {
 	struct rtest *rt = (struct rtest *)io;
 	struct rworker *rw = rt->rw;
-	const struct refl_config *cfg = &rw->r->cfg;
-	uint8_t *buf = rw->rxbuf;
-	struct tsock_rx rx;
 
 	(void)events;
-	for (int budget = 0; budget < 256; budget++) {
-		struct wire_test_sender snd;
-		struct wire_test_reflect r;
-		enum wire_test_fmt fmt;
-		ssize_t n = tsock_recv(rt->io.fd, buf, sizeof(rw->rxbuf) - 1, &rx);
-		size_t len;
+	for (int round = 0; round < REFL_ROUNDS; round++) {
+		uint64_t dscp_seen = 0;
+		int n = tsock_recv_batch(rt->io.fd, rw->batch);
 
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return;
-			if (errno == EINTR)
-				continue;
-			LOG_RL(LOGL_WARN, 10, "reflector socket: %m");
+			if (errno != EINTR)
+				LOG_RL(LOGL_WARN, 10, "reflector socket: %m");
 			continue;
 		}
-		COUNT(rw, rx);
-		len = (size_t)n;
-		if (rx.tos >= 0)
-			atomic_fetch_or_explicit(&rw->c.dscp_seen, 1ULL << (rx.tos >> 2),
-						 memory_order_relaxed);
-		if (rt->conn) {
-			struct sockaddr_storage from = rx.from;
-
-			tsock_addr_unmap(&from);
-			if (!tsock_addr_equal(&from, &rt->peer)) {
-				COUNT(rw, foreign);
-				LOG_RL(LOGL_WARN, 10, "dropped a test packet from an address other than the control peer");
-				continue;
-			}
-			if (!rt->conn->started) {
-				COUNT(rw, early);
-				continue;
-			}
-		}
-		if (len > WIRE_TEST_MAX_LEN) {
-			COUNT(rw, malformed);
-			LOG_RL(LOGL_WARN, 10, "dropped an oversized test packet (more than %d octets)",
-			       WIRE_TEST_MAX_LEN);
-			continue;
-		}
-		fmt = rt->conn ? WIRE_TEST_OPEN : guess_fmt(buf, len);
-		if (rt->sealed) {
-			/* authenticated/encrypted: the answer has a 112-octet base */
-			if (len < WIRE_TEST_AUTH_REFLECT_LEN) {
-				COUNT(rw, malformed);
-				LOG_RL(LOGL_WARN, 10,
-				       "dropped a %zu-octet test packet: an authenticated or encrypted "
-				       "reflection needs %d octets (senders pad to it)",
-				       len, WIRE_TEST_AUTH_REFLECT_LEN);
-				continue;
-			}
-			if (ctlchan_test_open(&rt->tt, CTLCHAN_PKT_SENDER, buf, len) < 0 ||
-			    wire_decode_test_sender_auth(buf, len, &snd) < 0) {
-				COUNT(rw, malformed);
-				LOG_RL(LOGL_WARN, 10, "dropped a test packet with a bad HMAC");
-				continue;
-			}
-		} else if (len < wire_test_min_sender_len(fmt)) {
-			if (cfg->pad_short && rt->conn && len >= WIRE_TEST_SENDER_LEN) {
-				memset(buf + len, 0, WIRE_TEST_REFLECT_LEN - len);
-				len = WIRE_TEST_REFLECT_LEN;
-			} else {
-				COUNT(rw, malformed);
-				LOG_RL(LOGL_WARN, 10,
-				       "dropped a %zu-octet test packet: a reflection must not be larger than "
-				       "the packet it answers (senders pad to %zu octets)",
-				       len, wire_test_min_sender_len(fmt));
-				continue;
-			}
-		}
-		if (!rt->sealed && wire_decode_test_sender(buf, len, fmt, &snd) < 0) {
-			COUNT(rw, malformed);
-			continue;
-		}
-		rt->last_rx = rx.ts_user;
-		if (chance(rw, cfg->imp.loss)) {
-			COUNT(rw, dropped_loss);
-			continue;
-		}
-		memset(&r, 0, sizeof(r));
-		r.seq = rt->rseq++;
-		r.errest = rw->clk.errest;
-		r.ssid = fmt == WIRE_TEST_STAMP ? snd.ssid : 0;
-		r.rx_ts = tsock_rx_time(&rx);
-		if (rw->r->impair)
-			r.rx_ts += impair_delay(rw);
-		r.sender_ttl = rx.ttl >= 0 ? (uint8_t)rx.ttl : 0;
-		if (rt->sealed)
-			wire_reflect_prepare_auth(buf, len, &r);
-		else
-			wire_reflect_prepare(buf, len, fmt, &r);
-		if (rw->r->impair)
-			reflect_impaired(rw, rt, buf, len, r.rx_ts, &rx);
-		else
-			emit(rw, rt, buf, len, &rx);
+		atomic_fetch_add_explicit(&rw->c.rx, (uint64_t)n, memory_order_relaxed);
+		for (unsigned i = 0; i < (unsigned)n; i++)
+			reflect_one(rw, rt, i, &dscp_seen);
+		if (dscp_seen)
+			atomic_fetch_or_explicit(&rw->c.dscp_seen, dscp_seen, memory_order_relaxed);
+		flush_replies(rw, rt);
+		if (n < REFL_BATCH)
+			return; /* the socket was empty: epoll says when more comes */
 	}
 }
 
@@ -1157,6 +1212,7 @@ static void rworker_cleanup(struct rworker *rw)
 	}
 	if (rw->wk)
 		wk_destroy(rw->wk);
+	tsock_batch_free(rw->batch);
 }
 
 struct responder *responder_start(const struct refl_config *cfg)
@@ -1205,6 +1261,10 @@ struct responder *responder_start(const struct refl_config *cfg)
 		rw->wk = wk_create(w, nw > 1 ? w % wk_ncpus() : -1,
 				   r->impair ? cfg->impair_slots + 1024 : 1024);
 		if (!rw->wk)
+			goto fail;
+		/* one oversized octet more than we accept, to tell an oversized datagram */
+		rw->batch = tsock_batch_new(REFL_BATCH, WIRE_TEST_MAX_LEN + 1);
+		if (!rw->batch)
 			goto fail;
 		ntptime_clock_status(&rw->clk);
 		wk_timer_init(&rw->clk_timer, clk_cb);
