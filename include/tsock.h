@@ -48,6 +48,9 @@ static inline int64_t tsock_rx_time(const struct tsock_rx *rx)
 #define TSOCK_PKTINFO 2    /* learn each datagram's destination address (reflectors) */
 #define TSOCK_TXSTAMP 4    /* kernel TX timestamps on the error queue (OPT_ID, OPT_TSONLY) */
 #define TSOCK_USERTIME 8   /* no kernel timestamps at all: user-space times only */
+#define TSOCK_BIGRCVBUF 16 /* many flows share it (light reflector): a receive buffer of
+			      TSOCK_RCVBUF octets, as far as net.core.rmem_max allows */
+#define TSOCK_RCVBUF (4 << 20)
 
 /*
  * What the kernel really delivers, found at start on a throwaway socket pair

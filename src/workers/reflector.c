@@ -1295,7 +1295,8 @@ struct responder *responder_start(const struct refl_config *cfg)
 			uint16_t want = w == 0 ? tsock_addr_port(&cfg->light[i]) : r->light_ports[i];
 			uint16_t port;
 
-			rw->lights[i] = rtest_open(rw, &cfg->light[i], want, want, -1, TSOCK_REUSEPORT, &port);
+			rw->lights[i] = rtest_open(rw, &cfg->light[i], want, want, -1,
+						   TSOCK_REUSEPORT | TSOCK_BIGRCVBUF, &port);
 			if (!rw->lights[i]) {
 				char s[INET6_ADDRSTRLEN];
 

@@ -243,6 +243,12 @@ int tsock_open(const struct sockaddr_storage *local, uint16_t port_lo, uint16_t 
 			goto fail;
 		}
 	}
+	if (flags & TSOCK_BIGRCVBUF) {
+		int want = TSOCK_RCVBUF;
+
+		/* the kernel caps it at net.core.rmem_max: best effort */
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof(want));
+	}
 	if (flags & TSOCK_REUSEPORT) {
 		int one = 1;
 
