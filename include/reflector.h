@@ -29,6 +29,7 @@
 #define REFL_MAX_ADDRS 8
 #define REFL_KEYID_MAX 80       /* KeyID field of Set-Up-Response */
 #define REFL_SECRET_MAX 256     /* octets of one shared secret */
+#define REFL_CONN_SESSIONS 16   /* test sessions one control connection may hold */
 
 /* One shared secret of the authenticated/encrypted/mixed modes. */
 struct refl_key {

@@ -27,7 +27,7 @@
 #include "rng.h"
 #include "worker.h"
 
-#define CONN_MAX_SESSIONS 16
+#define CONN_MAX_SESSIONS REFL_CONN_SESSIONS
 #define SLOT_BUF 2048
 #define CLIENT_BUCKETS 1024
 #define REFL_BATCH 64      /* datagrams per recvmmsg / sendmmsg */
@@ -90,6 +90,7 @@ struct client_entry {
 struct rlistener {
 	struct wk_io io;
 	struct rworker *rw;
+	struct wk_timer resume;        /* out of descriptors: accept again when it fires */
 };
 
 struct rworker {
@@ -1102,8 +1103,20 @@ static void accept_cb(struct wk_io *io, uint32_t events)
 		int one = 1;
 
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR)
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				/*
+				 * The connection stays in the backlog and the listener readable:
+				 * stop watching it for a while instead of spinning on it.
+				 */
+				struct rlistener *l = (struct rlistener *)io;
+
+				LOG_RL(LOGL_WARN, 10, "accept: %m: new control connections wait "
+				       "(RLIMIT_NOFILE, --max-sessions)");
+				wk_mod_io(rw->wk, io, 0);
+				wk_timer_arm(rw->wk, &l->resume, ntptime_now() + 100 * NS_PER_MS);
+			} else if (errno != EAGAIN && errno != EINTR) {
 				LOG_RL(LOGL_WARN, 10, "accept: %m");
+			}
 			return;
 		}
 		c = calloc(1, sizeof(*c));
@@ -1146,6 +1159,13 @@ static void accept_cb(struct wk_io *io, uint32_t events)
 	}
 }
 
+static void accept_resume_cb(struct wk_timer *t)
+{
+	struct rlistener *l = (struct rlistener *)((char *)t - offsetof(struct rlistener, resume));
+
+	wk_mod_io(l->rw->wk, &l->io, EPOLLIN);
+}
+
 static void clk_cb(struct wk_timer *t)
 {
 	struct rworker *rw = (struct rworker *)((char *)t - offsetof(struct rworker, clk_timer));
@@ -1172,7 +1192,8 @@ static int open_listener(const struct sockaddr_storage *addr, uint16_t *port)
 	if (a.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 	tsock_addr_set_port(&a, *port);
-	if (bind(fd, (struct sockaddr *)&a, tsock_addr_len(&a)) < 0 || listen(fd, 1024) < 0)
+	/* SOMAXCONN: as many waiting connections as net.core.somaxconn allows */
+	if (bind(fd, (struct sockaddr *)&a, tsock_addr_len(&a)) < 0 || listen(fd, SOMAXCONN) < 0)
 		goto fail;
 	getsockname(fd, (struct sockaddr *)&a, &len);
 	*port = tsock_addr_port(&a);
@@ -1287,6 +1308,7 @@ struct responder *responder_start(const struct refl_config *cfg)
 				goto fail;
 			rw->listeners[i].io.cb = accept_cb;
 			rw->listeners[i].rw = rw;
+			wk_timer_init(&rw->listeners[i].resume, accept_resume_cb);
 			r->ports[i] = port;
 			if (wk_add_io(rw->wk, &rw->listeners[i].io, EPOLLIN) < 0)
 				goto fail;

@@ -225,7 +225,8 @@ int tsock_open(const struct sockaddr_storage *local, uint16_t port_lo, uint16_t 
 	unsigned p;
 
 	if (fd < 0) {
-		log_err("test socket: %m");
+		/* out of descriptors, a request at a time: once per 10 s is enough */
+		LOG_RL(LOGL_ERR, 10, "test socket: %m");
 		return -1;
 	}
 	if (set_options(fd, family, dscp, flags) < 0) {
