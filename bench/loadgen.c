@@ -2,13 +2,13 @@
  * loadgen: the load generator of bench/responder-capacity.
  *
  *   loadgen light   --target ADDR:PORT [--flows F] [--stamp] [common options]
- *   loadgen control --target ADDR:PORT --sessions N [--flows F] [common options]
+ *   loadgen control --target ADDR:PORT --sessions N [--per-conn K] [--flows F] [common options]
  *   common: [--rate PPS] [--duration S] [--window W] [--size OCTETS] [--hold S]
  *
  * light: F UDP sockets (F source ports) send TWAMP Light (or --stamp: STAMP)
  * test packets to one reflector address.  control: N TWAMP-Control sessions
- * (open mode, one test session each, at most 256 handshakes at a time) are
- * set up and started; then F UDP sockets send test packets round-robin over
+ * (open mode, K test sessions on each connection, default 1, at most 256
+ * handshakes at a time) are set up and started; then F UDP sockets send test packets round-robin over
  * the N session ports.  Packets go out with sendmmsg in batches of 64, paced
  * to --rate packets/s (0: as fast as the window allows), with at most
  * --window packets outstanding; replies are drained with recvmmsg.  Every
@@ -52,6 +52,7 @@ struct opts {
 	enum mode mode;
 	struct sockaddr_storage target;
 	unsigned flows, sessions, window, size;
+	unsigned per_conn;      /* test sessions requested on each control connection */
 	double rate, duration, hold;
 	bool stamp;
 };
@@ -79,13 +80,32 @@ struct csess {
 	enum cstate st;
 	uint8_t rbuf[WIRE_CONTROL_MAX_LEN];
 	size_t rlen, need;
-	uint16_t port;       /* the reflector's test port */
+	uint16_t ports[16];  /* the reflector's test ports */
+	unsigned nports;
 };
 
 static int send_all(int fd, const uint8_t *buf, size_t len)
 {
 	/* a fresh connection's send buffer takes these few octets whole */
 	return send(fd, buf, len, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
+}
+
+/* Send one Request-TW-Session and wait for its Accept-Session. */
+static int csess_step_request(struct csess *s, const struct opts *o, uint16_t sender_port)
+{
+	uint8_t out[WIRE_REQUEST_LEN];
+	struct wire_request rq = { .ipvn = 4, .packets = 0, .sender_port = sender_port,
+				   .padding = o->size > WIRE_TEST_REFLECT_LEN ? o->size - WIRE_TEST_SENDER_LEN : 27,
+				   .timeout = 2 * NS_PER_SEC };
+
+	memcpy(rq.sender.b, &((const struct sockaddr_in *)&o->target)->sin_addr, 4);
+	memcpy(rq.receiver.b, &((const struct sockaddr_in *)&o->target)->sin_addr, 4);
+	wire_encode_request(out, &rq);
+	if (send_all(s->fd, out, WIRE_REQUEST_LEN) < 0)
+		return -1;
+	s->st = CS_ACCEPT;
+	s->need = WIRE_ACCEPT_SESSION_LEN;
+	return 0;
 }
 
 /* Advance one session on a complete message; -1 fails it. */
@@ -109,20 +129,10 @@ static int csess_step(struct csess *s, const struct opts *o, uint16_t sender_por
 	}
 	case CS_START: {
 		struct wire_server_start ss;
-		struct wire_request rq = { .ipvn = 4, .packets = 0, .sender_port = sender_port,
-					   .padding = o->size > WIRE_TEST_REFLECT_LEN ? o->size - WIRE_TEST_SENDER_LEN : 27,
-					   .timeout = 2 * NS_PER_SEC };
 
 		if (wire_decode_server_start(s->rbuf, s->rlen, &ss) < 0 || ss.accept != WIRE_ACCEPT_OK)
 			return -1;
-		memcpy(rq.sender.b, &((const struct sockaddr_in *)&o->target)->sin_addr, 4);
-		memcpy(rq.receiver.b, &((const struct sockaddr_in *)&o->target)->sin_addr, 4);
-		wire_encode_request(out, &rq);
-		if (send_all(s->fd, out, WIRE_REQUEST_LEN) < 0)
-			return -1;
-		s->st = CS_ACCEPT;
-		s->need = WIRE_ACCEPT_SESSION_LEN;
-		return 0;
+		return csess_step_request(s, o, sender_port);
 	}
 	case CS_ACCEPT: {
 		struct wire_accept_session as;
@@ -132,10 +142,18 @@ static int csess_step(struct csess *s, const struct opts *o, uint16_t sender_por
 			return -1;
 		}
 		if (as.accept != WIRE_ACCEPT_OK) {
-			fprintf(stderr, "loadgen: session refused: %s\n", wire_accept_str(as.accept));
+			static unsigned refused;
+
+			if (!refused++)
+				fprintf(stderr, "loadgen: session refused: %s (further refusals not shown)\n",
+					wire_accept_str(as.accept));
 			return -1;
 		}
-		s->port = as.port;
+		s->ports[s->nports++] = as.port;
+		if (s->nports < o->per_conn) {
+			/* the next test session on the same connection: the same request again */
+			return csess_step_request(s, o, sender_port);
+		}
 		wire_encode_start_sessions(out, &st);
 		if (send_all(s->fd, out, WIRE_START_SESSIONS_LEN) < 0)
 			return -1;
@@ -156,8 +174,8 @@ static int csess_step(struct csess *s, const struct opts *o, uint16_t sender_por
 	}
 }
 
-/* Set up o->sessions control sessions; returns how many are held. */
-static unsigned control_setup(const struct opts *o, struct csess *ss, uint16_t sender_port)
+/* Set up nconn control connections; returns how many hold their sessions. */
+static unsigned control_setup(const struct opts *o, struct csess *ss, unsigned nconn, uint16_t sender_port)
 {
 	int ep = epoll_create1(0);
 	unsigned next = 0, busy = 0, held = 0, failed = 0;
@@ -166,8 +184,8 @@ static unsigned control_setup(const struct opts *o, struct csess *ss, uint16_t s
 
 	if (ep < 0)
 		die("epoll_create1");
-	while ((held + failed < o->sessions) && mono() < deadline) {
-		while (busy < HANDSHAKES && next < o->sessions) {
+	while ((held + failed < nconn) && mono() < deadline) {
+		while (busy < HANDSHAKES && next < nconn) {
 			struct csess *s = &ss[next];
 			struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.u32 = next };
 
@@ -412,7 +430,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: loadgen light --target ADDR:PORT [--flows F] [--stamp] [options]\n"
-		"       loadgen control --target ADDR:PORT --sessions N [--flows F] [options]\n"
+		"       loadgen control --target ADDR:PORT --sessions N [--per-conn K] [--flows F] [options]\n"
 		"options: --rate PPS (0: unlimited) --duration S --window W --size OCTETS --hold S\n");
 	exit(2);
 }
@@ -424,9 +442,11 @@ int main(int argc, char **argv)
 		{ "sessions", required_argument, NULL, 'n' }, { "rate", required_argument, NULL, 'r' },
 		{ "duration", required_argument, NULL, 'd' }, { "window", required_argument, NULL, 'w' },
 		{ "size", required_argument, NULL, 's' }, { "stamp", no_argument, NULL, 'S' },
-		{ "hold", required_argument, NULL, 'H' }, { 0 },
+		{ "hold", required_argument, NULL, 'H' }, { "per-conn", required_argument, NULL, 'p' },
+		{ 0 },
 	};
-	struct opts o = { .flows = 64, .sessions = 1000, .window = 4096, .size = 0, .duration = 5 };
+	struct opts o = { .flows = 64, .sessions = 1000, .window = 4096, .size = 0, .duration = 5,
+			  .per_conn = 1 };
 	struct gen *g;
 	struct csess *ss = NULL;
 	struct rlimit rl;
@@ -460,10 +480,12 @@ int main(int argc, char **argv)
 		case 's': o.size = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'S': o.stamp = true; break;
 		case 'H': o.hold = strtod(optarg, NULL); break;
+		case 'p': o.per_conn = (unsigned)strtoul(optarg, NULL, 10); break;
 		default: usage();
 		}
 	}
-	if (!have_target || !o.flows || !o.window || (o.mode == M_CONTROL && !o.sessions))
+	if (!have_target || !o.flows || !o.window || (o.mode == M_CONTROL && !o.sessions) ||
+	    !o.per_conn || o.per_conn > 16)
 		usage();
 	if (!o.size)
 		o.size = o.stamp ? WIRE_STAMP_LEN : WIRE_TEST_REFLECT_LEN;
@@ -507,23 +529,25 @@ int main(int argc, char **argv)
 		struct sockaddr_storage la;
 		socklen_t ll = sizeof(la);
 		int64_t t0 = mono();
-		unsigned held, k = 0;
+		unsigned held, k = 0, nconn = (o.sessions + o.per_conn - 1) / o.per_conn;
 
 		getsockname(g->fds[0], (struct sockaddr *)&la, &ll);
-		ss = calloc(o.sessions, sizeof(*ss));
-		g->dst = calloc(o.sessions, sizeof(*g->dst));
+		ss = calloc(nconn, sizeof(*ss));
+		g->dst = calloc((size_t)nconn * o.per_conn, sizeof(*g->dst));
 		if (!ss || !g->dst)
 			die("calloc");
-		held = control_setup(&o, ss, tsock_addr_port(&la));
-		printf("sessions=%u\nsetup_s=%.3f\n", held, (double)(mono() - t0) / 1e9);
-		fflush(stdout);
-		for (unsigned i = 0; i < o.sessions; i++) {
+		held = control_setup(&o, ss, nconn, tsock_addr_port(&la));
+		for (unsigned i = 0; i < nconn; i++) {
 			if (ss[i].st != CS_HELD)
 				continue;
-			g->dst[k] = o.target;
-			tsock_addr_set_port(&g->dst[k], ss[i].port);
-			k++;
+			for (unsigned j = 0; j < ss[i].nports; j++) {
+				g->dst[k] = o.target;
+				tsock_addr_set_port(&g->dst[k], ss[i].ports[j]);
+				k++;
+			}
 		}
+		printf("connections=%u\nsessions=%u\nsetup_s=%.3f\n", held, k, (double)(mono() - t0) / 1e9);
+		fflush(stdout);
 		g->ndst = k;
 		if (!k) {
 			fprintf(stderr, "loadgen: no session could be set up\n");
