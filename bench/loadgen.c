@@ -560,6 +560,7 @@ int main(int argc, char **argv)
 			usleep((useconds_t)(o.hold * 1e6));
 		}
 	}
+	printf("load\n"); /* the script starts measuring the responder here */
 	fflush(stdout);
 	run_load(g, &o);
 	return 0;
