@@ -90,6 +90,16 @@ static int send_all(int fd, const uint8_t *buf, size_t len)
 	return send(fd, buf, len, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
 }
 
+/* Send one control message and wait for the next answer, `need` octets in state `next`. */
+static int csess_send(struct csess *s, const uint8_t *out, size_t len, enum cstate next, size_t need)
+{
+	if (send_all(s->fd, out, len) < 0)
+		return -1;
+	s->st = next;
+	s->need = need;
+	return 0;
+}
+
 /* Send one Request-TW-Session and wait for its Accept-Session. */
 static int csess_step_request(struct csess *s, const struct opts *o, uint16_t sender_port)
 {
@@ -101,11 +111,7 @@ static int csess_step_request(struct csess *s, const struct opts *o, uint16_t se
 	memcpy(rq.sender.b, &((const struct sockaddr_in *)&o->target)->sin_addr, 4);
 	memcpy(rq.receiver.b, &((const struct sockaddr_in *)&o->target)->sin_addr, 4);
 	wire_encode_request(out, &rq);
-	if (send_all(s->fd, out, WIRE_REQUEST_LEN) < 0)
-		return -1;
-	s->st = CS_ACCEPT;
-	s->need = WIRE_ACCEPT_SESSION_LEN;
-	return 0;
+	return csess_send(s, out, WIRE_REQUEST_LEN, CS_ACCEPT, WIRE_ACCEPT_SESSION_LEN);
 }
 
 /* Advance one session on a complete message; -1 fails it. */
@@ -121,11 +127,7 @@ static int csess_step(struct csess *s, const struct opts *o, uint16_t sender_por
 		if (wire_decode_greeting(s->rbuf, s->rlen, &g) < 0 || !(g.modes & WIRE_MODE_OPEN))
 			return -1;
 		wire_encode_setup(out, &su);
-		if (send_all(s->fd, out, WIRE_SETUP_LEN) < 0)
-			return -1;
-		s->st = CS_START;
-		s->need = WIRE_SERVER_START_LEN;
-		return 0;
+		return csess_send(s, out, WIRE_SETUP_LEN, CS_START, WIRE_SERVER_START_LEN);
 	}
 	case CS_START: {
 		struct wire_server_start ss;
@@ -155,11 +157,7 @@ static int csess_step(struct csess *s, const struct opts *o, uint16_t sender_por
 			return csess_step_request(s, o, sender_port);
 		}
 		wire_encode_start_sessions(out, &st);
-		if (send_all(s->fd, out, WIRE_START_SESSIONS_LEN) < 0)
-			return -1;
-		s->st = CS_ACK;
-		s->need = WIRE_START_ACK_LEN;
-		return 0;
+		return csess_send(s, out, WIRE_START_SESSIONS_LEN, CS_ACK, WIRE_START_ACK_LEN);
 	}
 	case CS_ACK: {
 		struct wire_start_ack ack;

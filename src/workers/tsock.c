@@ -363,6 +363,20 @@ void tsock_parse_cmsg(struct msghdr *msg, struct tsock_rx *rx)
 	}
 }
 
+/* A fresh tsock_rx for a datagram received at `now` from an address of fromlen octets. */
+static void rx_reset(struct tsock_rx *rx, int64_t now, socklen_t fromlen)
+{
+	rx->ts_user = now;
+	rx->ts_kernel = 0;
+	rx->ttl = -1;
+	rx->tos = -1;
+	rx->dst.ss_family = AF_UNSPEC;
+	rx->dst_level = 0;
+	rx->txstamp = false;
+	rx->ts_hw = false;
+	rx->fromlen = fromlen;
+}
+
 ssize_t tsock_recv(int fd, void *buf, size_t cap, struct tsock_rx *rx)
 {
 	union {
@@ -379,15 +393,7 @@ ssize_t tsock_recv(int fd, void *buf, size_t cap, struct tsock_rx *rx)
 
 	if (n < 0)
 		return -1;
-	rx->ts_user = ntptime_now();
-	rx->ts_kernel = 0;
-	rx->ttl = -1;
-	rx->tos = -1;
-	rx->dst.ss_family = AF_UNSPEC;
-	rx->dst_level = 0;
-	rx->txstamp = false;
-	rx->ts_hw = false;
-	rx->fromlen = msg.msg_namelen;
+	rx_reset(rx, ntptime_now(), msg.msg_namelen);
 	if (msg.msg_flags & MSG_TRUNC) {
 		errno = EMSGSIZE;
 		return (ssize_t)cap + 1; /* caller sees an oversized datagram */
@@ -594,15 +600,7 @@ int tsock_recv_batch(int fd, struct tsock_batch *b)
 		struct msghdr *m = &b->rmsg[i].msg_hdr;
 		struct tsock_rx *rx = &b->rx[i];
 
-		rx->ts_user = now;
-		rx->ts_kernel = 0;
-		rx->ttl = -1;
-		rx->tos = -1;
-		rx->dst.ss_family = AF_UNSPEC;
-		rx->dst_level = 0;
-		rx->txstamp = false;
-		rx->ts_hw = false;
-		rx->fromlen = m->msg_namelen;
+		rx_reset(rx, now, m->msg_namelen);
 		if (m->msg_flags & MSG_TRUNC) {
 			b->len[i] = b->bufsize + 1; /* the caller sees an oversized datagram */
 			continue;
@@ -707,14 +705,7 @@ int tsock_recv_errqueue(int fd, struct tsock_rx *rx)
 
 	if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
 		return 0;
-	rx->ts_user = ntptime_now();
-	rx->ts_kernel = 0;
-	rx->ttl = rx->tos = -1;
-	rx->dst.ss_family = AF_UNSPEC;
-	rx->dst_level = 0;
-	rx->txstamp = false;
-	rx->ts_hw = false;
-	rx->fromlen = msg.msg_namelen;
+	rx_reset(rx, ntptime_now(), msg.msg_namelen);
 	tsock_parse_cmsg(&msg, rx);
 	return 1;
 }
