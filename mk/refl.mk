@@ -16,3 +16,5 @@ $(LOADGEN): bench/loadgen.c $(LIB_OBJS)
 
 responder-capacity: $(BIN) $(LOADGEN)
 	@bench/responder-capacity --binary $(BIN) --loadgen $(LOADGEN)
+
+-include $(LOADGEN).d
