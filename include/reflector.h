@@ -13,6 +13,13 @@
  * touched when a session starts or ends, never per packet) and the counters,
  * which are per worker and summed with relaxed loads.
  *
+ * Test and light sockets are read in batches: up to 64 datagrams per
+ * recvmmsg into buffers the worker allocated at start (tsock_batch), each
+ * with its own kernel receive timestamp (T2) and destination address; the
+ * reflections of a batch leave with one sendmmsg, each from the address its
+ * packet was sent to, T3 read once right before that call.  A readable
+ * socket gets at most four batches before the loop moves on.
+ *
  * A reflection is never larger than the packet it answers: it is written in
  * place over the received packet.  Optional impairments (loss, delay, jitter,
  * duplication, reordering) draw from a seeded generator per worker, for tests
@@ -29,6 +36,7 @@
 #define REFL_MAX_ADDRS 8
 #define REFL_KEYID_MAX 80       /* KeyID field of Set-Up-Response */
 #define REFL_SECRET_MAX 256     /* octets of one shared secret */
+#define REFL_CONN_SESSIONS 16   /* test sessions one control connection may hold */
 
 /* One shared secret of the authenticated/encrypted/mixed modes. */
 struct refl_key {

@@ -48,6 +48,9 @@ static inline int64_t tsock_rx_time(const struct tsock_rx *rx)
 #define TSOCK_PKTINFO 2    /* learn each datagram's destination address (reflectors) */
 #define TSOCK_TXSTAMP 4    /* kernel TX timestamps on the error queue (OPT_ID, OPT_TSONLY) */
 #define TSOCK_USERTIME 8   /* no kernel timestamps at all: user-space times only */
+#define TSOCK_BIGRCVBUF 16 /* many flows share it (light reflector): a receive buffer of
+			      TSOCK_RCVBUF octets, as far as net.core.rmem_max allows */
+#define TSOCK_RCVBUF (4 << 20)
 
 /*
  * What the kernel really delivers, found at start on a throwaway socket pair
@@ -93,6 +96,48 @@ int tsock_send(int fd, const void *buf, size_t len, const struct sockaddr *to, s
  * used, as a connected sender expects.  Falls back to tsock_send().
  */
 int tsock_reply(int fd, const void *buf, size_t len, const struct tsock_rx *rx);
+
+/*
+ * Batched reception and replies (recvmmsg / sendmmsg) for the reflectors.
+ * A batch owns `cap` datagram buffers of `bufsize` octets each, with their
+ * source addresses, control-message space and tsock_rx, all allocated by
+ * tsock_batch_new(): receiving and replying through it allocate nothing.  A
+ * batch belongs to one thread (a worker keeps one and reuses it for every
+ * socket it serves).  A reply is written in place over the datagram it
+ * answers and leaves from the address that datagram was sent to (IP_PKTINFO
+ * / IPV6_PKTINFO, as tsock_reply()).
+ */
+struct tsock_batch;
+struct tsock_batch *tsock_batch_new(unsigned cap, size_t bufsize);
+void tsock_batch_free(struct tsock_batch *b);
+unsigned tsock_batch_cap(const struct tsock_batch *b);
+/*
+ * Receive up to cap datagrams with one recvmmsg and drop the replies queued
+ * so far.  Returns how many (>= 1), or -1 with errno (EAGAIN: none waiting).
+ * Fewer than cap means the socket had no more at that moment.  Each datagram
+ * has its own kernel receive timestamp; ts_user is one clock reading taken
+ * right after the call, shared by the batch.
+ */
+int tsock_recv_batch(int fd, struct tsock_batch *b);
+/*
+ * Datagram i of the last tsock_recv_batch(): its buffer (bufsize octets
+ * writable), its length in *len (bufsize + 1 when it was truncated, so that
+ * an oversized datagram is seen as such), and its tsock_rx in *rx.
+ */
+uint8_t *tsock_batch_msg(struct tsock_batch *b, unsigned i, size_t *len, const struct tsock_rx **rx);
+/* Queue datagram i's buffer, len octets of it, as the reply to datagram i. */
+void tsock_batch_reply(struct tsock_batch *b, unsigned i, size_t len);
+unsigned tsock_batch_nreplies(const struct tsock_batch *b);
+/* Queued reply k (in queueing order): its buffer and length, to stamp or seal before sending. */
+uint8_t *tsock_batch_reply_buf(struct tsock_batch *b, unsigned k, size_t *len);
+/* Take queued reply k back: tsock_send_batch() skips it. */
+void tsock_batch_cancel(struct tsock_batch *b, unsigned k);
+/*
+ * Send the queued replies with sendmmsg (as few calls as the kernel allows)
+ * and empty the queue.  Returns how many were sent; *failed counts those the
+ * kernel refused (errno holds the last reason), each skipped, never retried.
+ */
+unsigned tsock_send_batch(int fd, struct tsock_batch *b, unsigned *failed);
 
 /*
  * One message from the socket's error queue (TX timestamps): 1 with

@@ -143,15 +143,19 @@ static void install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-/* Many sessions, many sockets: take every descriptor the hard limit allows. */
-static void raise_nofile(void)
+/* Many sessions, many sockets: take every descriptor the hard limit allows.  Returns the limit now. */
+static unsigned long raise_nofile(void)
 {
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 0;
+	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
 	}
+	return rl.rlim_cur == RLIM_INFINITY ? ULONG_MAX : (unsigned long)rl.rlim_cur;
 }
 
 /* ---- extensions (ping and responder --extensions) ----------------------- */
@@ -747,6 +751,7 @@ static int cmd_responder(int argc, char **argv)
 	double d;
 	sigset_t set;
 	int sig;
+	bool max_sessions_set = false;
 
 	refl_config_default(&c);
 	c.nlisten = 0;
@@ -769,6 +774,7 @@ static int cmd_responder(int argc, char **argv)
 			if (parse_uint(optarg, 10000000, &v) || !v)
 				goto bad_opt;
 			c.max_sessions = (unsigned)v;
+			max_sessions_set = true;
 			break;
 		case 'c':
 			if (parse_uint(optarg, 10000000, &v) || !v)
@@ -883,7 +889,20 @@ static int cmd_responder(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
-	raise_nofile();
+	{
+		/* a test session with a control connection of its own holds two descriptors */
+		unsigned long nofile = raise_nofile(), room = nofile > 64 ? (nofile - 64) / 2 : 0;
+
+		if (max_sessions_set && room < c.max_sessions)
+			log_warn("RLIMIT_NOFILE is %lu, its hard limit: room for about %lu concurrent "
+				 "sessions with a control connection each, fewer than --max-sessions %u; "
+				 "raise the hard limit (ulimit -Hn, systemd LimitNOFILE=) to %lu",
+				 nofile, room, c.max_sessions, 2UL * c.max_sessions + 64);
+		else
+			log_info("descriptors: RLIMIT_NOFILE %lu, room for about %lu concurrent sessions "
+				 "with a control connection each (up to %d sessions can share one)",
+				 nofile, room, REFL_CONN_SESSIONS);
+	}
 	/* the workers inherit a blocked set; this thread waits for the signal */
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);

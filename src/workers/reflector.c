@@ -27,12 +27,14 @@
 #include "rng.h"
 #include "worker.h"
 
-#define CONN_MAX_SESSIONS 16
+#define CONN_MAX_SESSIONS REFL_CONN_SESSIONS
 /* the longest command: Start-N/Stop-N-Sessions naming every session of a connection */
 #define CONN_RBUF (2 * WIRE_N_HDR_LEN + 16 * CONN_MAX_SESSIONS)
 _Static_assert(CONN_RBUF >= WIRE_CONTROL_MAX_LEN, "room for every fixed-size message");
 #define SLOT_BUF 2048
 #define CLIENT_BUCKETS 1024
+#define REFL_BATCH 64      /* datagrams per recvmmsg / sendmmsg */
+#define REFL_ROUNDS 4      /* batches per readable event: 256 datagrams, as one socket's share */
 
 struct rworker;
 struct rconn;
@@ -98,6 +100,7 @@ struct client_entry {
 struct rlistener {
 	struct wk_io io;
 	struct rworker *rw;
+	struct wk_timer resume;        /* out of descriptors: accept again when it fires */
 };
 
 struct rworker {
@@ -112,7 +115,7 @@ struct rworker {
 	struct wk_timer clk_timer;
 	uint16_t next_port;
 	struct slot *slots, *free_slots;
-	uint8_t rxbuf[WIRE_TEST_MAX_LEN + 1];
+	struct tsock_batch *batch;     /* receive and reply buffers of every test socket */
 	struct {
 		_Atomic uint64_t connections, sessions, refused, rx, reflected, dropped_loss,
 			duplicated, reordered, malformed, foreign, early, slots_full,
@@ -531,121 +534,173 @@ static enum wire_test_fmt guess_fmt(const uint8_t *buf, size_t len)
 	return WIRE_TEST_STAMP;
 }
 
+/*
+ * Datagram i of the worker's batch, received on rt: check it, write the
+ * reflection over it and queue it for sending (or hand it to the
+ * impairment pool).  Everything that drops a packet returns early.
+ */
+static void reflect_one(struct rworker *rw, struct rtest *rt, unsigned i, uint64_t *dscp_seen)
+{
+	const struct refl_config *cfg = &rw->r->cfg;
+	const struct tsock_rx *rx;
+	struct wire_test_sender snd;
+	struct wire_test_reflect r;
+	enum wire_test_fmt fmt;
+	size_t len;
+	uint8_t *buf = tsock_batch_msg(rw->batch, i, &len, &rx);
+
+	if (rx->tos >= 0)
+		*dscp_seen |= 1ULL << (rx->tos >> 2);
+	if (rt->conn) {
+		struct sockaddr_storage from = rx->from;
+
+		tsock_addr_unmap(&from);
+		if (!tsock_addr_equal(&from, &rt->peer)) {
+			COUNT(rw, foreign);
+			LOG_RL(LOGL_WARN, 10, "dropped a test packet from an address other than the control peer");
+			return;
+		}
+		if (!rt->started) {
+			COUNT(rw, early);
+			return;
+		}
+	}
+	if (len > WIRE_TEST_MAX_LEN) {
+		COUNT(rw, malformed);
+		LOG_RL(LOGL_WARN, 10, "dropped an oversized test packet (more than %d octets)",
+		       WIRE_TEST_MAX_LEN);
+		return;
+	}
+	fmt = rt->conn ? WIRE_TEST_OPEN : guess_fmt(buf, len);
+	if (rt->sealed) {
+		/* authenticated/encrypted: the answer has a 112-octet base */
+		if (len < WIRE_TEST_AUTH_REFLECT_LEN) {
+			COUNT(rw, malformed);
+			LOG_RL(LOGL_WARN, 10,
+			       "dropped a %zu-octet test packet: an authenticated or encrypted "
+			       "reflection needs %d octets (senders pad to it)",
+			       len, WIRE_TEST_AUTH_REFLECT_LEN);
+			return;
+		}
+		if (ctlchan_test_open(&rt->tt, CTLCHAN_PKT_SENDER, buf, len) < 0 ||
+		    wire_decode_test_sender_auth(buf, len, &snd) < 0) {
+			COUNT(rw, malformed);
+			LOG_RL(LOGL_WARN, 10, "dropped a test packet with a bad HMAC");
+			return;
+		}
+	} else if (len < wire_test_min_sender_len(fmt)) {
+		if (cfg->pad_short && rt->conn && len >= WIRE_TEST_SENDER_LEN) {
+			memset(buf + len, 0, WIRE_TEST_REFLECT_LEN - len);
+			len = WIRE_TEST_REFLECT_LEN;
+		} else {
+			COUNT(rw, malformed);
+			LOG_RL(LOGL_WARN, 10,
+			       "dropped a %zu-octet test packet: a reflection must not be larger than "
+			       "the packet it answers (senders pad to %zu octets)",
+			       len, wire_test_min_sender_len(fmt));
+			return;
+		}
+	}
+	if (!rt->sealed && wire_decode_test_sender(buf, len, fmt, &snd) < 0) {
+		COUNT(rw, malformed);
+		return;
+	}
+	rt->last_rx = rx->ts_user;
+	if (chance(rw, cfg->imp.loss)) {
+		COUNT(rw, dropped_loss);
+		return;
+	}
+	memset(&r, 0, sizeof(r));
+	r.seq = rt->rseq++;
+	r.errest = rw->clk.errest;
+	r.ssid = fmt == WIRE_TEST_STAMP ? snd.ssid : 0;
+	r.rx_ts = tsock_rx_time(rx);
+	if (rw->r->impair)
+		r.rx_ts += impair_delay(rw);
+	r.sender_ttl = rx->ttl >= 0 ? (uint8_t)rx->ttl : 0;
+	if (rt->ext) {
+		r.ext = rt->ext;
+		r.pad_reflect = rt->pad_reflect;
+		r.sender_tos = rx->tos >= 0 ? (uint8_t)rx->tos : 0;
+		if ((rt->ext & WIRE_MODE_DSCP_ECN) && !rt->ecn_set && rx->tos > 0 && (rx->tos & 3))
+			rtest_follow_ecn(rt, rx->tos & 3);
+	}
+	if (!(rt->sealed ? wire_reflect_prepare_auth(buf, len, &r) : wire_reflect_prepare(buf, len, fmt, &r))) {
+		/* e.g. 41 octets where DSCP and ECN monitoring needs 42 */
+		COUNT(rw, malformed);
+		LOG_RL(LOGL_WARN, 10, "dropped a %zu-octet test packet: too short for the session's "
+		       "reflection format", len);
+		return;
+	}
+	if (rw->r->impair)
+		reflect_impaired(rw, rt, buf, len, r.rx_ts, rx);
+	else
+		tsock_batch_reply(rw->batch, i, len);
+}
+
+/*
+ * Send the reflections queued in the worker's batch with one sendmmsg.  T3
+ * is read once, right before it; a sealed reflection reads the clock just
+ * before its own HMAC, the last thing done to it.
+ */
+static void flush_replies(struct rworker *rw, struct rtest *rt)
+{
+	unsigned n = tsock_batch_nreplies(rw->batch), sent, failed;
+	int64_t t3;
+
+	if (!n)
+		return;
+	t3 = ntptime_now();
+	for (unsigned k = 0; k < n; k++) {
+		size_t len;
+		uint8_t *buf = tsock_batch_reply_buf(rw->batch, k, &len);
+
+		if (!rt->sealed) {
+			wire_reflect_stamp(buf, t3);
+			continue;
+		}
+		wire_reflect_stamp_auth(buf, ntptime_now());
+		if (ctlchan_test_seal(&rt->tt, CTLCHAN_PKT_REFLECT, buf, len) < 0) {
+			LOG_RL(LOGL_WARN, 10, "reflection not sealed: dropped");
+			tsock_batch_cancel(rw->batch, k);
+		}
+	}
+	sent = tsock_send_batch(rt->io.fd, rw->batch, &failed);
+	if (failed)
+		LOG_RL(LOGL_WARN, 10, "%u reflection(s) not sent: %m", failed);
+	atomic_fetch_add_explicit(&rw->c.reflected, sent, memory_order_relaxed);
+}
+
+/*
+ * A test or light socket is readable: up to REFL_ROUNDS batches of
+ * REFL_BATCH datagrams (recvmmsg), each answered with one sendmmsg, then
+ * back to the loop so that one busy socket does not starve the others.
+ */
 static void rtest_cb(struct wk_io *io, uint32_t events)
 {
 	struct rtest *rt = (struct rtest *)io;
 	struct rworker *rw = rt->rw;
-	const struct refl_config *cfg = &rw->r->cfg;
-	uint8_t *buf = rw->rxbuf;
-	struct tsock_rx rx;
 
 	(void)events;
-	for (int budget = 0; budget < 256; budget++) {
-		struct wire_test_sender snd;
-		struct wire_test_reflect r;
-		enum wire_test_fmt fmt;
-		ssize_t n = tsock_recv(rt->io.fd, buf, sizeof(rw->rxbuf) - 1, &rx);
-		size_t len;
+	for (int round = 0; round < REFL_ROUNDS; round++) {
+		uint64_t dscp_seen = 0;
+		int n = tsock_recv_batch(rt->io.fd, rw->batch);
 
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return;
-			if (errno == EINTR)
-				continue;
-			LOG_RL(LOGL_WARN, 10, "reflector socket: %m");
+			if (errno != EINTR)
+				LOG_RL(LOGL_WARN, 10, "reflector socket: %m");
 			continue;
 		}
-		COUNT(rw, rx);
-		len = (size_t)n;
-		if (rx.tos >= 0)
-			atomic_fetch_or_explicit(&rw->c.dscp_seen, 1ULL << (rx.tos >> 2),
-						 memory_order_relaxed);
-		if (rt->conn) {
-			struct sockaddr_storage from = rx.from;
-
-			tsock_addr_unmap(&from);
-			if (!tsock_addr_equal(&from, &rt->peer)) {
-				COUNT(rw, foreign);
-				LOG_RL(LOGL_WARN, 10, "dropped a test packet from an address other than the control peer");
-				continue;
-			}
-			if (!rt->started) {
-				COUNT(rw, early);
-				continue;
-			}
-		}
-		if (len > WIRE_TEST_MAX_LEN) {
-			COUNT(rw, malformed);
-			LOG_RL(LOGL_WARN, 10, "dropped an oversized test packet (more than %d octets)",
-			       WIRE_TEST_MAX_LEN);
-			continue;
-		}
-		fmt = rt->conn ? WIRE_TEST_OPEN : guess_fmt(buf, len);
-		if (rt->sealed) {
-			/* authenticated/encrypted: the answer has a 112-octet base */
-			if (len < WIRE_TEST_AUTH_REFLECT_LEN) {
-				COUNT(rw, malformed);
-				LOG_RL(LOGL_WARN, 10,
-				       "dropped a %zu-octet test packet: an authenticated or encrypted "
-				       "reflection needs %d octets (senders pad to it)",
-				       len, WIRE_TEST_AUTH_REFLECT_LEN);
-				continue;
-			}
-			if (ctlchan_test_open(&rt->tt, CTLCHAN_PKT_SENDER, buf, len) < 0 ||
-			    wire_decode_test_sender_auth(buf, len, &snd) < 0) {
-				COUNT(rw, malformed);
-				LOG_RL(LOGL_WARN, 10, "dropped a test packet with a bad HMAC");
-				continue;
-			}
-		} else if (len < wire_test_min_sender_len(fmt)) {
-			if (cfg->pad_short && rt->conn && len >= WIRE_TEST_SENDER_LEN) {
-				memset(buf + len, 0, WIRE_TEST_REFLECT_LEN - len);
-				len = WIRE_TEST_REFLECT_LEN;
-			} else {
-				COUNT(rw, malformed);
-				LOG_RL(LOGL_WARN, 10,
-				       "dropped a %zu-octet test packet: a reflection must not be larger than "
-				       "the packet it answers (senders pad to %zu octets)",
-				       len, wire_test_min_sender_len(fmt));
-				continue;
-			}
-		}
-		if (!rt->sealed && wire_decode_test_sender(buf, len, fmt, &snd) < 0) {
-			COUNT(rw, malformed);
-			continue;
-		}
-		rt->last_rx = rx.ts_user;
-		if (chance(rw, cfg->imp.loss)) {
-			COUNT(rw, dropped_loss);
-			continue;
-		}
-		memset(&r, 0, sizeof(r));
-		r.seq = rt->rseq++;
-		r.errest = rw->clk.errest;
-		r.ssid = fmt == WIRE_TEST_STAMP ? snd.ssid : 0;
-		r.rx_ts = tsock_rx_time(&rx);
-		if (rw->r->impair)
-			r.rx_ts += impair_delay(rw);
-		r.sender_ttl = rx.ttl >= 0 ? (uint8_t)rx.ttl : 0;
-		if (rt->ext) {
-			r.ext = rt->ext;
-			r.pad_reflect = rt->pad_reflect;
-			r.sender_tos = rx.tos >= 0 ? (uint8_t)rx.tos : 0;
-			if ((rt->ext & WIRE_MODE_DSCP_ECN) && !rt->ecn_set && rx.tos > 0 && (rx.tos & 3))
-				rtest_follow_ecn(rt, rx.tos & 3);
-		}
-		if (!(rt->sealed ? wire_reflect_prepare_auth(buf, len, &r)
-				 : wire_reflect_prepare(buf, len, fmt, &r))) {
-			/* e.g. 41 octets where DSCP and ECN monitoring needs 42 */
-			COUNT(rw, malformed);
-			LOG_RL(LOGL_WARN, 10, "dropped a %zu-octet test packet: too short for the session's "
-			       "reflection format", len);
-			continue;
-		}
-		if (rw->r->impair)
-			reflect_impaired(rw, rt, buf, len, r.rx_ts, &rx);
-		else
-			emit(rw, rt, buf, len, &rx);
+		atomic_fetch_add_explicit(&rw->c.rx, (uint64_t)n, memory_order_relaxed);
+		for (unsigned i = 0; i < (unsigned)n; i++)
+			reflect_one(rw, rt, i, &dscp_seen);
+		if (dscp_seen)
+			atomic_fetch_or_explicit(&rw->c.dscp_seen, dscp_seen, memory_order_relaxed);
+		flush_replies(rw, rt);
+		if (n < REFL_BATCH)
+			return; /* the socket was empty: epoll says when more comes */
 	}
 }
 
@@ -1205,8 +1260,20 @@ static void accept_cb(struct wk_io *io, uint32_t events)
 		int one = 1;
 
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR)
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				/*
+				 * The connection stays in the backlog and the listener readable:
+				 * stop watching it for a while instead of spinning on it.
+				 */
+				struct rlistener *l = (struct rlistener *)io;
+
+				LOG_RL(LOGL_WARN, 10, "accept: %m: new control connections wait "
+				       "(RLIMIT_NOFILE, --max-sessions)");
+				wk_mod_io(rw->wk, io, 0);
+				wk_timer_arm(rw->wk, &l->resume, ntptime_now() + 100 * NS_PER_MS);
+			} else if (errno != EAGAIN && errno != EINTR) {
 				LOG_RL(LOGL_WARN, 10, "accept: %m");
+			}
 			return;
 		}
 		c = calloc(1, sizeof(*c));
@@ -1249,6 +1316,13 @@ static void accept_cb(struct wk_io *io, uint32_t events)
 	}
 }
 
+static void accept_resume_cb(struct wk_timer *t)
+{
+	struct rlistener *l = (struct rlistener *)((char *)t - offsetof(struct rlistener, resume));
+
+	wk_mod_io(l->rw->wk, &l->io, EPOLLIN);
+}
+
 static void clk_cb(struct wk_timer *t)
 {
 	struct rworker *rw = (struct rworker *)((char *)t - offsetof(struct rworker, clk_timer));
@@ -1275,7 +1349,8 @@ static int open_listener(const struct sockaddr_storage *addr, uint16_t *port)
 	if (a.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 	tsock_addr_set_port(&a, *port);
-	if (bind(fd, (struct sockaddr *)&a, tsock_addr_len(&a)) < 0 || listen(fd, 1024) < 0)
+	/* SOMAXCONN: as many waiting connections as net.core.somaxconn allows */
+	if (bind(fd, (struct sockaddr *)&a, tsock_addr_len(&a)) < 0 || listen(fd, SOMAXCONN) < 0)
 		goto fail;
 	getsockname(fd, (struct sockaddr *)&a, &len);
 	*port = tsock_addr_port(&a);
@@ -1315,6 +1390,7 @@ static void rworker_cleanup(struct rworker *rw)
 	}
 	if (rw->wk)
 		wk_destroy(rw->wk);
+	tsock_batch_free(rw->batch);
 }
 
 struct responder *responder_start(const struct refl_config *cfg)
@@ -1365,6 +1441,10 @@ struct responder *responder_start(const struct refl_config *cfg)
 				   r->impair ? cfg->impair_slots + 1024 : 1024);
 		if (!rw->wk)
 			goto fail;
+		/* one oversized octet more than we accept, to tell an oversized datagram */
+		rw->batch = tsock_batch_new(REFL_BATCH, WIRE_TEST_MAX_LEN + 1);
+		if (!rw->batch)
+			goto fail;
 		ntptime_clock_status(&rw->clk);
 		wk_timer_init(&rw->clk_timer, clk_cb);
 		wk_timer_arm(rw->wk, &rw->clk_timer, ntptime_now() + 10 * NS_PER_SEC);
@@ -1386,6 +1466,7 @@ struct responder *responder_start(const struct refl_config *cfg)
 				goto fail;
 			rw->listeners[i].io.cb = accept_cb;
 			rw->listeners[i].rw = rw;
+			wk_timer_init(&rw->listeners[i].resume, accept_resume_cb);
 			r->ports[i] = port;
 			if (wk_add_io(rw->wk, &rw->listeners[i].io, EPOLLIN) < 0)
 				goto fail;
@@ -1394,7 +1475,8 @@ struct responder *responder_start(const struct refl_config *cfg)
 			uint16_t want = w == 0 ? tsock_addr_port(&cfg->light[i]) : r->light_ports[i];
 			uint16_t port;
 
-			rw->lights[i] = rtest_open(rw, &cfg->light[i], want, want, -1, TSOCK_REUSEPORT, &port);
+			rw->lights[i] = rtest_open(rw, &cfg->light[i], want, want, -1,
+						   TSOCK_REUSEPORT | TSOCK_BIGRCVBUF, &port);
 			if (!rw->lights[i]) {
 				char s[INET6_ADDRSTRLEN];
 

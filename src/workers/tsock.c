@@ -235,7 +235,8 @@ int tsock_open(const struct sockaddr_storage *local, uint16_t port_lo, uint16_t 
 	unsigned p;
 
 	if (fd < 0) {
-		log_err("test socket: %m");
+		/* out of descriptors, a request at a time: once per 10 s is enough */
+		LOG_RL(LOGL_ERR, 10, "test socket: %m");
 		return -1;
 	}
 	if (set_options(fd, family, dscp, flags) < 0) {
@@ -252,6 +253,12 @@ int tsock_open(const struct sockaddr_storage *local, uint16_t port_lo, uint16_t 
 			log_err("test socket IPV6_RECVPKTINFO: %m");
 			goto fail;
 		}
+	}
+	if (flags & TSOCK_BIGRCVBUF) {
+		int want = TSOCK_RCVBUF;
+
+		/* the kernel caps it at net.core.rmem_max: best effort */
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof(want));
 	}
 	if (flags & TSOCK_REUSEPORT) {
 		int one = 1;
@@ -366,6 +373,20 @@ void tsock_parse_cmsg(struct msghdr *msg, struct tsock_rx *rx)
 	}
 }
 
+/* A fresh tsock_rx for a datagram received at `now` from an address of fromlen octets. */
+static void rx_reset(struct tsock_rx *rx, int64_t now, socklen_t fromlen)
+{
+	rx->ts_user = now;
+	rx->ts_kernel = 0;
+	rx->ttl = -1;
+	rx->tos = -1;
+	rx->dst.ss_family = AF_UNSPEC;
+	rx->dst_level = 0;
+	rx->txstamp = false;
+	rx->ts_hw = false;
+	rx->fromlen = fromlen;
+}
+
 ssize_t tsock_recv(int fd, void *buf, size_t cap, struct tsock_rx *rx)
 {
 	union {
@@ -382,15 +403,7 @@ ssize_t tsock_recv(int fd, void *buf, size_t cap, struct tsock_rx *rx)
 
 	if (n < 0)
 		return -1;
-	rx->ts_user = ntptime_now();
-	rx->ts_kernel = 0;
-	rx->ttl = -1;
-	rx->tos = -1;
-	rx->dst.ss_family = AF_UNSPEC;
-	rx->dst_level = 0;
-	rx->txstamp = false;
-	rx->ts_hw = false;
-	rx->fromlen = msg.msg_namelen;
+	rx_reset(rx, ntptime_now(), msg.msg_namelen);
 	if (msg.msg_flags & MSG_TRUNC) {
 		errno = EMSGSIZE;
 		return (ssize_t)cap + 1; /* caller sees an oversized datagram */
@@ -412,10 +425,45 @@ int tsock_send(int fd, const void *buf, size_t len, const struct sockaddr *to, s
 	return 0;
 }
 
+/* Space for the one control message of a reply: its source address. */
+#define PKTINFO_SPACE CMSG_SPACE(sizeof(struct in6_pktinfo))
+
+/*
+ * Write into ctl (PKTINFO_SPACE octets, cmsghdr-aligned) the IP_PKTINFO or
+ * IPV6_PKTINFO that makes a reply leave from rx->dst; its length, 0 when the
+ * destination of the datagram is unknown.
+ */
+static size_t put_pktinfo(const struct tsock_rx *rx, char *ctl)
+{
+	struct msghdr msg = { .msg_control = ctl, .msg_controllen = PKTINFO_SPACE };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+
+	memset(ctl, 0, PKTINFO_SPACE);
+	if (rx->dst_level == IPPROTO_IP) {
+		struct in_pktinfo pi = { .ipi_spec_dst = ((const struct sockaddr_in *)&rx->dst)->sin_addr };
+
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		return CMSG_SPACE(sizeof(pi));
+	}
+	if (rx->dst_level == IPPROTO_IPV6) {
+		struct in6_pktinfo pi = { .ipi6_addr = ((const struct sockaddr_in6 *)&rx->dst)->sin6_addr };
+
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		return CMSG_SPACE(sizeof(pi));
+	}
+	return 0;
+}
+
 int tsock_reply(int fd, const void *buf, size_t len, const struct tsock_rx *rx)
 {
 	union {
-		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		char buf[PKTINFO_SPACE];
 		struct cmsghdr align;
 	} ctl;
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
@@ -423,31 +471,11 @@ int tsock_reply(int fd, const void *buf, size_t len, const struct tsock_rx *rx)
 		.msg_name = (void *)&rx->from, .msg_namelen = rx->fromlen,
 		.msg_iov = &iov, .msg_iovlen = 1,
 	};
-	struct cmsghdr *c;
 	ssize_t n;
 
-	memset(&ctl, 0, sizeof(ctl));
-	if (rx->dst_level == IPPROTO_IP) {
-		struct in_pktinfo pi = { .ipi_spec_dst = ((const struct sockaddr_in *)&rx->dst)->sin_addr };
-
+	msg.msg_controllen = put_pktinfo(rx, ctl.buf);
+	if (msg.msg_controllen)
 		msg.msg_control = ctl.buf;
-		msg.msg_controllen = CMSG_SPACE(sizeof(pi));
-		c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = IPPROTO_IP;
-		c->cmsg_type = IP_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-	} else if (rx->dst_level == IPPROTO_IPV6) {
-		struct in6_pktinfo pi = { .ipi6_addr = ((const struct sockaddr_in6 *)&rx->dst)->sin6_addr };
-
-		msg.msg_control = ctl.buf;
-		msg.msg_controllen = CMSG_SPACE(sizeof(pi));
-		c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = IPPROTO_IPV6;
-		c->cmsg_type = IPV6_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-	}
 	n = sendmsg(fd, &msg, MSG_DONTWAIT);
 	if (n < 0)
 		return -1;
@@ -456,6 +484,219 @@ int tsock_reply(int fd, const void *buf, size_t len, const struct tsock_rx *rx)
 		return -1;
 	}
 	return 0;
+}
+
+/* ---- batches: recvmmsg / sendmmsg ---------------------------------------- */
+
+/* Control-message space of one received datagram: timestamps, TTL, TOS, PKTINFO. */
+#define BATCH_CTL 256
+
+union rctl {
+	char buf[BATCH_CTL];
+	struct cmsghdr align;
+};
+
+union sctl {
+	char buf[PKTINFO_SPACE];
+	struct cmsghdr align;
+};
+
+struct tsock_batch {
+	unsigned cap;
+	unsigned nrx;             /* datagrams of the last receive */
+	unsigned nreply;          /* replies queued */
+	size_t bufsize;
+	uint8_t *data;            /* cap buffers of bufsize octets */
+	/* reception, per datagram */
+	struct mmsghdr *rmsg;
+	struct iovec *riov;
+	union rctl *rctl;
+	struct tsock_rx *rx;
+	size_t *len;
+	/* replies, in queueing order */
+	unsigned *reply_of;       /* the datagram each answers (its buffer, its addresses) */
+	size_t *reply_len;        /* 0: cancelled */
+	struct mmsghdr *smsg;
+	struct iovec *siov;
+	union sctl *sctl;
+};
+
+void tsock_batch_free(struct tsock_batch *b)
+{
+	if (!b)
+		return;
+	free(b->data);
+	free(b->rmsg);
+	free(b->riov);
+	free(b->rctl);
+	free(b->rx);
+	free(b->len);
+	free(b->reply_of);
+	free(b->reply_len);
+	free(b->smsg);
+	free(b->siov);
+	free(b->sctl);
+	free(b);
+}
+
+struct tsock_batch *tsock_batch_new(unsigned cap, size_t bufsize)
+{
+	struct tsock_batch *b = calloc(1, sizeof(*b));
+
+	if (!b || !cap || !bufsize)
+		goto fail;
+	b->cap = cap;
+	b->bufsize = bufsize;
+	b->data = calloc(cap, bufsize);
+	b->rmsg = calloc(cap, sizeof(*b->rmsg));
+	b->riov = calloc(cap, sizeof(*b->riov));
+	b->rctl = calloc(cap, sizeof(*b->rctl));
+	b->rx = calloc(cap, sizeof(*b->rx));
+	b->len = calloc(cap, sizeof(*b->len));
+	b->reply_of = calloc(cap, sizeof(*b->reply_of));
+	b->reply_len = calloc(cap, sizeof(*b->reply_len));
+	b->smsg = calloc(cap, sizeof(*b->smsg));
+	b->siov = calloc(cap, sizeof(*b->siov));
+	b->sctl = calloc(cap, sizeof(*b->sctl));
+	if (!b->data || !b->rmsg || !b->riov || !b->rctl || !b->rx || !b->len || !b->reply_of ||
+	    !b->reply_len || !b->smsg || !b->siov || !b->sctl)
+		goto fail;
+	/* what the kernel never changes is set once */
+	for (unsigned i = 0; i < cap; i++) {
+		struct msghdr *m = &b->rmsg[i].msg_hdr;
+
+		b->riov[i].iov_base = b->data + (size_t)i * bufsize;
+		b->riov[i].iov_len = bufsize;
+		m->msg_name = &b->rx[i].from;
+		m->msg_iov = &b->riov[i];
+		m->msg_iovlen = 1;
+		m->msg_control = b->rctl[i].buf;
+		b->smsg[i].msg_hdr.msg_iov = &b->siov[i];
+		b->smsg[i].msg_hdr.msg_iovlen = 1;
+	}
+	return b;
+fail:
+	log_err("cannot allocate a batch of %u datagrams of %zu octets", cap, bufsize);
+	tsock_batch_free(b);
+	return NULL;
+}
+
+unsigned tsock_batch_cap(const struct tsock_batch *b)
+{
+	return b->cap;
+}
+
+int tsock_recv_batch(int fd, struct tsock_batch *b)
+{
+	int n;
+	int64_t now;
+
+	b->nrx = b->nreply = 0;
+	for (unsigned i = 0; i < b->cap; i++) {
+		struct msghdr *m = &b->rmsg[i].msg_hdr;
+
+		m->msg_namelen = sizeof(b->rx[i].from);
+		m->msg_controllen = sizeof(b->rctl[i].buf);
+		m->msg_flags = 0;
+	}
+	n = recvmmsg(fd, b->rmsg, b->cap, MSG_DONTWAIT, NULL);
+	if (n <= 0) {
+		if (n == 0)
+			errno = EAGAIN;
+		return -1;
+	}
+	now = ntptime_now();
+	for (int i = 0; i < n; i++) {
+		struct msghdr *m = &b->rmsg[i].msg_hdr;
+		struct tsock_rx *rx = &b->rx[i];
+
+		rx_reset(rx, now, m->msg_namelen);
+		if (m->msg_flags & MSG_TRUNC) {
+			b->len[i] = b->bufsize + 1; /* the caller sees an oversized datagram */
+			continue;
+		}
+		b->len[i] = b->rmsg[i].msg_len;
+		tsock_parse_cmsg(m, rx);
+	}
+	b->nrx = (unsigned)n;
+	return n;
+}
+
+uint8_t *tsock_batch_msg(struct tsock_batch *b, unsigned i, size_t *len, const struct tsock_rx **rx)
+{
+	*len = b->len[i];
+	*rx = &b->rx[i];
+	return b->data + (size_t)i * b->bufsize;
+}
+
+void tsock_batch_reply(struct tsock_batch *b, unsigned i, size_t len)
+{
+	if (i >= b->nrx || b->nreply >= b->cap || !len || len > b->bufsize)
+		return;
+	b->reply_of[b->nreply] = i;
+	b->reply_len[b->nreply] = len;
+	b->nreply++;
+}
+
+unsigned tsock_batch_nreplies(const struct tsock_batch *b)
+{
+	return b->nreply;
+}
+
+uint8_t *tsock_batch_reply_buf(struct tsock_batch *b, unsigned k, size_t *len)
+{
+	*len = b->reply_len[k];
+	return b->data + (size_t)b->reply_of[k] * b->bufsize;
+}
+
+void tsock_batch_cancel(struct tsock_batch *b, unsigned k)
+{
+	if (k < b->nreply)
+		b->reply_len[k] = 0;
+}
+
+unsigned tsock_send_batch(int fd, struct tsock_batch *b, unsigned *failed)
+{
+	unsigned m = 0, sent = 0, i = 0;
+	int err = 0;
+
+	*failed = 0;
+	for (unsigned k = 0; k < b->nreply; k++) {
+		const struct tsock_rx *rx = &b->rx[b->reply_of[k]];
+		struct msghdr *h = &b->smsg[m].msg_hdr;
+		size_t cl;
+
+		if (!b->reply_len[k])
+			continue;
+		b->siov[m].iov_base = b->data + (size_t)b->reply_of[k] * b->bufsize;
+		b->siov[m].iov_len = b->reply_len[k];
+		h->msg_name = (void *)&rx->from;
+		h->msg_namelen = rx->fromlen;
+		cl = put_pktinfo(rx, b->sctl[m].buf);
+		h->msg_control = cl ? b->sctl[m].buf : NULL;
+		h->msg_controllen = cl;
+		h->msg_flags = 0;
+		m++;
+	}
+	b->nreply = 0;
+	while (i < m) {
+		int r = sendmmsg(fd, b->smsg + i, m - i, MSG_DONTWAIT);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			/* the first message of the rest was refused: skip it, go on with the others */
+			err = r < 0 ? errno : EIO;
+			(*failed)++;
+			i++;
+			continue;
+		}
+		sent += (unsigned)r;
+		i += (unsigned)r;
+	}
+	if (*failed)
+		errno = err;
+	return sent;
 }
 
 int tsock_recv_errqueue(int fd, struct tsock_rx *rx)
@@ -474,14 +715,7 @@ int tsock_recv_errqueue(int fd, struct tsock_rx *rx)
 
 	if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
 		return 0;
-	rx->ts_user = ntptime_now();
-	rx->ts_kernel = 0;
-	rx->ttl = rx->tos = -1;
-	rx->dst.ss_family = AF_UNSPEC;
-	rx->dst_level = 0;
-	rx->txstamp = false;
-	rx->ts_hw = false;
-	rx->fromlen = msg.msg_namelen;
+	rx_reset(rx, ntptime_now(), msg.msg_namelen);
 	tsock_parse_cmsg(&msg, rx);
 	return 1;
 }
