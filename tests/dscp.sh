@@ -78,7 +78,7 @@ start_responder
 measure
 fields "clean path: EF and ECT(0) seen at both ends" received=20 dscp_tx=46 dscp_rx_fwd=46 \
 	dscp_rx_bck=46 ecn_tx=2 ecn_rx_fwd=2 ecn_rx_bck=2 ecn_ce_fwd=0 ecn_ce_bck=0 dscp_remarked=false \
-	'extensions=["dscp-ecn"]'
+	'extensions=["individual-session-control", "dscp-ecn"]'
 
 mangle "$NS_R" -j DSCP --set-dscp 10
 measure
