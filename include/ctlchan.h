@@ -137,8 +137,6 @@ void ctlchan_fini(struct ctlchan *ch);
 
 /* true when m is exactly one of the four mode bits. */
 bool ctlchan_mode_valid(uint32_t m);
-/* Letters O, A, E, M (twping's -A) -> WIRE_MODE_* bits; -1 on any other character. */
-int ctlchan_parse_modes(const char *s, uint32_t *out);
 
 /* ---- Set-up ---------------------------------------------------------- */
 

@@ -70,6 +70,9 @@ enum wire_accept_code {
 	WIRE_ACCEPT_TEMPORARY_LIMIT = 5,
 };
 
+/* Letters O, A, E, M (twping's -A) -> WIRE_MODE_* bits; -1 on any other character. */
+int wire_parse_modes(const char *s, uint32_t *out);
+
 /* A human sentence for an Accept value ("unknown Accept value" otherwise). */
 const char *wire_accept_str(unsigned accept);
 

@@ -32,9 +32,7 @@
 #include <unistd.h>
 
 #include "cron.h"
-#include "crypto.h"
-#include "ctlchan.h"
-#include "reflector.h"
+#include "keyfile.h"
 #include "wire.h"
 
 #define GLOBAL2 "global_config.json"
@@ -1148,7 +1146,7 @@ static void target_security(struct loader *ld, struct config_target *tg, const c
 	char key[KEY_MAX + 16], err[300], *path = NULL;
 
 	tg->allowed_modes = WIRE_MODE_OPEN;
-	if (tg->auth_mode && ctlchan_parse_modes(tg->auth_mode, &tg->allowed_modes) < 0) {
+	if (tg->auth_mode && wire_parse_modes(tg->auth_mode, &tg->allowed_modes) < 0) {
 		snprintf(key, sizeof(key), "%s.AuthMode", prefix);
 		problem(ld, key, "\"%s\": use the letters A (authenticated), E (encrypted), M (mixed) "
 			"and O (unauthenticated)", tg->auth_mode);
@@ -1405,7 +1403,7 @@ void config_free(struct config *c)
 		free(t->keyid);
 		free(t->secret_file);
 		if (t->secret)
-			crypto_wipe(t->secret, REFL_SECRET_MAX);
+			explicit_bzero(t->secret, REFL_SECRET_MAX);
 		free(t->secret);
 	}
 	free(c->targets);

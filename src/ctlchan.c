@@ -57,24 +57,6 @@ bool ctlchan_mode_valid(uint32_t m)
 	       m == WIRE_MODE_MIXED;
 }
 
-int ctlchan_parse_modes(const char *s, uint32_t *out)
-{
-	uint32_t m = 0;
-
-	if (!*s)
-		return -1;
-	for (; *s; s++) {
-		switch (*s) {
-		case 'O': case 'o': m |= WIRE_MODE_OPEN; break;
-		case 'A': case 'a': m |= WIRE_MODE_AUTH; break;
-		case 'E': case 'e': m |= WIRE_MODE_ENCRYPTED; break;
-		case 'M': case 'm': m |= WIRE_MODE_MIXED; break;
-		default: return -1;
-		}
-	}
-	*out = m;
-	return 0;
-}
 
 void ctlchan_init(struct ctlchan *ch, enum ctlchan_role role)
 {

@@ -340,7 +340,7 @@ static int cmd_ping(int argc, char **argv)
 		switch (opt) {
 		case 'A':
 			modes = optarg;
-			if (ctlchan_parse_modes(optarg, &p.allowed_modes) < 0) {
+			if (wire_parse_modes(optarg, &p.allowed_modes) < 0) {
 				fprintf(stderr, "twamp-client ping: -A %s: use the letters A, E, M and O\n", optarg);
 				return EXIT_USAGE;
 			}
@@ -803,7 +803,7 @@ static int cmd_responder(int argc, char **argv)
 			keyfile = optarg;
 			break;
 		case 'O':
-			if (ctlchan_parse_modes(optarg, &c.modes) < 0) {
+			if (wire_parse_modes(optarg, &c.modes) < 0) {
 				fprintf(stderr, "twamp-client responder: --modes %s: use the letters O, A, E "
 					"and M\n", optarg);
 				return EXIT_USAGE;

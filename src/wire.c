@@ -635,3 +635,22 @@ void wire_reflect_stamp_auth(uint8_t *buf, int64_t t3)
 {
 	put_ts(buf + 16, t3);
 }
+
+int wire_parse_modes(const char *s, uint32_t *out)
+{
+	uint32_t m = 0;
+
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		switch (*s) {
+		case 'O': case 'o': m |= WIRE_MODE_OPEN; break;
+		case 'A': case 'a': m |= WIRE_MODE_AUTH; break;
+		case 'E': case 'e': m |= WIRE_MODE_ENCRYPTED; break;
+		case 'M': case 'm': m |= WIRE_MODE_MIXED; break;
+		default: return -1;
+		}
+	}
+	*out = m;
+	return 0;
+}
