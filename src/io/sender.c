@@ -80,6 +80,9 @@
 #define SENDER_RETRY_AFTER_MAX (600 * NS_PER_SEC)
 #define SENDER_CONNECT_TIMEOUT_MS 10000L
 #define SENDER_TIMEOUT_MS 30000L
+
+/* Test hook TWAMP_SENDER_TIMEOUT_MS (see sender.h): set once by sender_start(), read-only after. */
+static long request_timeout_ms = SENDER_TIMEOUT_MS;
 #define SENDER_MEM_BATCHES 4                     /* sealed batches kept in memory while the spool is busy or broken */
 #define SENDER_POLL_MAX (1 * NS_PER_SEC)
 #define SENDER_RESP_MAX 512                      /* response body kept for the log */
@@ -123,6 +126,7 @@ struct dest {
 	int64_t next_try;             /* monotonic ns; backing off until then */
 	int64_t backoff;
 	uint64_t fail_streak;
+	long last_fail;               /* kind of the last failure logged: HTTP status, or -CURLcode */
 };
 
 struct sender {
@@ -363,7 +367,7 @@ static int dest_configure(struct dest *d)
 	curl_easy_setopt(d->easy, CURLOPT_POST, 1L);
 	curl_easy_setopt(d->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(d->easy, CURLOPT_CONNECTTIMEOUT_MS, SENDER_CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(d->easy, CURLOPT_TIMEOUT_MS, SENDER_TIMEOUT_MS);
+	curl_easy_setopt(d->easy, CURLOPT_TIMEOUT_MS, request_timeout_ms);
 	curl_easy_setopt(d->easy, CURLOPT_USERAGENT, "twamp-client");
 	curl_easy_setopt(d->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(d->easy, CURLOPT_WRITEFUNCTION, on_body);
@@ -674,10 +678,18 @@ static void dest_done(struct sender *s, struct dest *d, CURLcode res, int64_t no
 	else
 		snprintf(reason, sizeof(reason), "HTTP %ld: %s", code, resp_text(d));
 	dest_backoff(s, d, now, ra > 0 ? (int64_t)ra * NS_PER_SEC : 0);
-	LOG_RL(LOGL_WARN, 30, "destination %s: %s; %u records %s, next attempt in %.1f s", d->label,
-	       reason, b->n,
-	       d->fly_src == SRC_SPOOL ? "stay spooled" : d->spool ? "spooled" : "kept in memory",
-	       ntptime_to_sec(d->next_try - now));
+	/* rate-limited, except when the kind of failure changes (500, then timeouts...) */
+	if (d->fail_streak == 1 || d->last_fail != (res != CURLE_OK ? -(long)res : code)) {
+		d->last_fail = res != CURLE_OK ? -(long)res : code;
+		log_warn("destination %s: %s; %u records %s, next attempt in %.1f s", d->label, reason,
+			 b->n, d->fly_src == SRC_SPOOL ? "stay spooled" : d->spool ? "spooled" : "kept in memory",
+			 ntptime_to_sec(d->next_try - now));
+	} else {
+		LOG_RL(LOGL_WARN, 30, "destination %s: %s; %u records %s, next attempt in %.1f s", d->label,
+		       reason, b->n,
+		       d->fly_src == SRC_SPOOL ? "stay spooled" : d->spool ? "spooled" : "kept in memory",
+		       ntptime_to_sec(d->next_try - now));
+	}
 	if (d->fly_src == SRC_SPOOL) {
 		spool_release(d->spool);
 		batch_free(b);
@@ -1062,6 +1074,22 @@ static int64_t env_backoff(void)
 	return (int64_t)ms * NS_PER_MS;
 }
 
+static long env_timeout(void)
+{
+	const char *v = getenv("TWAMP_SENDER_TIMEOUT_MS");
+	char *end;
+	long ms;
+
+	if (!v || !*v)
+		return SENDER_TIMEOUT_MS;
+	ms = strtol(v, &end, 10);
+	if (*end || ms < 1 || ms > SENDER_TIMEOUT_MS) {
+		log_warn("TWAMP_SENDER_TIMEOUT_MS=%s ignored (1..%ld)", v, SENDER_TIMEOUT_MS);
+		return SENDER_TIMEOUT_MS;
+	}
+	return ms;
+}
+
 struct sender *sender_start(const struct config_destination *dests, size_t ndests,
 			    const char *spool_dir, uint64_t spool_max_bytes, FILE *out)
 {
@@ -1080,6 +1108,7 @@ struct sender *sender_start(const struct config_destination *dests, size_t ndest
 	s->spool_max = spool_max_bytes;
 	s->backoff_min = env_backoff();
 	s->backoff_max = s->backoff_min * SENDER_BACKOFF_FACTOR;
+	request_timeout_ms = env_timeout();
 	s->rnd = (uint64_t)ntptime_now() | 1;
 	pthread_mutex_init(&s->lock, NULL);
 	if (!(s->spool_dir = strdup(spool_dir ? spool_dir : "spool"))) {
