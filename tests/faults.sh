@@ -423,5 +423,131 @@ read -r nok nfail nskip < <(sed -n 's/.*cycle 1: 100000 targets, \([0-9]*\) ok, 
 	[ "$peak" -lt 1500000 ] && sanitizer_clean "$TMP/huge.log"
 verdict $? "100,000 targets, SIGTERM 10 s into the cycle: $n records = ${nok:-?} ok + ${nfail:-?} failed, ${nskip:-?} counted skipped; peak RSS ${peak} kB (${rmid} kB at 2 s)" "$TMP/huge.log"
 
+########################################################################
+# 8. Responder abuse resistance
+########################################################################
+ABUSE="python3 $HERE/util/abuse.py"
+port_of() { grep "$2" "$TMP/$1.log" | head -1 | sed 's/.*\]:\([0-9]*\).*/\1/'; }
+
+# no amplification: a reflection is never larger than what it answers
+start_responder amp --listen 127.0.0.1:0 --light 127.0.0.1:0 --workers 1
+$ABUSE amp "$RCTL" "$RLIGHT" >"$TMP/amp.json" 2>&1
+python3 -c '
+import json, sys
+o = json.load(open(sys.argv[1]))
+for kind, m in o.items():
+    for size, got in m.items():
+        size = int(size)
+        assert all(g <= size for g in got), (kind, size, got)        # never larger
+        if size >= 41:
+            assert got == [size], (kind, size, got)                   # answered, same size
+        else:
+            assert got == [], (kind, size, got)                       # too short to answer
+' "$TMP/amp.json" >"$TMP/amp.out" 2>&1
+verdict $? "no amplification: test packets of 1..40 octets get no answer, 41..9000 an answer of exactly their size (control and light/STAMP)" "$TMP/amp.out" "$TMP/amp.json"
+
+# third parties: the Request-TW-Session names a victim; test packets from it are foreign
+$ABUSE third "$RCTL" 127.0.0.9 >"$TMP/third.out" 2>&1
+kill $RPID; wait $RPID 2>/dev/null
+[ "$(cat "$TMP/third.out")" = "own 5 victim 0" ] && grep -q "5 from foreign addresses" "$TMP/amp.log" &&
+	grep -c "other than the control peer" "$TMP/amp.log" | grep -qx 1
+verdict $? "Request-TW-Session naming a third party (127.0.0.9) as sender: reflections go only to the control peer; the victim's own packets are dropped as foreign (counted, logged once)" "$TMP/third.out" "$TMP/amp.log"
+
+# session limits: per connection, per client, global; each refusal logged, rate-limited
+start_responder lim --listen 0.0.0.0:0 --workers 1 --max-per-connection 2 --max-per-client 3 --max-sessions 5 --control-timeout 5
+$ABUSE sessions "$RCTL" 3 127.0.0.1 4 >"$TMP/lim1.out" 2>&1 & PIDS+=($!)
+sleep 0.5
+$ABUSE sessions "$RCTL" 2 127.0.0.1 4 >"$TMP/lim2.out" 2>&1 & PIDS+=($!)
+sleep 0.5
+$ABUSE sessions "$RCTL" 2 127.0.0.2 4 >"$TMP/lim3.out" 2>&1 & PIDS+=($!)
+sleep 0.5
+$ABUSE sessions "$RCTL" 1 127.0.0.3 0 >"$TMP/lim4.out" 2>&1
+for i in $(seq 20); do $ABUSE sessions "$RCTL" 1 127.0.0.3 0 >/dev/null 2>&1; done
+sleep 0.2
+[ "$(cat "$TMP/lim1.out")" = "0 0 4" ] && [ "$(cat "$TMP/lim2.out")" = "0 5" ] && [ "$(cat "$TMP/lim3.out")" = "0 0" ] &&
+	[ "$(cat "$TMP/lim4.out")" = "5" ]
+verdict $? "session limits: per connection (2: Accept 4), per client (3: Accept 5), global (5: Accept 5)" "$TMP/lim1.out" "$TMP/lim2.out" "$TMP/lim3.out" "$TMP/lim4.out"
+n=$(grep -c "limit of 5 sessions is reached" "$TMP/lim.log")
+grep -q "(--max-per-connection)" "$TMP/lim.log" && grep -q "per-client limit" "$TMP/lim.log" && [ "$n" = 1 ]
+verdict $? "each limit logged when hit, rate-limited (21 refusals at the global limit: $n line)" "$TMP/lim.log"
+kill $RPID; wait $RPID 2>/dev/null
+
+# control timeouts: slowloris clients at every step
+start_responder slow --listen 127.0.0.1:0 --workers 1 --control-timeout 1
+for m in silent trickle after-setup partial; do
+	$ABUSE slow "$RCTL" $m >"$TMP/slow-$m.out" 2>&1 &
+done
+wait_log "$TMP/slow.log" "" 1
+sleep 2.5
+res=""
+for m in silent trickle after-setup partial; do res="$res $m=$(cat "$TMP/slow-$m.out")"; done
+python3 -c '
+import sys
+for kv in sys.argv[1:]:
+    k, v = kv.split("=")
+    assert 0.8 <= float(v) <= 2.0, kv
+' $res
+verdict $? "control timeout 1 s against clients stalling before Set-Up-Response, trickling it, stalling after it, sending half a request: closed after$res s" "$TMP/slow.log"
+kill $RPID; wait $RPID 2>/dev/null
+
+# connection flood from one address: the per-client connection limit keeps others served
+start_responder cflood --listen 0.0.0.0:0 --workers 1 --max-conn-per-client 50
+"$BIN" ping -c 300 -i 0.01 -M "127.0.0.1:$RCTL" >"$TMP/cflood-live.out" 2>&1 & LIVE=$!
+sleep 0.5
+$ABUSE connflood "$RCTL" 127.0.0.3 500 2 >"$TMP/cflood.out" 2>&1 &
+FLOOD=$!
+sleep 0.7
+"$BIN" ping -c 10 -i 0.01 -M "127.0.0.1:$RCTL" >"$TMP/cflood-new.out" 2>&1; rcnew=$?
+wait $FLOOD; wait $LIVE; rclive=$?
+kill $RPID; wait $RPID 2>/dev/null
+[ "$(cat "$TMP/cflood.out")" = "opened 500 greeted 50 refused 450" ] && [ $rclive = 0 ] && [ $rcnew = 0 ] &&
+	grep -qx $'LOST\t0' "$TMP/cflood-live.out" && grep -qx $'LOST\t0' "$TMP/cflood-new.out" &&
+	grep -q "450 connections refused by the limits" "$TMP/cflood.log" &&
+	[ "$(grep -c "max-conn-per-client" "$TMP/cflood.log")" = 1 ] && sanitizer_clean "$TMP/cflood.log"
+verdict $? "500 stalled connections from one address (--max-conn-per-client 50): 450 refused, counted, logged once; a live session loses nothing and a new client is served" "$TMP/cflood.out" "$TMP/cflood.log" "$TMP/cflood-live.out"
+
+# connection flood past the descriptor limit: the listener rests instead of spinning
+start_responder fdflood --listen 0.0.0.0:0 --workers 1 --max-conn-per-client 100000
+prlimit --pid "$RPID" --nofile=96:96
+"$BIN" ping -c 400 -i 0.01 -M "127.0.0.1:$RCTL" >"$TMP/fdflood-live.out" 2>&1 & LIVE=$!
+sleep 0.5
+$ABUSE connflood "$RCTL" 127.0.0.3 300 3 >"$TMP/fdflood.out" 2>&1 &
+FLOOD=$!
+sleep 1
+c0=$(cpu_ticks $RPID); sleep 1.5; c1=$(cpu_ticks $RPID)
+wait $FLOOD; wait $LIVE; rclive=$?
+sleep 0.5
+"$BIN" ping -c 10 -i 0.01 -M "127.0.0.1:$RCTL" >"$TMP/fdflood-new.out" 2>&1; rcnew=$?
+kill $RPID; wait $RPID 2>/dev/null
+[ $((c1 - c0)) -lt 40 ] && [ $rclive = 0 ] && grep -qx $'LOST\t0' "$TMP/fdflood-live.out" && [ $rcnew = 0 ] &&
+	grep -q "Too many open files: not accepting connections" "$TMP/fdflood.log" && sanitizer_clean "$TMP/fdflood.log"
+verdict $? "connection flood past the descriptor limit (96): the listener pauses (responder CPU $((c1 - c0)) ticks in 1.5 s, not a spin), the live session loses nothing, new clients are served after it" "$TMP/fdflood.log" "$TMP/fdflood-live.out" "$TMP/fdflood.out"
+
+# SYN flood from random sources, in a network namespace of its own
+if [ "$(id -u)" = 0 ] && { command -v hping3 >/dev/null || apt-get install -y hping3 >/dev/null 2>&1; }; then
+	NS=tcf-syn-$$
+	ip netns add $NS && ip -n $NS link set lo up
+	trap 'ip netns del $NS 2>/dev/null; cleanup' EXIT
+	ip netns exec $NS "$BIN" responder --listen 127.0.0.1:0 --workers 1 </dev/null >/dev/null 2>"$TMP/syn.log" &
+	RPID=$!; PIDS+=($RPID)
+	wait_log "$TMP/syn.log" "worker(s)"
+	P=$(port_of syn "TWAMP server on")
+	ip netns exec $NS "$BIN" ping -c 400 -i 0.01 -M "127.0.0.1:$P" >"$TMP/syn-live.out" 2>&1 & LIVE=$!
+	sleep 0.5
+	ip netns exec $NS timeout 3 hping3 -q -S --flood --rand-source -p "$P" 127.0.0.1 >"$TMP/hping.out" 2>&1 &
+	HP=$!
+	sleep 1
+	ip netns exec $NS "$BIN" ping -c 10 -i 0.01 -M "127.0.0.1:$P" >"$TMP/syn-new.out" 2>&1; rcnew=$?
+	wait $HP; wait $LIVE; rclive=$?
+	kill $RPID; wait $RPID 2>/dev/null
+	ip netns del $NS
+	lost=$(awk -F'\t' '$1 == "LOST" {print $2}' "$TMP/syn-live.out")
+	[ $rclive = 0 ] && [ -n "$lost" ] && [ "$lost" -le 4 ] && [ $rcnew = 0 ] && grep -qx $'SENT\t10' "$TMP/syn-new.out" &&
+		sanitizer_clean "$TMP/syn.log"
+	verdict $? "SYN flood (hping3 --flood --rand-source, 3 s): the live session loses $lost of 400 (at most 1 %), a new client connects and measures" "$TMP/syn-live.out" "$TMP/syn-new.out" "$TMP/hping.out"
+else
+	echo "skip SYN flood: needs root and hping3"
+fi
+
 echo "faults: $pass passed, $fail failed ($(( $(date +%s) - T0 )) s)"
 [ $fail -eq 0 ]
