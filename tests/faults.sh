@@ -549,5 +549,10 @@ else
 	echo "skip SYN flood: needs root and hping3"
 fi
 
+# every daemon, responder and ping run above logged to $TMP: no sanitizer report anywhere
+reports=$(grep -l "Sanitizer\|runtime error" "$TMP"/*.log "$TMP"/*.out 2>/dev/null | xargs -r -n1 basename | tr '\n' ' ')
+[ -z "$reports" ]
+verdict $? "no AddressSanitizer, LeakSanitizer or UBSan report in any log${reports:+ (in: $reports)}"
+
 echo "faults: $pass passed, $fail failed ($(( $(date +%s) - T0 )) s)"
 [ $fail -eq 0 ]
