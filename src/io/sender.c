@@ -1058,34 +1058,19 @@ static void *sender_main(void *arg)
 
 /* ---- public API ------------------------------------------------------------------- */
 
-static int64_t env_backoff(void)
+/* Test hooks: milliseconds from the environment variable `name`, in 1..max_ms, else def_ms. */
+static long env_ms(const char *name, long def_ms, long max_ms)
 {
-	const char *v = getenv("TWAMP_SENDER_BACKOFF_MS");
+	const char *v = getenv(name);
 	char *end;
 	long ms;
 
 	if (!v || !*v)
-		return SENDER_BACKOFF_MIN;
+		return def_ms;
 	ms = strtol(v, &end, 10);
-	if (*end || ms < 1 || ms > 3600 * 1000) {
-		log_warn("TWAMP_SENDER_BACKOFF_MS=%s ignored (1..3600000)", v);
-		return SENDER_BACKOFF_MIN;
-	}
-	return (int64_t)ms * NS_PER_MS;
-}
-
-static long env_timeout(void)
-{
-	const char *v = getenv("TWAMP_SENDER_TIMEOUT_MS");
-	char *end;
-	long ms;
-
-	if (!v || !*v)
-		return SENDER_TIMEOUT_MS;
-	ms = strtol(v, &end, 10);
-	if (*end || ms < 1 || ms > SENDER_TIMEOUT_MS) {
-		log_warn("TWAMP_SENDER_TIMEOUT_MS=%s ignored (1..%ld)", v, SENDER_TIMEOUT_MS);
-		return SENDER_TIMEOUT_MS;
+	if (*end || ms < 1 || ms > max_ms) {
+		log_warn("%s=%s ignored (1..%ld)", name, v, max_ms);
+		return def_ms;
 	}
 	return ms;
 }
@@ -1106,9 +1091,10 @@ struct sender *sender_start(const struct config_destination *dests, size_t ndest
 	s->qtail = &s->qhead;
 	s->out = out ? out : stdout;
 	s->spool_max = spool_max_bytes;
-	s->backoff_min = env_backoff();
+	s->backoff_min = (int64_t)env_ms("TWAMP_SENDER_BACKOFF_MS", SENDER_BACKOFF_MIN / NS_PER_MS,
+					  3600 * 1000) * NS_PER_MS;
 	s->backoff_max = s->backoff_min * SENDER_BACKOFF_FACTOR;
-	request_timeout_ms = env_timeout();
+	request_timeout_ms = env_ms("TWAMP_SENDER_TIMEOUT_MS", SENDER_TIMEOUT_MS, SENDER_TIMEOUT_MS);
 	s->rnd = (uint64_t)ntptime_now() | 1;
 	pthread_mutex_init(&s->lock, NULL);
 	if (!(s->spool_dir = strdup(spool_dir ? spool_dir : "spool"))) {

@@ -23,22 +23,8 @@ stdlib only.
 """
 import json, select, socket, struct, sys, time
 
-NTP_OFFSET = 2208988800
-
-
-def ntp_now():
-    t = time.time()
-    return struct.pack("!II", int(t) + NTP_OFFSET, int((t % 1) * 2**32) & 0xFFFFFFFF)
-
-
-def recv_exact(c, n):
-    b = b""
-    while len(b) < n:
-        d = c.recv(n - len(b))
-        if not d:
-            raise ConnectionError("closed")
-        b += d
-    return b
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from twampwire import ntp_now, recv_exact  # noqa: E402
 
 
 def setup(port, src="127.0.0.1"):

@@ -24,26 +24,13 @@ stdlib only.
 """
 import os, random, signal, socket, struct, sys, threading, time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from twampwire import ntp_now, recv_exact  # noqa: E402
+
 portfile, behaviour = sys.argv[1], sys.argv[2]
 arg = sys.argv[3] if len(sys.argv) > 3 else None
 counts = {"connections": 0, "reflected": 0}
 lock = threading.Lock()
-NTP_OFFSET = 2208988800
-
-
-def ntp_now():
-    t = time.time()
-    return struct.pack("!II", int(t) + NTP_OFFSET, int((t % 1) * 2**32) & 0xFFFFFFFF)
-
-
-def recv_exact(c, n):
-    b = b""
-    while len(b) < n:
-        d = c.recv(n - len(b))
-        if not d:
-            raise ConnectionError("peer closed")
-        b += d
-    return b
 
 
 def slow_send(c, step, msg):
