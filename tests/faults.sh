@@ -205,6 +205,21 @@ done
 [ $t -lt 40 ]
 verdict $? "the stalled sessions are bounded by the 10 s control timeout (cycle over in ${t} s)"
 
+# a flood without pause into one session must not starve another on the same worker
+start_fake fake-flood-on flood-on
+D=$TMP/floodon
+make_dir "$D" '{"PacketCount": 200, "Interval": 0.01, "Workers": 1}' "" "good:127.0.0.1:$GOOD:control" "flood:127.0.0.1:$FP:control"
+"$BIN" run --data-dir "$D" --once >"$TMP/floodon.out" 2>"$TMP/floodon.log"; rc=$?
+python3 -c '
+import json, sys
+r = {x["custom_comment"]: x for x in map(json.loads, open(sys.argv[1])) if x["measurement_name"] == "twamp_twping1"}
+g, f = r["good"], r["flood"]
+assert g["lost_pkt"] == 0 and g["max_rtt_seconds"] < 0.05, g
+assert f["sent_pkt"] == 200 and f["reachable_bool"] == 1, f
+print("good max RTT %.6f s; flooded session lost %d of 200" % (g["max_rtt_seconds"], f["lost_pkt"]))
+' "$TMP/floodon.out" >"$TMP/floodon.chk" 2>&1
+verdict $(( rc | $? )) "a reflector flooding one session without pause, one worker: the other session loses nothing ($(tail -1 "$TMP/floodon.chk"))" "$TMP/floodon.chk" "$TMP/floodon.log"
+
 ########################################################################
 # 2. Responder killed mid-session
 ########################################################################

@@ -14,6 +14,9 @@ session listens on a free port of 127.0.0.1.
   oversized              answer each test packet with 9100 octets (a valid header)
   flood N                answer the first test packet with N reflections of
                          sequence numbers never sent, then reflect properly
+  flood-on               from the first test packet on, flood the client with
+                         reflections of a sequence number never sent, without pause,
+                         until the session ends (reflecting properly meanwhile)
   trickle STEP           at control step STEP (greeting, server-start, accept,
                          start-ack) send one octet a second, for ever
   stall STEP             at control step STEP send nothing, for ever
@@ -77,6 +80,15 @@ def reflector(u, stop):
             body += b"\0" * (9100 - len(body))
         elif len(pkt) > len(body):
             body += pkt[len(body):]
+        if behaviour == "flood-on" and seen == 1:
+            def flood_on(fake, peer):
+                while not stop.is_set():
+                    try:
+                        u.sendto(fake, peer)
+                    except OSError:
+                        pass
+            fake = struct.pack("!I", 0x7fff0000) + body[4:24] + struct.pack("!I", 0x7fff0000) + body[28:]
+            threading.Thread(target=flood_on, args=(fake, peer), daemon=True).start()
         if behaviour == "flood" and seen == 1:
             for i in range(int(arg)):
                 fake = struct.pack("!I", 0x7fff0000 + i) + body[4:24] + struct.pack("!I", 0x7fff0000 + i) + body[28:]
