@@ -80,9 +80,6 @@
 #define SENDER_RETRY_AFTER_MAX (600 * NS_PER_SEC)
 #define SENDER_CONNECT_TIMEOUT_MS 10000L
 #define SENDER_TIMEOUT_MS 30000L
-
-/* Test hook TWAMP_SENDER_TIMEOUT_MS (see sender.h): set once by sender_start(), read-only after. */
-static long request_timeout_ms = SENDER_TIMEOUT_MS;
 #define SENDER_MEM_BATCHES 4                     /* sealed batches kept in memory while the spool is busy or broken */
 #define SENDER_POLL_MAX (1 * NS_PER_SEC)
 #define SENDER_RESP_MAX 512                      /* response body kept for the log */
@@ -95,6 +92,9 @@ struct batch {
 };
 
 enum batch_src { SRC_MEM, SRC_SPOOL };
+
+/* Test hook TWAMP_SENDER_TIMEOUT_MS (see sender.h): set by sender_start(), read-only after. */
+static long request_timeout_ms = SENDER_TIMEOUT_MS;
 
 struct dest {
 	struct config_destination cfg;
@@ -281,6 +281,8 @@ static void batch_free(struct batch *b)
 }
 
 /* ---- destinations ------------------------------------------------------------ */
+
+#define FAIL_FMT "destination %s: %s; %u records %s, next attempt in %.1f s"
 
 static void dest_done(struct sender *s, struct dest *d, CURLcode res, int64_t now);
 
@@ -625,6 +627,8 @@ static void dest_done(struct sender *s, struct dest *d, CURLcode res, int64_t no
 	long code = 0;
 	curl_off_t ra = -1;
 	char reason[CURL_ERROR_SIZE + SENDER_RESP_MAX + 64];
+	const char *where;
+	long kind;
 
 	curl_easy_getinfo(d->easy, CURLINFO_RESPONSE_CODE, &code);
 	curl_easy_getinfo(d->easy, CURLINFO_RETRY_AFTER, &ra);
@@ -679,15 +683,13 @@ static void dest_done(struct sender *s, struct dest *d, CURLcode res, int64_t no
 		snprintf(reason, sizeof(reason), "HTTP %ld: %s", code, resp_text(d));
 	dest_backoff(s, d, now, ra > 0 ? (int64_t)ra * NS_PER_SEC : 0);
 	/* rate-limited, except when the kind of failure changes (500, then timeouts...) */
-	if (d->fail_streak == 1 || d->last_fail != (res != CURLE_OK ? -(long)res : code)) {
-		d->last_fail = res != CURLE_OK ? -(long)res : code;
-		log_warn("destination %s: %s; %u records %s, next attempt in %.1f s", d->label, reason,
-			 b->n, d->fly_src == SRC_SPOOL ? "stay spooled" : d->spool ? "spooled" : "kept in memory",
-			 ntptime_to_sec(d->next_try - now));
+	where = d->fly_src == SRC_SPOOL ? "stay spooled" : d->spool ? "spooled" : "kept in memory";
+	kind = res != CURLE_OK ? -(long)res : code;
+	if (d->fail_streak == 1 || d->last_fail != kind) {
+		d->last_fail = kind;
+		log_warn(FAIL_FMT, d->label, reason, b->n, where, ntptime_to_sec(d->next_try - now));
 	} else {
-		LOG_RL(LOGL_WARN, 30, "destination %s: %s; %u records %s, next attempt in %.1f s", d->label,
-		       reason, b->n,
-		       d->fly_src == SRC_SPOOL ? "stay spooled" : d->spool ? "spooled" : "kept in memory",
+		LOG_RL(LOGL_WARN, 30, FAIL_FMT, d->label, reason, b->n, where,
 		       ntptime_to_sec(d->next_try - now));
 	}
 	if (d->fly_src == SRC_SPOOL) {
