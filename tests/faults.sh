@@ -270,7 +270,7 @@ left=$(spooled "$D/spool")
 [ $rc = 0 ] && [ "$uniq" = 30 ] && [ "$total" = 30 ] && [ "$probes" = 1 ] && [ "$left" = 0 ] &&
 	[ "$f500" -ge 3 ] && [ "$f429" -ge 1 ] && [ "$fhang" -ge 1 ] && sanitizer_clean "$TMP/outage.log"
 verdict $? "destination 500 ($f500 attempts), 429 ($f429), timeouts ($fhang), then back: all 30 records and the probe record delivered exactly once, spool empty" "$TMP/outage.log"
-grep -q "HTTP 500" "$TMP/outage.log" && grep -q "HTTP 429" "$TMP/outage.log" && grep -qi "timeout\|timed out" "$TMP/outage.log" &&
+grep -q "HTTP 500" "$TMP/outage.log" && grep -q "HTTP 429" "$TMP/outage.log" && grep -q "Timeout was reached" "$TMP/outage.log" &&
 	grep -q "delivering again after" "$TMP/outage.log"
 verdict $? "each kind of failure is logged with its reason, and the recovery" "$TMP/outage.log"
 [ "$peak" -lt $((rss0 + 30000)) ]
