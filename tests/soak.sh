@@ -30,6 +30,7 @@ trap cleanup EXIT
 [ -x "$BIN" ] || { echo "no binary $BIN"; exit 1; }
 [ "$SECS" -ge 180 ] || { echo "SOAK_SECONDS must be at least 180 (three cycles)"; exit 2; }
 
+touch "$TMP/resp.log"
 "$BIN" responder --listen 0.0.0.0:0 --light 0.0.0.0:0 --workers 1 </dev/null >/dev/null 2>"$TMP/resp.log" &
 RPID=$!; PIDS+=($RPID)
 for _ in $(seq 50); do grep -q "worker(s)" "$TMP/resp.log" && break; sleep 0.1; done
