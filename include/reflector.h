@@ -9,9 +9,13 @@
  * connections and flows over the workers and no socket is shared between
  * threads.  A control connection and the test sessions it requests belong to
  * the worker that accepted it.  The only shared state is the session
- * accounting (an atomic total and a small per-client table under a mutex,
- * touched when a session starts or ends, never per packet) and the counters,
- * which are per worker and summed with relaxed loads.
+ * accounting of sessions and control connections (atomic totals and a small
+ * per-client table under a mutex, touched when a session or connection starts
+ * or ends, never per packet) and the counters, which are per worker and summed
+ * with relaxed loads.  Abuse: past --max-connections / --max-conn-per-client a
+ * connection is closed as soon as it is accepted; accept() failing for lack of
+ * descriptors pauses that listener for 100 ms (a level-triggered listener would
+ * otherwise spin); at most 64 connections are accepted per wake-up.
  *
  * Test and light sockets are read in batches: up to 64 datagrams per
  * recvmmsg into buffers the worker allocated at start (tsock_batch), each
@@ -36,7 +40,7 @@
 #include "keyfile.h"
 
 #define REFL_MAX_ADDRS 8
-#define REFL_CONN_SESSIONS 16   /* test sessions one control connection may hold */
+#define REFL_CONN_SESSIONS 16   /* test sessions per control connection, by default (--max-per-connection) */
 
 
 struct refl_impair {
@@ -56,6 +60,9 @@ struct refl_config {
 	uint16_t port_lo, port_hi;     /* test ports; 0-0 any */
 	unsigned max_sessions;         /* test sessions in all */
 	unsigned max_per_client;       /* test sessions per client address */
+	unsigned max_per_conn;         /* test sessions per control connection (1..64) */
+	unsigned max_conns;            /* control connections in all */
+	unsigned max_conns_per_client; /* control connections per client address */
 	int64_t ctl_timeout;           /* ns between control messages before Start-Sessions */
 	int64_t refwait;               /* ns without a test packet before a session is dropped */
 	uint32_t greeting_count;       /* Count field of the Server Greeting (PBKDF2 count) */
@@ -89,6 +96,7 @@ struct refl_counters {
 	uint64_t protocol_errors;    /* control connections closed for bad input */
 	uint64_t dscp_seen;          /* bit d set: a test packet arrived with DSCP d */
 	uint64_t denied;             /* Set-Up-Response with an unknown KeyID or wrong secret */
+	uint64_t conn_refused;       /* connections closed at once: --max-connections / --max-conn-per-client */
 };
 
 struct responder;

@@ -37,6 +37,9 @@
  * Test hook: the environment variable TWAMP_SENDER_BACKOFF_MS, read by
  * sender_start(), replaces the 1 s initial back-off (the maximum stays 60
  * times the initial value), so tests can exercise retries in milliseconds.
+ * TWAMP_SENDER_TIMEOUT_MS likewise shortens the 30 s limit of a whole
+ * request (at most 30000), so a destination that never answers times out in
+ * test time.
  */
 #ifndef SENDER_H
 #define SENDER_H

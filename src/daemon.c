@@ -272,18 +272,36 @@ static void cfgthread_signal(struct cfgthread *ct, bool stop)
 	pthread_mutex_unlock(&ct->lock);
 }
 
-/* Wait for the start-up download, at most `limit` ns: a slow one must not hold back measuring. */
-static void cfgthread_wait_first(struct cfgthread *ct, int64_t limit)
+/*
+ * Wait for the start-up download, at most `limit` ns: a slow one must not hold
+ * back measuring.  Signals are taken meanwhile: SIGTERM/SIGINT end the wait
+ * and are returned (a hanging download must not delay a stop by `limit`),
+ * SIGHUP is passed on; 0 otherwise.
+ */
+static int cfgthread_wait_first(struct cfgthread *ct, int64_t limit, const sigset_t *set)
 {
-	struct timespec ts = ntptime_to_timespec(ntptime_now() + limit);
+	int64_t end = ntptime_now() + limit;
 
-	pthread_mutex_lock(&ct->lock);
-	while (!ct->first_done)
-		if (pthread_cond_timedwait(&ct->cond, &ct->lock, &ts) != 0)
-			break;
-	if (!ct->first_done)
-		log_warn("the configuration download is slow: measuring with the local configuration meanwhile");
-	pthread_mutex_unlock(&ct->lock);
+	for (;;) {
+		struct timespec tmo = { .tv_sec = 0, .tv_nsec = 100 * 1000 * 1000 };
+		bool done;
+		int sig;
+
+		pthread_mutex_lock(&ct->lock);
+		done = ct->first_done;
+		pthread_mutex_unlock(&ct->lock);
+		if (done)
+			return 0;
+		if (ntptime_now() >= end) {
+			log_warn("the configuration download is slow: measuring with the local configuration meanwhile");
+			return 0;
+		}
+		sig = sigtimedwait(set, NULL, &tmo);
+		if (sig == SIGINT || sig == SIGTERM)
+			return sig;
+		if (sig == SIGHUP)
+			cfgthread_signal(ct, false);
+	}
 }
 
 int daemon_main(int argc, char **argv)
@@ -407,7 +425,7 @@ int daemon_main(int argc, char **argv)
 		return 1;
 	}
 	if (first_source)
-		cfgthread_wait_first(&ct, 10 * NS_PER_SEC);
+		sig = cfgthread_wait_first(&ct, 10 * NS_PER_SEC, &set);
 
 	tsock_probe(true);
 	so.current = &current;
@@ -422,6 +440,8 @@ int daemon_main(int argc, char **argv)
 	for (;;) {
 		struct timespec tmo = { .tv_sec = 0, .tv_nsec = 100 * NS_PER_MS };
 
+		if (sig == SIGINT || sig == SIGTERM) /* taken while waiting for the first download */
+			break;
 		sig = sigtimedwait(&set, NULL, &tmo);
 		if (sig == SIGINT || sig == SIGTERM)
 			break;

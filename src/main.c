@@ -652,6 +652,10 @@ static void usage_responder(FILE *f)
 		"  --test-ports LOW-HIGH  UDP ports of the test sessions (default: any free port)\n"
 		"  --max-sessions N       test sessions in all (default 100000)\n"
 		"  --max-per-client N     test sessions per client address (default 1000)\n"
+		"  --max-per-connection N test sessions per control connection (1-64, default 16)\n"
+		"  --max-connections N    control connections in all (default 50000)\n"
+		"  --max-conn-per-client N  control connections per client address (default 1000);\n"
+		"                         past a limit a connection is closed at once, and logged\n"
 		"  --control-timeout S    seconds a client may take between control messages\n"
 		"                         before it starts its sessions (default 30)\n"
 		"  --refwait S            seconds without a test packet before a started session is\n"
@@ -720,6 +724,9 @@ static int cmd_responder(int argc, char **argv)
 		{ "test-ports", required_argument, NULL, 'P' },
 		{ "max-sessions", required_argument, NULL, 'm' },
 		{ "max-per-client", required_argument, NULL, 'c' },
+		{ "max-per-connection", required_argument, NULL, 'n' },
+		{ "max-connections", required_argument, NULL, 'C' },
+		{ "max-conn-per-client", required_argument, NULL, 'T' },
 		{ "control-timeout", required_argument, NULL, 't' },
 		{ "refwait", required_argument, NULL, 'r' },
 		{ "greeting-count", required_argument, NULL, 'g' },
@@ -780,6 +787,17 @@ static int cmd_responder(int argc, char **argv)
 			if (parse_uint(optarg, 10000000, &v) || !v)
 				goto bad_opt;
 			c.max_per_client = (unsigned)v;
+			break;
+		case 'n':
+			if (parse_uint(optarg, 64, &v) || !v)
+				goto bad_opt;
+			c.max_per_conn = (unsigned)v;
+			break;
+		case 'C':
+		case 'T':
+			if (parse_uint(optarg, 10000000, &v) || !v)
+				goto bad_opt;
+			*(opt == 'C' ? &c.max_conns : &c.max_conns_per_client) = (unsigned)v;
 			break;
 		case 't':
 			if (parse_seconds(optarg, &c.ctl_timeout) || !c.ctl_timeout)
@@ -901,7 +919,7 @@ static int cmd_responder(int argc, char **argv)
 		else
 			log_info("descriptors: RLIMIT_NOFILE %lu, room for about %lu concurrent sessions "
 				 "with a control connection each (up to %d sessions can share one)",
-				 nofile, room, REFL_CONN_SESSIONS);
+				 nofile, room, c.max_per_conn);
 	}
 	/* the workers inherit a blocked set; this thread waits for the signal */
 	sigemptyset(&set);
@@ -934,12 +952,12 @@ static int cmd_responder(int argc, char **argv)
 	responder_stop(r);
 	log_info("stopping on signal %d: %llu connections, %llu sessions (%llu refused), %llu test "
 		 "packets received, %llu reflected, %llu dropped by --loss, %llu malformed, %llu from "
-		 "foreign addresses, %llu before start",
+		 "foreign addresses, %llu before start, %llu connections refused by the limits",
 		 sig, (unsigned long long)k.connections, (unsigned long long)k.sessions,
 		 (unsigned long long)k.refused, (unsigned long long)k.rx,
 		 (unsigned long long)k.reflected, (unsigned long long)k.dropped_loss,
 		 (unsigned long long)k.malformed, (unsigned long long)k.foreign,
-		 (unsigned long long)k.early);
+		 (unsigned long long)k.early, (unsigned long long)k.conn_refused);
 	return 0;
 bad_opt:
 	for (const struct option *o = longopts; o->name; o++)

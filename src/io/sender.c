@@ -93,6 +93,9 @@ struct batch {
 
 enum batch_src { SRC_MEM, SRC_SPOOL };
 
+/* Test hook TWAMP_SENDER_TIMEOUT_MS (see sender.h): set by sender_start(), read-only after. */
+static long request_timeout_ms = SENDER_TIMEOUT_MS;
+
 struct dest {
 	struct config_destination cfg;
 	char id[17];                  /* spool subdirectory: FNV-1a 64 of the URL */
@@ -123,6 +126,7 @@ struct dest {
 	int64_t next_try;             /* monotonic ns; backing off until then */
 	int64_t backoff;
 	uint64_t fail_streak;
+	long last_fail;               /* kind of the last failure logged: HTTP status, or -CURLcode */
 };
 
 struct sender {
@@ -278,6 +282,8 @@ static void batch_free(struct batch *b)
 
 /* ---- destinations ------------------------------------------------------------ */
 
+#define FAIL_FMT "destination %s: %s; %u records %s, next attempt in %.1f s"
+
 static void dest_done(struct sender *s, struct dest *d, CURLcode res, int64_t now);
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
@@ -363,7 +369,7 @@ static int dest_configure(struct dest *d)
 	curl_easy_setopt(d->easy, CURLOPT_POST, 1L);
 	curl_easy_setopt(d->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(d->easy, CURLOPT_CONNECTTIMEOUT_MS, SENDER_CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(d->easy, CURLOPT_TIMEOUT_MS, SENDER_TIMEOUT_MS);
+	curl_easy_setopt(d->easy, CURLOPT_TIMEOUT_MS, request_timeout_ms);
 	curl_easy_setopt(d->easy, CURLOPT_USERAGENT, "twamp-client");
 	curl_easy_setopt(d->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(d->easy, CURLOPT_WRITEFUNCTION, on_body);
@@ -621,6 +627,8 @@ static void dest_done(struct sender *s, struct dest *d, CURLcode res, int64_t no
 	long code = 0;
 	curl_off_t ra = -1;
 	char reason[CURL_ERROR_SIZE + SENDER_RESP_MAX + 64];
+	const char *where;
+	long kind;
 
 	curl_easy_getinfo(d->easy, CURLINFO_RESPONSE_CODE, &code);
 	curl_easy_getinfo(d->easy, CURLINFO_RETRY_AFTER, &ra);
@@ -674,10 +682,16 @@ static void dest_done(struct sender *s, struct dest *d, CURLcode res, int64_t no
 	else
 		snprintf(reason, sizeof(reason), "HTTP %ld: %s", code, resp_text(d));
 	dest_backoff(s, d, now, ra > 0 ? (int64_t)ra * NS_PER_SEC : 0);
-	LOG_RL(LOGL_WARN, 30, "destination %s: %s; %u records %s, next attempt in %.1f s", d->label,
-	       reason, b->n,
-	       d->fly_src == SRC_SPOOL ? "stay spooled" : d->spool ? "spooled" : "kept in memory",
-	       ntptime_to_sec(d->next_try - now));
+	/* rate-limited, except when the kind of failure changes (500, then timeouts...) */
+	where = d->fly_src == SRC_SPOOL ? "stay spooled" : d->spool ? "spooled" : "kept in memory";
+	kind = res != CURLE_OK ? -(long)res : code;
+	if (d->fail_streak == 1 || d->last_fail != kind) {
+		d->last_fail = kind;
+		log_warn(FAIL_FMT, d->label, reason, b->n, where, ntptime_to_sec(d->next_try - now));
+	} else {
+		LOG_RL(LOGL_WARN, 30, FAIL_FMT, d->label, reason, b->n, where,
+		       ntptime_to_sec(d->next_try - now));
+	}
 	if (d->fly_src == SRC_SPOOL) {
 		spool_release(d->spool);
 		batch_free(b);
@@ -1047,20 +1061,21 @@ static void *sender_main(void *arg)
 
 /* ---- public API ------------------------------------------------------------------- */
 
-static int64_t env_backoff(void)
+/* Test hooks: milliseconds from the environment variable `name`, in 1..max_ms, else def_ms. */
+static long env_ms(const char *name, long def_ms, long max_ms)
 {
-	const char *v = getenv("TWAMP_SENDER_BACKOFF_MS");
+	const char *v = getenv(name);
 	char *end;
 	long ms;
 
 	if (!v || !*v)
-		return SENDER_BACKOFF_MIN;
+		return def_ms;
 	ms = strtol(v, &end, 10);
-	if (*end || ms < 1 || ms > 3600L * 1000) {
-		log_warn("TWAMP_SENDER_BACKOFF_MS=%s ignored (1..3600000)", v);
-		return SENDER_BACKOFF_MIN;
+	if (*end || ms < 1 || ms > max_ms) {
+		log_warn("%s=%s ignored (1..%ld)", name, v, max_ms);
+		return def_ms;
 	}
-	return (int64_t)ms * NS_PER_MS;
+	return ms;
 }
 
 struct sender *sender_start(const struct config_destination *dests, size_t ndests,
@@ -1079,8 +1094,10 @@ struct sender *sender_start(const struct config_destination *dests, size_t ndest
 	s->qtail = &s->qhead;
 	s->out = out ? out : stdout;
 	s->spool_max = spool_max_bytes;
-	s->backoff_min = env_backoff();
+	s->backoff_min = (int64_t)env_ms("TWAMP_SENDER_BACKOFF_MS", SENDER_BACKOFF_MIN / NS_PER_MS,
+					  3600 * 1000) * NS_PER_MS;
 	s->backoff_max = s->backoff_min * SENDER_BACKOFF_FACTOR;
+	request_timeout_ms = env_ms("TWAMP_SENDER_TIMEOUT_MS", SENDER_TIMEOUT_MS, SENDER_TIMEOUT_MS);
 	s->rnd = (uint64_t)ntptime_now() | 1;
 	pthread_mutex_init(&s->lock, NULL);
 	if (!(s->spool_dir = strdup(spool_dir ? spool_dir : "spool"))) {

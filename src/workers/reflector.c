@@ -27,7 +27,8 @@
 #include "rng.h"
 #include "worker.h"
 
-#define CONN_MAX_SESSIONS REFL_CONN_SESSIONS
+#define CONN_MAX_SESSIONS 64     /* array size; the limit is cfg.max_per_conn */
+#define ACCEPT_PAUSE (100 * NS_PER_MS)  /* listener rest after EMFILE and the like */
 /* the longest command: Start-N/Stop-N-Sessions naming every session of a connection */
 #define CONN_RBUF (2 * WIRE_N_HDR_LEN + 16 * CONN_MAX_SESSIONS)
 _Static_assert(CONN_RBUF >= WIRE_CONTROL_MAX_LEN, "room for every fixed-size message");
@@ -80,11 +81,12 @@ struct rconn {
 	struct sockaddr_storage peer, local;   /* unmapped */
 	enum conn_state state;
 	bool started;
+	bool counted;                  /* holds a place in the connection accounting */
 	struct wk_timer timer;
 	uint8_t rbuf[CONN_RBUF];
 	size_t rlen, rneed;
 	bool peeked;                   /* the first block of this command is decrypted */
-	uint8_t wbuf[4 * CONN_RBUF];
+	uint8_t wbuf[CONN_RBUF + 4 * WIRE_CONTROL_MAX_LEN];
 	size_t wlen;
 	struct rtest *tests[CONN_MAX_SESSIONS];
 	int ntests;
@@ -95,12 +97,13 @@ struct client_entry {
 	struct client_entry *next;
 	struct sockaddr_storage addr;
 	unsigned sessions;
+	unsigned conns;                /* control connections open */
 };
 
 struct rlistener {
 	struct wk_io io;
 	struct rworker *rw;
-	struct wk_timer resume;        /* out of descriptors: accept again when it fires */
+	struct wk_timer pause;         /* accept() ran out of descriptors: rest, then listen again */
 };
 
 struct rworker {
@@ -119,7 +122,7 @@ struct rworker {
 	struct {
 		_Atomic uint64_t connections, sessions, refused, rx, reflected, dropped_loss,
 			duplicated, reordered, malformed, foreign, early, slots_full,
-			protocol_errors, dscp_seen, denied;
+			protocol_errors, dscp_seen, denied, conn_refused;
 	} c;
 };
 
@@ -133,6 +136,7 @@ struct responder {
 	struct rworker *w;
 	int nw;
 	_Atomic unsigned sessions;
+	_Atomic unsigned conns;        /* control connections open */
 	pthread_mutex_t clients_lock;
 	struct client_entry *clients[CLIENT_BUCKETS];
 };
@@ -147,6 +151,9 @@ void refl_config_default(struct refl_config *c)
 	memcpy(&c->listen[0], &any, sizeof(any));
 	c->max_sessions = 100000;
 	c->max_per_client = 1000;
+	c->max_conns = 50000;
+	c->max_conns_per_client = 1000;
+	c->max_per_conn = REFL_CONN_SESSIONS;
 	c->ctl_timeout = 30 * NS_PER_SEC;
 	c->refwait = 900 * NS_PER_SEC;   /* RFC 5357 REFWAIT default */
 	c->greeting_count = 1024;
@@ -187,11 +194,93 @@ static unsigned addr_hash(const struct sockaddr_storage *a)
 	return h % CLIENT_BUCKETS;
 }
 
+/* The client's entry, created when missing; under clients_lock.  NULL when out of memory. */
+static struct client_entry *client_get(struct responder *r, const struct sockaddr_storage *peer)
+{
+	struct client_entry *e;
+	unsigned h = addr_hash(peer);
+
+	for (e = r->clients[h]; e; e = e->next)
+		if (tsock_addr_equal(&e->addr, peer))
+			return e;
+	e = calloc(1, sizeof(*e));
+	if (e) {
+		e->addr = *peer;
+		e->next = r->clients[h];
+		r->clients[h] = e;
+	}
+	return e;
+}
+
+/* Free the client's entry once it holds nothing; under clients_lock. */
+static void client_put(struct responder *r, const struct sockaddr_storage *peer)
+{
+	struct client_entry **pp, *e;
+
+	for (pp = &r->clients[addr_hash(peer)]; (e = *pp); pp = &e->next) {
+		if (tsock_addr_equal(&e->addr, peer)) {
+			if (!e->sessions && !e->conns) {
+				*pp = e->next;
+				free(e);
+			}
+			return;
+		}
+	}
+}
+
+/*
+ * Take a control connection place for the client: 0, or -1 when a limit
+ * (--max-connections, --max-conn-per-client) is reached (logged, rate-limited).
+ */
+static int conn_account_take(struct responder *r, const struct sockaddr_storage *peer)
+{
+	struct client_entry *e;
+	char a[INET6_ADDRSTRLEN];
+	int rc = 0;
+
+	if (atomic_fetch_add(&r->conns, 1) >= r->cfg.max_conns) {
+		atomic_fetch_sub(&r->conns, 1);
+		LOG_RL(LOGL_WARN, 10, "connection from %s refused: the limit of %u control connections is "
+		       "reached (--max-connections)", tsock_addr_str(peer, a, sizeof(a)), r->cfg.max_conns);
+		return -1;
+	}
+	pthread_mutex_lock(&r->clients_lock);
+	e = client_get(r, peer);
+	if (!e) {
+		rc = -1;
+	} else if (e->conns >= r->cfg.max_conns_per_client) {
+		LOG_RL(LOGL_WARN, 10, "connection from %s refused: it has %u control connections "
+		       "(--max-conn-per-client)", tsock_addr_str(peer, a, sizeof(a)), e->conns);
+		rc = -1;
+	} else {
+		e->conns++;
+	}
+	pthread_mutex_unlock(&r->clients_lock);
+	if (rc < 0)
+		atomic_fetch_sub(&r->conns, 1);
+	return rc;
+}
+
+static void conn_account_release(struct responder *r, const struct sockaddr_storage *peer)
+{
+	struct client_entry *e;
+
+	pthread_mutex_lock(&r->clients_lock);
+	for (e = r->clients[addr_hash(peer)]; e; e = e->next)
+		if (tsock_addr_equal(&e->addr, peer))
+			break;
+	if (e && e->conns) {
+		e->conns--;
+		client_put(r, peer);
+	}
+	pthread_mutex_unlock(&r->clients_lock);
+	atomic_fetch_sub(&r->conns, 1);
+}
+
 /* Take a session place for the client: 0, or the Accept value to refuse with. */
 static int account_take(struct responder *r, const struct sockaddr_storage *peer)
 {
 	struct client_entry *e;
-	unsigned h = addr_hash(peer);
 	int rc = WIRE_ACCEPT_OK;
 
 	if (atomic_fetch_add(&r->sessions, 1) >= r->cfg.max_sessions) {
@@ -201,17 +290,7 @@ static int account_take(struct responder *r, const struct sockaddr_storage *peer
 		return WIRE_ACCEPT_TEMPORARY_LIMIT;
 	}
 	pthread_mutex_lock(&r->clients_lock);
-	for (e = r->clients[h]; e; e = e->next)
-		if (tsock_addr_equal(&e->addr, peer))
-			break;
-	if (!e) {
-		e = calloc(1, sizeof(*e));
-		if (e) {
-			e->addr = *peer;
-			e->next = r->clients[h];
-			r->clients[h] = e;
-		}
-	}
+	e = client_get(r, peer);
 	if (!e) {
 		rc = WIRE_ACCEPT_INTERNAL;
 	} else if (e->sessions >= r->cfg.max_per_client) {
@@ -223,6 +302,8 @@ static int account_take(struct responder *r, const struct sockaddr_storage *peer
 	} else {
 		e->sessions++;
 	}
+	if (e && rc != WIRE_ACCEPT_OK)
+		client_put(r, peer);
 	pthread_mutex_unlock(&r->clients_lock);
 	if (rc != WIRE_ACCEPT_OK)
 		atomic_fetch_sub(&r->sessions, 1);
@@ -238,10 +319,7 @@ static void account_release(struct responder *r, const struct sockaddr_storage *
 		if (tsock_addr_equal(&e->addr, peer)) {
 			if (e->sessions)
 				e->sessions--;
-			if (!e->sessions) {
-				*pp = e->next;
-				free(e);
-			}
+			client_put(r, peer);
 			break;
 		}
 	}
@@ -619,6 +697,8 @@ static void conn_close(struct rconn *c, const char *why)
 	wk_timer_cancel(rw->wk, &c->timer);
 	wk_del_io(rw->wk, &c->io);
 	close(c->io.fd);
+	if (c->counted)
+		conn_account_release(rw->r, &c->peer);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -713,7 +793,11 @@ static void handle_request(struct rconn *c)
 		LOG_RL(LOGL_INFO, 10, "refused a session: %u octets of padding to reflect, only %u of padding",
 		       rq.pad_reflect, rq.padding);
 		as.accept = WIRE_ACCEPT_UNSUPPORTED;
-	} else if (c->ntests >= CONN_MAX_SESSIONS) {
+	} else if (c->ntests >= (int)cfg->max_per_conn) {
+		char a[INET6_ADDRSTRLEN];
+
+		LOG_RL(LOGL_WARN, 10, "session refused: the connection from %s has %d sessions "
+		       "(--max-per-connection)", tsock_addr_str(&c->peer, a, sizeof(a)), c->ntests);
 		as.accept = WIRE_ACCEPT_PERMANENT_LIMIT;
 	} else {
 		as.accept = (uint8_t)account_take(rw->r, &c->peer);
@@ -1121,12 +1205,21 @@ static void refwait_cb(struct wk_timer *t)
 	conn_reap(c);
 }
 
+static void listener_resume_cb(struct wk_timer *t)
+{
+	struct rlistener *l = (struct rlistener *)((char *)t - offsetof(struct rlistener, pause));
+
+	wk_mod_io(l->rw->wk, &l->io, EPOLLIN);
+}
+
 static void accept_cb(struct wk_io *io, uint32_t events)
 {
-	struct rworker *rw = ((struct rlistener *)io)->rw;
+	struct rlistener *l = (struct rlistener *)io;
+	struct rworker *rw = l->rw;
 
 	(void)events;
-	for (;;) {
+	/* a budget per wake-up: a connection flood must not keep the loop from live sessions */
+	for (int budget = 0; budget < 64; budget++) {
 		struct sockaddr_storage peer;
 		socklen_t plen = sizeof(peer);
 		int fd = accept4(io->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -1135,27 +1228,32 @@ static void accept_cb(struct wk_io *io, uint32_t events)
 		int one = 1;
 
 		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-				/*
-				 * The connection stays in the backlog and the listener readable:
-				 * stop watching it for a while instead of spinning on it.
-				 */
-				struct rlistener *l = (struct rlistener *)io;
-
-				LOG_RL(LOGL_WARN, 10, "accept: %m: new control connections wait "
-				       "(RLIMIT_NOFILE, --max-sessions)");
-				wk_mod_io(rw->wk, io, 0);
-				wk_timer_arm(rw->wk, &l->resume, ntptime_now() + 100 * NS_PER_MS);
-			} else if (errno != EAGAIN && errno != EINTR) {
-				LOG_RL(LOGL_WARN, 10, "accept: %m");
-			}
+			if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
+				return;
+			/*
+			 * EMFILE, ENFILE, ENOBUFS: the connection stays queued and the
+			 * listener readable, so stop watching it for a moment rather than
+			 * spin on it.
+			 */
+			LOG_RL(LOGL_WARN, 10, "accept: %m: not accepting connections for %d ms",
+			       (int)(ACCEPT_PAUSE / NS_PER_MS));
+			if (wk_mod_io(rw->wk, io, 0) == 0)
+				wk_timer_arm(rw->wk, &l->pause, ntptime_now() + ACCEPT_PAUSE);
 			return;
 		}
-		c = calloc(1, sizeof(*c));
-		if (!c) {
+		tsock_addr_unmap(&peer);
+		if (conn_account_take(rw->r, &peer) < 0) {
+			COUNT(rw, conn_refused);
 			close(fd);
 			continue;
 		}
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			conn_account_release(rw->r, &peer);
+			close(fd);
+			continue;
+		}
+		c->counted = true;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		c->io.fd = fd;
 		c->io.cb = conn_cb;
@@ -1189,13 +1287,6 @@ static void accept_cb(struct wk_io *io, uint32_t events)
 		}
 		conn_expect(c, WIRE_SETUP_LEN);
 	}
-}
-
-static void accept_resume_cb(struct wk_timer *t)
-{
-	struct rlistener *l = (struct rlistener *)((char *)t - offsetof(struct rlistener, resume));
-
-	wk_mod_io(l->rw->wk, &l->io, EPOLLIN);
 }
 
 static void clk_cb(struct wk_timer *t)
@@ -1278,6 +1369,13 @@ struct responder *responder_start(const struct refl_config *cfg)
 		return NULL;
 	r->cfg = *cfg;
 	r->cfg.keys = NULL;
+	/* limits a caller left at 0 (a config not from refl_config_default) take the defaults */
+	if (!r->cfg.max_per_conn || r->cfg.max_per_conn > CONN_MAX_SESSIONS)
+		r->cfg.max_per_conn = REFL_CONN_SESSIONS;
+	if (!r->cfg.max_conns)
+		r->cfg.max_conns = 50000;
+	if (!r->cfg.max_conns_per_client)
+		r->cfg.max_conns_per_client = 1000;
 	if (cfg->nkeys) {
 		r->keys = calloc(cfg->nkeys, sizeof(*r->keys));
 		if (!r->keys) {
@@ -1341,7 +1439,7 @@ struct responder *responder_start(const struct refl_config *cfg)
 				goto fail;
 			rw->listeners[i].io.cb = accept_cb;
 			rw->listeners[i].rw = rw;
-			wk_timer_init(&rw->listeners[i].resume, accept_resume_cb);
+			wk_timer_init(&rw->listeners[i].pause, listener_resume_cb);
 			r->ports[i] = port;
 			if (wk_add_io(rw->wk, &rw->listeners[i].io, EPOLLIN) < 0)
 				goto fail;
@@ -1413,6 +1511,7 @@ void responder_counters(const struct responder *r, struct refl_counters *o)
 		SUM(slots_full);
 		SUM(protocol_errors);
 		SUM(denied);
+		SUM(conn_refused);
 #undef SUM
 		o->dscp_seen |= atomic_load_explicit(&rw->c.dscp_seen, memory_order_relaxed);
 	}
