@@ -283,7 +283,7 @@ static int cfgthread_wait_first(struct cfgthread *ct, int64_t limit, const sigse
 	int64_t end = ntptime_now() + limit;
 
 	for (;;) {
-		struct timespec tmo = { .tv_sec = 0, .tv_nsec = 100 * 1000 * 1000 };
+		struct timespec tmo = { .tv_sec = 0, .tv_nsec = 100L * 1000 * 1000 };
 		bool done;
 		int sig;
 

@@ -1095,7 +1095,7 @@ struct sender *sender_start(const struct config_destination *dests, size_t ndest
 	s->out = out ? out : stdout;
 	s->spool_max = spool_max_bytes;
 	s->backoff_min = (int64_t)env_ms("TWAMP_SENDER_BACKOFF_MS", SENDER_BACKOFF_MIN / NS_PER_MS,
-					  3600 * 1000) * NS_PER_MS;
+					  3600L * 1000) * NS_PER_MS;
 	s->backoff_max = s->backoff_min * SENDER_BACKOFF_FACTOR;
 	request_timeout_ms = env_ms("TWAMP_SENDER_TIMEOUT_MS", SENDER_TIMEOUT_MS, SENDER_TIMEOUT_MS);
 	s->rnd = (uint64_t)ntptime_now() | 1;
