@@ -304,6 +304,59 @@ static void ping_start_job(struct worker *wk, void *arg)
 	}
 }
 
+/*
+ * The session options ping and bench share: -s, -L, -4/-6, -S, --control-timeout
+ * (t), --timestamps (T), --seed (e), --spin (p).  1: handled; 0: not one of
+ * them; -1: a bad value (the caller reports it).
+ */
+struct common_opts {
+	struct session_params *p;
+	int *family;
+	const char **src;
+	int64_t *spin;
+};
+
+static int common_session_opt(int opt, const char *arg, const struct common_opts *c)
+{
+	unsigned long v;
+
+	switch (opt) {
+	case 's':
+		if (parse_uint(arg, WIRE_TEST_MAX_LEN - WIRE_STAMP_LEN, &v))
+			return -1;
+		c->p->padding = (uint32_t)v;
+		return 1;
+	case 'L':
+		return parse_seconds(arg, &c->p->loss_timeout) || !c->p->loss_timeout ? -1 : 1;
+	case 't':
+		return parse_seconds(arg, &c->p->ctl_timeout) || !c->p->ctl_timeout ? -1 : 1;
+	case '4':
+	case '6':
+		*c->family = opt == '4' ? AF_INET : AF_INET6;
+		return 1;
+	case 'S':
+		*c->src = arg;
+		return 1;
+	case 'T':
+		if (strcmp(arg, "user") && strcmp(arg, "kernel"))
+			return -1;
+		c->p->user_timestamps = !strcmp(arg, "user");
+		return 1;
+	case 'e':
+		if (parse_uint(arg, ULONG_MAX, &v))
+			return -1;
+		c->p->seed = v;
+		return 1;
+	case 'p':
+		if (parse_uint(arg, 100000, &v))
+			return -1;
+		*c->spin = (int64_t)v * NS_PER_US;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 static int cmd_ping(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -325,6 +378,7 @@ static int cmd_ping(int argc, char **argv)
 	const char *hw_iface = NULL;
 	int64_t spin = 100 * NS_PER_US;
 	struct session_params p;
+	struct common_opts co;
 	struct ping_ctx ctx = { 0 };
 	struct ping_job job = { .p = &p };
 	struct stats_summary sum;
@@ -336,7 +390,14 @@ static int cmd_ping(int argc, char **argv)
 	unsigned long v;
 
 	session_params_default(&p);
+	co = (struct common_opts){ .p = &p, .family = &family, .src = &src, .spin = &spin };
 	while ((opt = getopt_long(argc, argv, "c:i:s:D:L:46S:P:ZvMRqhA:u:k:", longopts, NULL)) != -1) {
+		int common = common_session_opt(opt, optarg, &co);
+
+		if (common < 0)
+			goto bad_opt;
+		if (common > 0)
+			continue;
 		switch (opt) {
 		case 'A':
 			modes = optarg;
@@ -374,11 +435,6 @@ static int cmd_ping(int argc, char **argv)
 				goto bad_opt;
 			break;
 		}
-		case 's':
-			if (parse_uint(optarg, WIRE_TEST_MAX_LEN - WIRE_STAMP_LEN, &v))
-				goto bad_opt;
-			p.padding = (uint32_t)v;
-			break;
 		case 'D': {
 			/* several, comma-separated: one test session each, one control connection */
 			char buf[256], *save = NULL;
@@ -397,19 +453,6 @@ static int cmd_ping(int argc, char **argv)
 			p.dscp = p.stream_dscp[0];
 			break;
 		}
-		case 'L':
-			if (parse_seconds(optarg, &p.loss_timeout) || p.loss_timeout == 0)
-				goto bad_opt;
-			break;
-		case '4':
-			family = AF_INET;
-			break;
-		case '6':
-			family = AF_INET6;
-			break;
-		case 'S':
-			src = optarg;
-			break;
 		case 'P':
 			if (parse_range(optarg, &p.port_lo, &p.port_hi))
 				goto bad_opt;
@@ -452,20 +495,6 @@ static int cmd_ping(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
-		case 't':
-			if (parse_seconds(optarg, &p.ctl_timeout) || p.ctl_timeout == 0)
-				goto bad_opt;
-			break;
-		case 'e':
-			if (parse_uint(optarg, ULONG_MAX, &v))
-				goto bad_opt;
-			p.seed = v;
-			break;
-		case 'p':
-			if (parse_uint(optarg, 100000, &v))
-				goto bad_opt;
-			spin = (int64_t)v * NS_PER_US;
-			break;
 		case 'v':
 			verbose = true;
 			break;
@@ -474,14 +503,6 @@ static int cmd_ping(int argc, char **argv)
 			break;
 		case 'H':
 			hw_iface = optarg;
-			break;
-		case 'T':
-			if (!strcmp(optarg, "user"))
-				p.user_timestamps = true;
-			else if (!strcmp(optarg, "kernel"))
-				p.user_timestamps = false;
-			else
-				goto bad_opt;
 			break;
 		case 'M':
 			machine = true;
@@ -1065,6 +1086,7 @@ static int cmd_bench(int argc, char **argv)
 		{ 0 },
 	};
 	static struct bench_opts o;   /* large: not on the stack */
+	struct common_opts co;
 	const char *src = NULL;
 	int family = AF_UNSPEC, opt;
 	unsigned long v;
@@ -1073,7 +1095,14 @@ static int cmd_bench(int argc, char **argv)
 	char err[300];
 
 	bench_opts_default(&o);
+	co = (struct common_opts){ .p = &o.tmpl, .family = &family, .src = &src, .spin = &o.spin };
 	while ((opt = getopt_long(argc, argv, "L:s:D:46S:qh", longopts, NULL)) != -1) {
+		int common = common_session_opt(opt, optarg, &co);
+
+		if (common < 0)
+			goto bad_opt;
+		if (common > 0)
+			continue;
 		switch (opt) {
 		case 'm':
 			if (!strcmp(optarg, "control"))
@@ -1132,55 +1161,15 @@ static int cmd_bench(int argc, char **argv)
 				goto bad_opt;
 			*(opt == 13 ? &o.baseline_rtt : &o.max_p99) = ns / 1000;
 			break;
-		case 'L':
-			if (parse_seconds(optarg, &o.tmpl.loss_timeout) || !o.tmpl.loss_timeout)
-				goto bad_opt;
-			break;
-		case 's':
-			if (parse_uint(optarg, WIRE_TEST_MAX_LEN - WIRE_STAMP_LEN, &v))
-				goto bad_opt;
-			o.tmpl.padding = (uint32_t)v;
-			break;
 		case 'D':
 			o.tmpl.dscp = parse_dscp(optarg);
 			if (o.tmpl.dscp < 0)
 				goto bad_opt;
 			break;
-		case '4':
-			family = AF_INET;
-			break;
-		case '6':
-			family = AF_INET6;
-			break;
-		case 'S':
-			src = optarg;
-			break;
-		case 't':
-			if (parse_seconds(optarg, &o.tmpl.ctl_timeout) || !o.tmpl.ctl_timeout)
-				goto bad_opt;
-			break;
-		case 'T':
-			if (!strcmp(optarg, "user"))
-				o.tmpl.user_timestamps = true;
-			else if (!strcmp(optarg, "kernel"))
-				o.tmpl.user_timestamps = false;
-			else
-				goto bad_opt;
-			break;
-		case 'e':
-			if (parse_uint(optarg, ULONG_MAX, &v))
-				goto bad_opt;
-			o.tmpl.seed = v;
-			break;
 		case 'w':
 			if (parse_uint(optarg, 256, &v) || !v)
 				goto bad_opt;
 			o.nworkers = (int)v;
-			break;
-		case 'p':
-			if (parse_uint(optarg, 100000, &v))
-				goto bad_opt;
-			o.spin = (int64_t)v * NS_PER_US;
 			break;
 		case 'C':
 			o.csv = optarg;
