@@ -747,8 +747,13 @@ static void probe_caps(void)
 			poll(&pfd, 1, 5);
 			if (!caps.tx_sw && tsock_recv_errqueue(fd, &rx) == 1 && rx.txstamp && rx.ts_kernel)
 				caps.tx_sw = true;
-			if (!caps.rx_sw && tsock_recv(fd, buf, sizeof(buf), &rx) > 0 && rx.ts_kernel)
-				caps.rx_sw = true;
+			if (!caps.rx_sw && tsock_recv(fd, buf, sizeof(buf), &rx) > 0) {
+				if (rx.ts_kernel)
+					caps.rx_sw = true;
+				else /* the kernel turns RX stamping on a moment after the first socket asks */
+					(void)tsock_send(fd, buf, sizeof(buf), (struct sockaddr *)&lo,
+							 sizeof(struct sockaddr_in));
+			}
 		}
 	}
 	close(fd);
