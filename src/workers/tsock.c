@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -724,6 +725,14 @@ static struct tsock_caps caps;
 static pthread_once_t caps_once = PTHREAD_ONCE_INIT;
 
 /* Send one datagram to ourselves on loopback and see which timestamps come. */
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
+}
+
 static void probe_caps(void)
 {
 	struct sockaddr_storage lo = { 0 };
@@ -741,12 +750,17 @@ static void probe_caps(void)
 		return;
 	tsock_addr_set_port(&lo, port);
 	if (tsock_send(fd, buf, sizeof(buf), (struct sockaddr *)&lo, sizeof(struct sockaddr_in)) == 0) {
-		for (int i = 0; i < 200 && (!caps.rx_sw || !caps.tx_sw); i++) {
+		/* up to a second: a loaded machine may take its time */
+		int64_t deadline = mono_ns() + NS_PER_SEC;
+
+		while ((!caps.rx_sw || !caps.tx_sw) && mono_ns() < deadline) {
 			struct pollfd pfd = { .fd = fd, .events = POLLIN | POLLPRI };
 
 			poll(&pfd, 1, 5);
-			if (!caps.tx_sw && tsock_recv_errqueue(fd, &rx) == 1 && rx.txstamp && rx.ts_kernel)
-				caps.tx_sw = true;
+			/* drain the error queue: a stamp left in it would make poll() return at once */
+			while (tsock_recv_errqueue(fd, &rx) == 1)
+				if (rx.txstamp && rx.ts_kernel)
+					caps.tx_sw = true;
 			if (!caps.rx_sw && tsock_recv(fd, buf, sizeof(buf), &rx) > 0) {
 				if (rx.ts_kernel)
 					caps.rx_sw = true;
