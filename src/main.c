@@ -338,7 +338,7 @@ static int common_session_opt(int opt, const char *arg, const struct common_opts
 		*c->src = arg;
 		return 1;
 	case 'T':
-		if (strcmp(arg, "user") && strcmp(arg, "kernel"))
+		if (strcmp(arg, "user") != 0 && strcmp(arg, "kernel") != 0)
 			return -1;
 		c->p->user_timestamps = !strcmp(arg, "user");
 		return 1;
