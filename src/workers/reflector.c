@@ -917,6 +917,8 @@ static void handle_n_sessions(struct rconn *c)
 		for (uint32_t i = 0; i < m.n; i++) {
 			int k = find_test(c, m.sids[i]);
 
+			if (k < 0)
+				continue; /* named twice: already stopped */
 			if (start) {
 				c->tests[k]->started = true;
 				c->tests[k]->last_rx = ntptime_now();
