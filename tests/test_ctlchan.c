@@ -27,6 +27,7 @@
 #include "crypto.h"
 #include "ctlchan.h"
 #include "ntptime.h"
+#include "util/testhex.h"
 #include "util/pcap.h"
 #include "wire.h"
 
@@ -46,34 +47,6 @@
 static int64_t rnd_time(struct rng *r)
 {
 	return 946684800LL * NS_PER_SEC + (int64_t)(rnd(r) % (3155760000ULL * NS_PER_SEC));
-}
-
-static size_t hex2bin(const char *hex, uint8_t *out, size_t cap)
-{
-	size_t n = 0;
-
-	while (*hex && n < cap) {
-		unsigned v;
-
-		if (*hex == ' ') {
-			hex++;
-			continue;
-		}
-		cr_assert(hex[1], "odd hex string");
-		cr_assert_eq(sscanf(hex, "%2x", &v), 1);
-		out[n++] = (uint8_t)v;
-		hex += 2;
-	}
-	return n;
-}
-
-static void assert_hex(const uint8_t *got, size_t len, const char *hex, const char *what)
-{
-	uint8_t want[512];
-	size_t n = hex2bin(hex, want, sizeof(want));
-
-	cr_assert_eq(n, len, "%s: expected %zu octets, compare %zu", what, n, len);
-	cr_assert_arr_eq(got, want, len, "%s differs from %s", what, hex);
 }
 
 static bool all_zero(const uint8_t *p, size_t n)

@@ -44,6 +44,7 @@
 #include "session.h"
 #include "stats.h"
 #include "tsock.h"
+#include "util/testhex.h"
 #include "util/pcap.h"
 #include "wire.h"
 #include "worker.h"
@@ -91,16 +92,6 @@ static void put16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)(v >> 8);
 	p[1] = (uint8_t)v;
-}
-
-static void hex2bin(const char *hex, uint8_t *out, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		unsigned v;
-
-		cr_assert_eq(sscanf(hex + 2 * i, "%2x", &v), 1, "bad hex '%s'", hex);
-		out[i] = (uint8_t)v;
-	}
 }
 
 static bool all_zero(const uint8_t *p, size_t n)
@@ -747,7 +738,7 @@ static void replay_twampd(const char *file, uint16_t ctl_port, const char *sid_h
 		     info->error);
 
 	/* the session twampd's bytes described */
-	hex2bin(sid_hex, sid, sizeof(sid));
+	hex2bin_exact(sid_hex, sid, sizeof(sid));
 	cr_assert(!memcmp(cap.s2c + S2C_ACCEPT + 4, sid, 16), "the capture holds SID %s", sid_hex);
 	cr_assert(info->have_sid);
 	cr_assert(!memcmp(info->sid, sid, 16), "our client took another SID than twampd's %s", sid_hex);
@@ -1638,10 +1629,10 @@ static void replay_keyed(const char *file, uint32_t mode, const char *aes, const
 	cr_assert_eq(pcap_tcp_stream(&cap.pf, PORT_OPEN, cap.cli_ctl_port, &cap.s2c, &cap.s2c_len), 0);
 	cr_assert_eq(cap.s2c_len, S2C_LEN);
 	cr_assert_eq(cap.c2s_len, C2S_LEN);
-	hex2bin(aes, keys.aes_key, sizeof(keys.aes_key));
-	hex2bin(hmac, keys.hmac_key, sizeof(keys.hmac_key));
-	hex2bin(civ, keys.client_iv, sizeof(keys.client_iv));
-	hex2bin(siv, server_iv, sizeof(server_iv));
+	hex2bin_exact(aes, keys.aes_key, sizeof(keys.aes_key));
+	hex2bin_exact(hmac, keys.hmac_key, sizeof(keys.hmac_key));
+	hex2bin_exact(civ, keys.client_iv, sizeof(keys.client_iv));
+	hex2bin_exact(siv, server_iv, sizeof(server_iv));
 
 	/* where twampd reflected: from its sealed Accept-Session, opened with the keys */
 	cr_assert_eq(wire_decode_greeting(cap.s2c, WIRE_GREETING_LEN, &g), 0);

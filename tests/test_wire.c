@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ntptime.h"
+#include "util/testhex.h"
 #include "util/pcap.h"
 #include "wire.h"
 
@@ -51,24 +52,6 @@ static uint8_t *dup_exact(const void *p, size_t len)
 	if (len)
 		memcpy(b, p, len);
 	return b;
-}
-
-static size_t hex2bin(const char *hex, uint8_t *out, size_t cap)
-{
-	size_t n = 0;
-
-	while (hex[0] && hex[1] && n < cap) {
-		unsigned v;
-
-		if (hex[0] == ' ') {
-			hex++;
-			continue;
-		}
-		cr_assert_eq(sscanf(hex, "%2x", &v), 1);
-		out[n++] = (uint8_t)v;
-		hex += 2;
-	}
-	return n;
 }
 
 static bool all_zero(const uint8_t *p, size_t n)
