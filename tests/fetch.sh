@@ -579,15 +579,28 @@ run git "git: truncated JSON committed" FAILED \
 	method=git url=$G "path={probe}" probe=p1
 run git "git: the same bad commit again" FAILED "not valid JSON" same method=git url=$G \
 	"path={probe}" probe=p1
+# hostile symlinks point inside $TMP only (the test runs as root): never at a host file
+VICTIM=$TMP/victim
+echo "victim: no fetch may write here" >"$VICTIM"
+VICTIM_SUM=$(sha256sum <"$VICTIM")
+victim_check() { # DESCRIPTION
+	if [ "$(sha256sum <"$VICTIM" 2>/dev/null)" = "$VICTIM_SUM" ]; then
+		ok "$1: the symlink's target is unchanged"
+	else
+		ko "$1: the symlink's target $VICTIM was written"
+	fi
+}
 rm "$WORK/p1/twamp_targets_list.json"
-ln -s /etc/passwd "$WORK/p1/twamp_targets_list.json"
+ln -s "$VICTIM" "$WORK/p1/twamp_targets_list.json"
 git_q add -A && git_q commit -qm "a symlink" && git_q push -q origin main
 run git "git: a symlink in the repository" FAILED "p1/twamp_targets_list.json: not a regular file" same \
 	method=git url=$G "path={probe}" probe=p1
+victim_check "git: a symlink in the repository"
 rm "$WORK/p1/twamp_targets_list.json"
 targets g1-fixed >"$WORK/p1/twamp_targets_list.json"
 git_q add -A && git_q commit -qm "fixed" && git_q push -q origin main
 run git "git: fixed" UPDATED "" "new:$WORK/p1" method=git url=$G "path={probe}" probe=p1
+victim_check "git: a regular file replacing the symlink"
 run git "git: missing ConfigPath directory" FAILED "nope/twamp_global_config.json: not in the repository" \
 	same method=git url=$G path=nope
 run git "git: connection refused" FAILED "127.0.0.1 port $DEADP: Connection refused" same \

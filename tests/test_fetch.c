@@ -223,8 +223,30 @@ static void sh(const char *fmt, ...)
 }
 
 /*
- * Commit files (name, content pairs; content NULL = a symlink to /etc/passwd)
- * as the whole tree of a new commit on refs/heads/<branch> of the bare
+ * A file the hostile repositories' symlinks point to: it lies inside the
+ * test's own temporary directory (never a host file: the tests run as root),
+ * and victim_intact() says whether it still holds what setup_git() wrote.
+ */
+static char victim[160];
+#define VICTIM_CONTENT "victim: no fetch may write here\n"
+
+static bool victim_intact(void)
+{
+	char buf[256] = "";
+	FILE *fp = fopen(victim, "r");
+	size_t n;
+
+	if (!fp)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	return strcmp(buf, VICTIM_CONTENT) == 0;
+}
+
+/*
+ * Commit files (name, content pairs; content NULL = a symlink to victim,
+ * inside the test's temporary directory) as the whole tree of a new commit on refs/heads/<branch> of the bare
  * repository, with parent the branch's tip unless orphan.
  */
 static void commit(const char *branch, bool orphan, const char *const *files, size_t n)
@@ -241,7 +263,7 @@ static void commit(const char *branch, bool orphan, const char *const *files, si
 	cr_assert_eq(git_treebuilder_new(&root_tb, repo, NULL), 0);
 	cr_assert_eq(git_treebuilder_new(&sub_tb, repo, NULL), 0);
 	for (size_t i = 0; i < n; i += 2) {
-		const char *content = files[i + 1] ? files[i + 1] : "/etc/passwd";
+		const char *content = files[i + 1] ? files[i + 1] : victim;
 
 		cr_assert_eq(git_blob_create_from_buffer(&blob, repo, content, strlen(content)), 0);
 		cr_assert_eq(git_treebuilder_insert(NULL, sub_tb, files[i], &blob,
@@ -310,6 +332,9 @@ static void setup_git(void)
 	cr_assert_not_null(mkdtemp(root));
 	snprintf(bare, sizeof(bare), "%s/cfg.git", root);
 	snprintf(dir, sizeof(dir), "%s/data", root);
+	snprintf(victim, sizeof(victim), "%s/victim", root);
+	sh("printf '" VICTIM_CONTENT "' > '%s'", victim);
+	cr_assert(victim_intact());
 	cr_assert_eq(git_repository_init(&repo, bare, 1), 0);
 	cr_assert_eq(git_repository_set_head(repo, "refs/heads/main"), 0);
 	git_repository_free(repo);
@@ -381,10 +406,12 @@ Test(fetch_git, install_unchanged_fail_rewrite_delete)
 	cr_assert_eq(fetch_run(f, &src, 2, "p1", err, sizeof(err)), FETCH_FAILED);
 	cr_assert(strstr(err, "p1/targets_list.json: not a regular file"), "%s", err);
 	expect_file("targets_list.json", TARGETS("rewritten"));
+	cr_assert(victim_intact(), "the symlink's target %s was written", victim);
 
 	/* a file edited locally is put back even though the commit did not change */
 	commit("main", false, rw, 4);
 	cr_assert_eq(fetch_run(f, &src, 2, "p1", err, sizeof(err)), FETCH_UNCHANGED, "%s", err);
+	cr_assert(victim_intact(), "the symlink's target %s was written", victim);
 	snprintf(path, sizeof(path), "%s/targets_list.json", dir);
 	sh("echo '" TARGETS("edited") "' > '%s'", path);
 	cr_assert_eq(fetch_run(f, &src, 2, "p1", err, sizeof(err)), FETCH_UPDATED, "%s", err);
