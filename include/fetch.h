@@ -6,8 +6,8 @@
  * DESIGN
  * Runs on the daemon's config thread and blocks (bounded by timeouts).  One
  * struct fetch per data directory, used by one thread at a time; it owns
- * DIR/.incoming/ (staging, removed after every run), DIR/repo/ (the git
- * clone) and DIR/config.old/ (the previous files).  Separate instances may
+ * DIR/.incoming/ (staging, removed after every run), DIR/repo/ (the bare
+ * git clone) and DIR/config.old/ (the previous files).  Separate instances may
  * run on separate threads: the only process-wide state is the libgit2 and
  * libcurl global initialisation (reference-counted by fetch_new/fetch_free)
  * and a libgit2 socket-stream registration (timeouts, see below) that reads
@@ -46,17 +46,24 @@
  * still has that hash, and a 304 reuses the installed copy.  Status >= 400
  * fails, except 404 for local_config.json.
  *
- * git: DIR/repo is a normal repository (work tree included) created on the
- * first run; every run asks the remote for its refs, fetches
+ * git: DIR/repo is a bare repository (no work tree) created on the first
+ * run; every run asks the remote for its refs, fetches
  * +refs/heads/<branch> (ConfigBranch, else the remote HEAD) through an
- * anonymous remote (credentials are never written into DIR/repo/.git/config),
- * and hard-resets the work tree (detached HEAD) to the remote commit, so
- * force-pushes are followed.  A branch missing on the remote is a clear
- * failure.  The files are read from the commit's tree at ConfigPath (not
- * from the work tree: a symlink in the repository cannot make the probe
- * read a local file) and must be regular blobs of at most 16 MiB; a fetch
- * transfers at most 256 MiB.  When the remote commit is the one installed
- * last and the installed files are unchanged, nothing is downloaded.
+ * anonymous remote (credentials are never written into DIR/repo/config),
+ * and points HEAD (detached) at the remote commit, so force-pushes are
+ * followed.  A branch missing on the remote is a clear failure.  Nothing of
+ * the commit's tree is ever written to disk: the files are read as blobs
+ * from the tree at ConfigPath, walked one component at a time, so no
+ * symlink, directory or file count in a repository can write outside DIR
+ * or fill it.  Each file must be a regular blob (a symlink, a submodule or
+ * a directory is refused, naming the path) of at most 16 MiB, checked from
+ * the object header before the blob is inflated; each tree on the way is
+ * at most 16 MiB; a fetch transfers at most 256 MiB.  A refused file fails
+ * the run and the installed files stay.  A DIR/repo with a work tree (made
+ * by older versions, which hard-reset one) is removed, without following
+ * its symlinks, and cloned again bare.  When the remote commit is the one
+ * installed last and the installed files are unchanged, nothing is
+ * downloaded.
  * Credentials: user:password@ in the URL (libgit2 presents them first), else
  * ConfigUser/ConfigPassword, through a callback that gives up after 3
  * attempts, so a wrong password fails fast.  Transports: https, http,
@@ -92,6 +99,7 @@
 #include "config.h"
 
 #define FETCH_MAX_FILE (16u << 20)         /* bytes per configuration file */
+#define FETCH_MAX_TREE (16u << 20)         /* git: bytes of a tree object on ConfigPath */
 #define FETCH_MAX_GIT_TRANSFER (256u << 20) /* bytes received per git fetch */
 #define FETCH_MAX_REDIRS 5
 #define FETCH_CONNECT_TIMEOUT_MS 10000

@@ -544,10 +544,12 @@ G=git://127.0.0.1:$GP/cfg.git
 start_driver git "$TMP/d-git" config_example/seed-git
 run git "git: first clone (git://, ConfigPath {probe})" UPDATED "" "new:$WORK/p1" method=git url=$G \
 	"path={probe}" probe=p1
-if [ -d "$TMP/d-git/repo/.git" ] && cmp -s "$TMP/d-git/repo/p1/twamp_targets_list.json" "$WORK/p1/twamp_targets_list.json"; then
-	ok "git: DIR/repo is a clone with its work tree at the commit"
+if [ "$(git -C "$TMP/d-git/repo" rev-parse --is-bare-repository 2>/dev/null)" = true ] &&
+	[ ! -e "$TMP/d-git/repo/.git" ] && [ ! -e "$TMP/d-git/repo/p1" ] &&
+	[ "$(git -C "$TMP/d-git/repo" rev-parse HEAD 2>/dev/null)" = "$(git -C "$WORK" rev-parse HEAD)" ]; then
+	ok "git: DIR/repo is a bare repository (no work tree) with HEAD at the commit"
 else
-	ko "git: DIR/repo is a clone with its work tree at the commit"
+	ko "git: DIR/repo is a bare repository (no work tree) with HEAD at the commit"
 fi
 if same_files "$TMP/d-git/config.old" config_example/seed-git twamp_global_config.json twamp_targets_list.json; then
 	ok "git: config.old/ holds the previous pair"
@@ -568,9 +570,9 @@ git_q commit -qam "rewritten history" && git_q push -q -f origin main
 run git "git: force-push rewriting history" UPDATED "" "new:$WORK/p1" method=git url=$G \
 	"path={probe}" probe=p1
 if [ "$(git -C "$TMP/d-git/repo" rev-parse HEAD 2>/dev/null)" = "$(git -C "$WORK" rev-parse HEAD)" ]; then
-	ok "git: work tree hard-reset to the rewritten commit"
+	ok "git: HEAD follows the rewritten commit"
 else
-	ko "git: work tree hard-reset to the rewritten commit"
+	ko "git: HEAD follows the rewritten commit"
 fi
 printf '{ "Targets": [ { "IP": "192.0.2.1", "DSC' >"$WORK/p1/twamp_targets_list.json"
 git_q commit -qam "truncated" && git_q push -q origin main
@@ -593,7 +595,8 @@ victim_check() { # DESCRIPTION
 rm "$WORK/p1/twamp_targets_list.json"
 ln -s "$VICTIM" "$WORK/p1/twamp_targets_list.json"
 git_q add -A && git_q commit -qm "a symlink" && git_q push -q origin main
-run git "git: a symlink in the repository" FAILED "p1/twamp_targets_list.json: not a regular file" same \
+run git "git: a symlink in the repository" FAILED \
+	"p1/twamp_targets_list.json: not a regular file \(a symbolic link\)" same \
 	method=git url=$G "path={probe}" probe=p1
 victim_check "git: a symlink in the repository"
 rm "$WORK/p1/twamp_targets_list.json"
@@ -620,6 +623,80 @@ run git "git: no such repository" FAILED "nope.git" same method=git url=git://12
 run git "git: ssh is refused at once (it would have no timeout)" FAILED "ssh is not supported" same \
 	method=git url=ssh://git@127.0.0.1:$HANGP/cfg.git
 
+# --- git: hostile repositories (nothing of the tree is written to disk) -----------------------
+# Commits made with plumbing in $WORK and force-pushed to branches of $BARE;
+# every symlink points inside $TMP.
+gw() { git -C "$WORK" "$@" 2>>"$TMP/git.log"; }
+P1TREE=$(gw rev-parse main:p1)
+no_work_tree() { # DESCRIPTION DIR: nothing of a repository's tree under DIR
+	local n
+	n=$(find "$2" \( -name p1 -o -name x -o -name pwn -o -type l -o -path '*/big/*' \) | wc -l)
+	if [ "$n" -eq 0 ]; then
+		ok "$1: no work tree under the data directory"
+	else
+		ko "$1: $n paths of the repository's tree under $2: $(find "$2" \( -name p1 -o -name x -o -type l \) | head -3 | tr '\n' ' ')"
+	fi
+}
+# hostile_ab NAME DESC URL [KEY=VALUE...]: commit A has x -> $TMP/outside-NAME,
+# force-pushed commit B has x/ holding x/pwn: nothing may appear in outside-NAME
+hostile_ab() {
+	local name=$1 desc=$2 url=$3 out=$TMP/outside-$1 ta tb ca cb
+	shift 3
+	mkdir -p "$out"
+	ta=$(printf '040000 tree %s\tp1\n120000 blob %s\tx\n' "$P1TREE" \
+		"$(printf '%s' "$out" | gw hash-object -w --stdin)" | gw mktree)
+	ca=$(gw commit-tree -m "A: x is a symlink" "$ta")
+	gw push -q -f origin "$ca:refs/heads/hostile-$name"
+	start_driver "$name" "$TMP/d-$name" config_example/seed-git
+	run "$name" "$desc: commit A (x -> outside)" UPDATED "" "new:$WORK/p1" method=git url="$url" \
+		branch="hostile-$name" path=p1 "$@"
+	tb=$(printf '040000 tree %s\tp1\n040000 tree %s\tx\n' "$P1TREE" \
+		"$(printf '100644 blob %s\tpwn\n' "$(echo pwned | gw hash-object -w --stdin)" | gw mktree)" |
+		gw mktree)
+	cb=$(gw commit-tree -m "B: x is a directory" "$tb")
+	gw push -q -f origin "$cb:refs/heads/hostile-$name"
+	run "$name" "$desc: force-pushed commit B (x/pwn)" UNCHANGED "" same method=git url="$url" \
+		branch="hostile-$name" path=p1 "$@"
+	if [ -z "$(ls -A "$out")" ]; then
+		ok "$desc: nothing written outside the data directory"
+	else
+		ko "$desc: the fetch wrote $(ls -A "$out" | tr '\n' ' ')into $out"
+	fi
+	if [ "$(git -C "$TMP/d-$name/repo" rev-parse HEAD 2>/dev/null)" = "$cb" ]; then
+		ok "$desc: HEAD at commit B"
+	else
+		ko "$desc: HEAD is not at commit B"
+	fi
+	no_work_tree "$desc" "$TMP/d-$name"
+}
+hostile_ab hgit "git: git:// symlink then directory" "$G"
+
+# 100,000 files in big/ (five nested levels of ten): fetched, never written
+t=$(printf '100644 blob %s\tf%d\n' $(for i in 0 1 2 3 4 5 6 7 8 9; do echo "$(echo x | gw hash-object -w --stdin) $i"; done) | gw mktree)
+for _ in 1 2 3 4; do
+	t=$(for i in 0 1 2 3 4 5 6 7 8 9; do printf '040000 tree %s\td%d\n' "$t" "$i"; done | gw mktree)
+done
+cbig=$(gw commit-tree -m "100,000 files" "$(printf '040000 tree %s\tbig\n040000 tree %s\tp1\n' "$t" "$P1TREE" | gw mktree)")
+gw push -q -f origin "$cbig:refs/heads/big"
+start_driver big "$TMP/d-big" config_example/seed-git
+run big "git: a tree of 100,000 files" UPDATED "" "new:$WORK/p1" method=git url=$G branch=big path=p1
+nfiles=$(find "$TMP/d-big" -type f | wc -l)
+if [ "$nfiles" -lt 200 ]; then
+	ok "git: a tree of 100,000 files: $nfiles files in the data directory ($(du -sk "$TMP/d-big" | cut -f1) KB)"
+else
+	ko "git: a tree of 100,000 files: $nfiles files in the data directory"
+fi
+no_work_tree "git: a tree of 100,000 files" "$TMP/d-big"
+
+# a submodule (gitlink) as the targets file: refused by name, the installed pair stays
+csub=$(gw commit-tree -m "submodule" "$(printf '040000 tree %s\tp1\n' "$(printf '100644 blob %s\ttwamp_global_config.json\n160000 commit %s\ttwamp_targets_list.json\n' \
+	"$(gw rev-parse main:p1/twamp_global_config.json)" "$cbig" | gw mktree)" | gw mktree)")
+gw push -q -f origin "$csub:refs/heads/big"
+run big "git: a submodule as the targets file" FAILED \
+	"p1/twamp_targets_list.json: not a regular file \(a submodule\)" same method=git url=$G \
+	branch=big path=p1
+no_work_tree "git: a submodule as the targets file" "$TMP/d-big"
+
 start_driver file "$TMP/d-file" config_example/seed-git
 run file "git: file:// and ConfigBranch" UPDATED "" "new:$WORK/p2" method=git url=file://$BARE \
 	branch=cfg path=p2
@@ -641,6 +718,7 @@ if [ -n "$HAVE_FCGI" ]; then
 		method=git url=$GH user=probe password=$BADPW path=p1
 	if [ "$ELAPSED" -lt 3000 ]; then ok "git: wrong password gave up in ${ELAPSED} ms"; else ko "git: wrong password took ${ELAPSED} ms"; fi
 	run ghttp "git: http-backend without credentials" FAILED "credentials" same method=git url=$GH path=p1
+	hostile_ab hhttp "git: http-backend symlink then directory" "$GH" user=probe password=$PW
 	run ghttp "git: credentials in the URL" UNCHANGED "" same method=git \
 		url=http://probe:$PW@127.0.0.1:$HP/git/cfg.git path=p1
 	run ghttp "git: wrong password in the URL is not shown" FAILED "probe:\*\*\*@.*authentication failed" \

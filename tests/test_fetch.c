@@ -5,11 +5,17 @@
  * repositories built here with libgit2: first install with config.old/,
  * unchanged, a commit touching another probe only, a validation failure
  * leaving DIR untouched, history rewritten, a deleted branch, a symlink
- * in the repository, two instances sharing libgit2's global state.
+ * in the repository, two instances sharing libgit2's global state; and
+ * hostile repositories (fetch_hostile): a symlink replaced by a directory
+ * in a force-push, 100,000 files, config files that are symlinks,
+ * submodules, directories or too large, an old clone with a work tree.
+ * Every hostile symlink points inside the test's temporary directory.
  * tests/fetch.sh covers web and the network transports with real servers.
  */
 #include <criterion/criterion.h>
 
+#include <dirent.h>
+#include <ftw.h>
 #include <git2.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -381,8 +387,10 @@ Test(fetch_git, install_unchanged_fail_rewrite_delete)
 	expect_file("config.old/targets_list.json", TARGETS("local") "\n");
 	snprintf(path, sizeof(path), "%s/.incoming", dir);
 	cr_assert_neq(stat(path, &st), 0, ".incoming/ left behind");
-	snprintf(path, sizeof(path), "%s/repo/p1/targets_list.json", dir);
-	cr_assert_eq(stat(path, &st), 0, "no work tree in DIR/repo");
+	snprintf(path, sizeof(path), "%s/repo/HEAD", dir);
+	cr_assert_eq(stat(path, &st), 0, "DIR/repo is not a bare repository");
+	snprintf(path, sizeof(path), "%s/repo/p1", dir);
+	cr_assert_neq(lstat(path, &st), 0, "DIR/repo has a work tree");
 
 	cr_assert_eq(fetch_run(f, &src, 2, "p1", err, sizeof(err)), FETCH_UNCHANGED, "%s", err);
 
@@ -442,5 +450,387 @@ Test(fetch_git, damaged_clone_is_replaced)
 	sh("mkdir -p '%s' && echo junk > '%s/.git'", path, path);
 	cr_assert_eq(fetch_run(f, &src, 1, NULL, err, sizeof(err)), FETCH_UPDATED, "%s", err);
 	expect_file("twamp_targets_list.json", TARGETS("v1"));
+	fetch_free(f);
+}
+
+/* ------------------------------------- hostile trees (no work tree, blobs only) */
+
+/*
+ * Trees for the hostile-repository tests are built entry by entry: tb_*
+ * insert into a treebuilder of the bare repository, commit_tree() makes the
+ * tip of refs/heads/<branch> (orphan: a force-push rewriting history).
+ */
+static git_repository *hrepo;
+
+static void tb_blob(git_treebuilder *tb, const char *name, const char *data, size_t len,
+		    git_filemode_t mode)
+{
+	git_oid oid;
+
+	cr_assert_eq(git_blob_create_from_buffer(&oid, hrepo, data, len), 0);
+	cr_assert_eq(git_treebuilder_insert(NULL, tb, name, &oid, mode), 0);
+}
+
+static void tb_tree(git_treebuilder *tb, const char *name, git_treebuilder *sub)
+{
+	git_oid oid;
+
+	cr_assert_eq(git_treebuilder_write(&oid, sub), 0);
+	cr_assert_eq(git_treebuilder_insert(NULL, tb, name, &oid, GIT_FILEMODE_TREE), 0);
+	git_treebuilder_free(sub);
+}
+
+static git_treebuilder *tb_new(void)
+{
+	git_treebuilder *tb;
+
+	cr_assert_eq(git_treebuilder_new(&tb, hrepo, NULL), 0);
+	return tb;
+}
+
+/* p1/ with a valid global_config.json and targets_list.json(comment) */
+static git_treebuilder *tb_p1(const char *targets)
+{
+	git_treebuilder *p1 = tb_new();
+
+	tb_blob(p1, "global_config.json", GLOBAL, strlen(GLOBAL), GIT_FILEMODE_BLOB);
+	if (targets)
+		tb_blob(p1, "targets_list.json", targets, strlen(targets), GIT_FILEMODE_BLOB);
+	return p1;
+}
+
+static void commit_tree(const char *branch, bool orphan, git_treebuilder *root_tb)
+{
+	git_oid tree_oid, commit_oid, parent_oid;
+	git_tree *tree;
+	git_commit *parent = NULL;
+	git_signature *sig;
+	git_reference *r;
+	char ref[128];
+
+	cr_assert_eq(git_treebuilder_write(&tree_oid, root_tb), 0);
+	git_treebuilder_free(root_tb);
+	cr_assert_eq(git_tree_lookup(&tree, hrepo, &tree_oid), 0);
+	snprintf(ref, sizeof(ref), "refs/heads/%s", branch);
+	if (!orphan && git_reference_name_to_id(&parent_oid, hrepo, ref) == 0)
+		cr_assert_eq(git_commit_lookup(&parent, hrepo, &parent_oid), 0);
+	cr_assert_eq(git_signature_new(&sig, "t", "t@example.net", 1767225600, 0), 0);
+	cr_assert_eq(git_commit_create(&commit_oid, hrepo, NULL, sig, sig, NULL, "c", tree,
+				       parent ? 1 : 0, (const git_commit **)&parent),
+		     0);
+	cr_assert_eq(git_reference_create(&r, hrepo, ref, &commit_oid, 1, NULL), 0);
+	git_reference_free(r);
+	git_signature_free(sig);
+	git_commit_free(parent);
+	git_tree_free(tree);
+}
+
+/* What lies under DIR: regular files, symlinks, the largest file, any path named p1. */
+static struct {
+	long files, links;
+	long long biggest;
+	bool p1;
+} scan;
+
+static int scan_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)ftw;
+	if (flag == FTW_SL)
+		scan.links++;
+	else if (flag == FTW_F) {
+		scan.files++;
+		if ((long long)st->st_size > scan.biggest)
+			scan.biggest = (long long)st->st_size;
+	}
+	if (strcmp(path + ftw->base, "p1") == 0)
+		scan.p1 = true;
+	return 0;
+}
+
+static void scan_dir(const char *d)
+{
+	memset(&scan, 0, sizeof(scan));
+	cr_assert_eq(nftw(d, scan_cb, 16, FTW_PHYS), 0, "nftw %s", d);
+}
+
+/* No checked-out work tree anywhere under DIR: nothing of the repository's tree. */
+static void expect_no_work_tree(void)
+{
+	scan_dir(dir);
+	cr_assert_not(scan.p1, "a path named p1 under %s: the repository's tree was checked out",
+		      dir);
+	cr_assert_eq(scan.links, 0, "%ld symlinks under %s", scan.links, dir);
+}
+
+static void hostile_setup(void)
+{
+	setup_git();
+	cr_assert_eq(git_repository_open(&hrepo, bare), 0);
+}
+
+static void hostile_teardown(void)
+{
+	git_repository_free(hrepo);
+	hrepo = NULL;
+	teardown_git();
+}
+
+TestSuite(fetch_hostile, .init = hostile_setup, .fini = hostile_teardown, .timeout = 600);
+
+/*
+ * Commit A holds x -> <root>/outside (a directory of the test); a force-push
+ * replaces it by commit B where x is a directory holding x/pwn.  A checkout
+ * would create <root>/outside/pwn; the fetch must write nothing there.
+ */
+Test(fetch_hostile, symlink_then_directory_writes_nothing_outside)
+{
+	struct config_source src = { .method = "git", .path = "p1" };
+	char url[256], err[512], outside[160];
+	struct fetch *f = fetch_new(dir);
+	git_treebuilder *root_tb, *x;
+	DIR *d;
+	struct dirent *de;
+	int n = 0;
+
+	snprintf(url, sizeof(url), "file://%s", bare);
+	src.url = url;
+	snprintf(outside, sizeof(outside), "%s/outside", root);
+	cr_assert_eq(mkdir(outside, 0755), 0);
+
+	root_tb = tb_new();
+	tb_tree(root_tb, "p1", tb_p1(TARGETS("A")));
+	tb_blob(root_tb, "x", outside, strlen(outside), GIT_FILEMODE_LINK);
+	commit_tree("main", false, root_tb);
+	cr_assert_eq(fetch_run(f, &src, 2, NULL, err, sizeof(err)), FETCH_UPDATED, "%s", err);
+	expect_file("targets_list.json", TARGETS("A"));
+
+	root_tb = tb_new();
+	tb_tree(root_tb, "p1", tb_p1(TARGETS("B")));
+	x = tb_new();
+	tb_blob(x, "pwn", "pwned\n", 6, GIT_FILEMODE_BLOB);
+	tb_tree(root_tb, "x", x);
+	commit_tree("main", true, root_tb);
+	cr_assert_eq(fetch_run(f, &src, 2, NULL, err, sizeof(err)), FETCH_UPDATED, "%s", err);
+	expect_file("targets_list.json", TARGETS("B"));
+
+	d = opendir(outside);
+	cr_assert_not_null(d);
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			n++;
+	closedir(d);
+	cr_assert_eq(n, 0, "the fetch created %d entries in %s (outside its data directory)", n,
+		     outside);
+	expect_no_work_tree();
+	fetch_free(f);
+}
+
+/*
+ * 100,000 files in big/ (five nested levels of ten, a few KB packed): the
+ * fetch reads p1/'s two blobs and writes none of them.
+ */
+Test(fetch_hostile, large_tree_is_not_written)
+{
+	struct config_source src = { .method = "git", .path = "p1" };
+	char url[256], err[512];
+	struct fetch *f = fetch_new(dir);
+	git_treebuilder *root_tb, *level;
+	git_oid blob, sub;
+
+	snprintf(url, sizeof(url), "file://%s", bare);
+	src.url = url;
+	cr_assert_eq(git_blob_create_from_buffer(&blob, hrepo, "x\n", 2), 0);
+	level = tb_new();
+	for (int i = 0; i < 10; i++) {
+		char name[8];
+
+		snprintf(name, sizeof(name), "f%d", i);
+		cr_assert_eq(git_treebuilder_insert(NULL, level, name, &blob, GIT_FILEMODE_BLOB), 0);
+	}
+	for (int depth = 1; depth < 5; depth++) {
+		git_treebuilder *up = tb_new();
+
+		cr_assert_eq(git_treebuilder_write(&sub, level), 0);
+		git_treebuilder_free(level);
+		for (int i = 0; i < 10; i++) {
+			char name[8];
+
+			snprintf(name, sizeof(name), "d%d", i);
+			cr_assert_eq(git_treebuilder_insert(NULL, up, name, &sub, GIT_FILEMODE_TREE),
+				     0);
+		}
+		level = up;
+	}
+	root_tb = tb_new();
+	tb_tree(root_tb, "big", level);
+	tb_tree(root_tb, "p1", tb_p1(TARGETS("big")));
+	commit_tree("main", false, root_tb);
+
+	cr_assert_eq(fetch_run(f, &src, 2, NULL, err, sizeof(err)), FETCH_UPDATED, "%s", err);
+	expect_file("targets_list.json", TARGETS("big"));
+	scan_dir(dir);
+	cr_assert_lt(scan.files, 200, "%ld files under %s: the 100,000 of big/ were written",
+		     scan.files, dir);
+	expect_no_work_tree();
+	cr_assert_eq(fetch_run(f, &src, 2, NULL, err, sizeof(err)), FETCH_UNCHANGED, "%s", err);
+	fetch_free(f);
+}
+
+/* targets_list.json as a symlink, a submodule, a directory, 16 MiB + 1: refused by name. */
+Test(fetch_hostile, config_file_not_a_regular_blob_is_refused)
+{
+	struct config_source src = { .method = "git", .path = "p1" };
+	char url[256], err[512], outside[160];
+	struct fetch *f = fetch_new(dir);
+	git_treebuilder *root_tb, *p1, *sub;
+	git_oid some_commit;
+	size_t big = FETCH_MAX_FILE + 1;
+	char *huge = malloc(big);
+	static const char *const why[] = { "(a symbolic link)", "(a submodule)", "(a directory)",
+					   "larger than the 16 MiB limit (16777217 bytes)" };
+
+	cr_assert_not_null(huge);
+	memset(huge, ' ', big);
+	snprintf(url, sizeof(url), "file://%s", bare);
+	src.url = url;
+	snprintf(outside, sizeof(outside), "%s/outside", root);
+	cr_assert_eq(mkdir(outside, 0755), 0);
+	root_tb = tb_new();
+	tb_tree(root_tb, "p1", tb_p1(TARGETS("good")));
+	commit_tree("main", false, root_tb);
+	cr_assert_eq(fetch_run(f, &src, 2, NULL, err, sizeof(err)), FETCH_UPDATED, "%s", err);
+	cr_assert_eq(git_reference_name_to_id(&some_commit, hrepo, "refs/heads/main"), 0);
+
+	for (int k = 0; k < 4; k++) {
+		root_tb = tb_new();
+		p1 = tb_p1(NULL);
+		switch (k) {
+		case 0:
+			tb_blob(p1, "targets_list.json", victim, strlen(victim), GIT_FILEMODE_LINK);
+			break;
+		case 1:
+			cr_assert_eq(git_treebuilder_insert(NULL, p1, "targets_list.json",
+							    &some_commit, GIT_FILEMODE_COMMIT),
+				     0);
+			break;
+		case 2:
+			sub = tb_new();
+			tb_blob(sub, "t", TARGETS("in a dir"), strlen(TARGETS("in a dir")),
+				GIT_FILEMODE_BLOB);
+			tb_tree(p1, "targets_list.json", sub);
+			break;
+		case 3:
+			tb_blob(p1, "targets_list.json", huge, big, GIT_FILEMODE_BLOB);
+			break;
+		}
+		tb_tree(root_tb, "p1", p1);
+		commit_tree("main", false, root_tb);
+		cr_assert_eq(fetch_run(f, &src, 2, NULL, err, sizeof(err)), FETCH_FAILED,
+			     "case %d: %s", k, err);
+		cr_assert(strstr(err, "p1/targets_list.json: ") && strstr(err, why[k]),
+			  "case %d: '%s' should name p1/targets_list.json and say '%s'", k, err,
+			  why[k]);
+		expect_file("targets_list.json", TARGETS("good"));
+		cr_assert(victim_intact());
+		expect_no_work_tree();
+		cr_assert_lt(scan.biggest, 1 << 20, "case %d: a %lld-byte file under %s", k,
+			     scan.biggest, dir);
+	}
+	/* ConfigPath itself a symlink (to a directory of the test): not followed */
+	root_tb = tb_new();
+	tb_blob(root_tb, "p1", outside, strlen(outside), GIT_FILEMODE_LINK);
+	commit_tree("main", false, root_tb);
+	cr_assert_eq(fetch_run(f, &src, 2, NULL, err, sizeof(err)), FETCH_FAILED, "%s", err);
+	cr_assert(strstr(err, "p1/global_config.json: not in the repository (p1 is a symbolic link)"),
+		  "%s", err);
+	expect_file("targets_list.json", TARGETS("good"));
+	expect_no_work_tree();
+	free(huge);
+	fetch_free(f);
+}
+
+/*
+ * A data directory from an older version holds a clone with a work tree
+ * (here with a symlink to <root>/outside in it): it is replaced by a bare
+ * repository, without following the symlink, and the fetch works.
+ */
+Test(fetch_hostile, old_clone_with_work_tree_becomes_bare)
+{
+	struct config_source src = { .method = "git", .path = "p1" };
+	char url[256], err[512], outside[160], path[256];
+	struct fetch *f = fetch_new(dir);
+	git_treebuilder *root_tb;
+	git_repository *old;
+	git_clone_options co;
+	struct stat st;
+
+	snprintf(url, sizeof(url), "file://%s", bare);
+	src.url = url;
+	snprintf(outside, sizeof(outside), "%s/outside", root);
+	cr_assert_eq(mkdir(outside, 0755), 0);
+	sh("echo keep > '%s/keep'", outside);
+	root_tb = tb_new();
+	tb_tree(root_tb, "p1", tb_p1(TARGETS("old")));
+	tb_blob(root_tb, "x", outside, strlen(outside), GIT_FILEMODE_LINK);
+	commit_tree("main", false, root_tb);
+	snprintf(path, sizeof(path), "%s/repo", dir);
+	git_clone_options_init(&co, GIT_CLONE_OPTIONS_VERSION);
+	cr_assert_eq(git_clone(&old, url, path, &co), 0);
+	cr_assert_not(git_repository_is_bare(old));
+	git_repository_free(old);
+	snprintf(path, sizeof(path), "%s/repo/x", dir);
+	cr_assert_eq(lstat(path, &st), 0);
+	cr_assert(S_ISLNK(st.st_mode), "the old clone has the symlink in its work tree");
+
+	cr_assert_eq(fetch_run(f, &src, 2, NULL, err, sizeof(err)), FETCH_UPDATED, "%s", err);
+	expect_file("targets_list.json", TARGETS("old"));
+	snprintf(path, sizeof(path), "%s/repo/.git", dir);
+	cr_assert_neq(lstat(path, &st), 0, "%s still exists: not migrated to a bare repository",
+		      path);
+	snprintf(path, sizeof(path), "%s/repo", dir);
+	cr_assert_eq(git_repository_open(&old, path), 0);
+	cr_assert(git_repository_is_bare(old));
+	git_repository_free(old);
+	expect_no_work_tree();
+	snprintf(path, sizeof(path), "%s/keep", outside);
+	cr_assert_eq(stat(path, &st), 0, "removing the old clone followed its symlink");
+	fetch_free(f);
+}
+
+/*
+ * A directory of 500,000 entries is one tree object of 18 MB (small when
+ * packed): refused from its header before it is parsed into memory.
+ */
+Test(fetch_hostile, huge_directory_listing_is_refused)
+{
+	struct config_source src = { .method = "git", .path = "p1" };
+	char url[256], err[512];
+	struct fetch *f = fetch_new(dir);
+	git_treebuilder *root_tb, *p1;
+	git_oid blob;
+
+	snprintf(url, sizeof(url), "file://%s", bare);
+	src.url = url;
+	root_tb = tb_new();
+	tb_tree(root_tb, "p1", tb_p1(TARGETS("good")));
+	commit_tree("main", false, root_tb);
+	cr_assert_eq(fetch_run(f, &src, 2, NULL, err, sizeof(err)), FETCH_UPDATED, "%s", err);
+
+	cr_assert_eq(git_blob_create_from_buffer(&blob, hrepo, "x\n", 2), 0);
+	p1 = tb_p1(TARGETS("huge dir"));
+	for (int i = 0; i < 500000; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "e%07d", i);
+		cr_assert_eq(git_treebuilder_insert(NULL, p1, name, &blob, GIT_FILEMODE_BLOB), 0);
+	}
+	root_tb = tb_new();
+	tb_tree(root_tb, "p1", p1);
+	commit_tree("main", false, root_tb);
+	cr_assert_eq(fetch_run(f, &src, 2, NULL, err, sizeof(err)), FETCH_FAILED, "%s", err);
+	cr_assert(strstr(err, ": p1: a directory listing larger than the 16 MiB limit ("), "%s",
+		  err);
+	expect_file("targets_list.json", TARGETS("good"));
+	expect_no_work_tree();
 	fetch_free(f);
 }

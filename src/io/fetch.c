@@ -1278,23 +1278,38 @@ static const char *git_reason(struct git_ctx *c)
 	return e && e->message ? e->message : "unknown error";
 }
 
+/*
+ * DIR/repo is a bare repository: the commit's files are read as blobs and
+ * nothing of its tree is ever written to disk, so no symlink, directory or
+ * file count in a repository can reach outside DIR or fill it.  A clone
+ * with a work tree (made by versions that hard-reset one) is removed and
+ * replaced; rmtree() does not follow the symlinks its work tree may hold.
+ */
 static int open_repo(struct fetch *f, git_repository **repo, char *err, size_t errlen,
 		     const char *what)
 {
 	struct stat st;
 
 	if (lstat(f->repo, &st) == 0) {
-		if (git_repository_open_ext(repo, f->repo, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) == 0)
-			return 0;
-		log_warn("fetch: %s is not a usable git repository (%s): cloning again", f->repo,
-			 git_reason(NULL));
+		if (git_repository_open_ext(repo, f->repo, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) ==
+		    0) {
+			if (git_repository_is_bare(*repo))
+				return 0;
+			log_info("fetch: %s is a clone with a work tree (older version): replacing it "
+				 "with a bare repository", f->repo);
+			git_repository_free(*repo);
+			*repo = NULL;
+		} else {
+			log_warn("fetch: %s is not a usable git repository (%s): cloning again",
+				 f->repo, git_reason(NULL));
+		}
 		if (rmtree(f->repo) < 0) {
 			seterr(err, errlen, "%s: cannot remove %s: %s", what, f->repo,
 			       strerror(errno));
 			return -1;
 		}
 	}
-	if (git_repository_init(repo, f->repo, 0) < 0) {
+	if (git_repository_init(repo, f->repo, 1) < 0) {
 		seterr(err, errlen, "%s: cannot create %s: %s", what, f->repo, git_reason(NULL));
 		return -1;
 	}
@@ -1344,21 +1359,143 @@ static char *norm_path(const char *p)
 	return strndup(p, n);
 }
 
-/* Read items from the commit's tree (path: "" or "a/b").  0, or -1 with err. */
-static int git_read_files(git_commit *commit, const char *path, struct item *items, int n,
+/* Size and type of an object without inflating it (headers only).  0 or -1 (git error). */
+static int git_object_size(git_odb *odb, const git_oid *id, size_t *size, git_object_t *type)
+{
+	return git_odb_read_header(size, type, odb, id);
+}
+
+/*
+ * Look a tree up after checking its size: a tree object of millions of
+ * entries (small when packed) would otherwise be parsed whole into memory.
+ */
+static int git_tree_capped(git_tree **out, git_repository *repo, git_odb *odb, const git_oid *id,
+			   const char *shown, const char *what, char *err, size_t errlen)
+{
+	size_t size = 0;
+	git_object_t type = GIT_OBJECT_INVALID;
+
+	if (git_object_size(odb, id, &size, &type) < 0) {
+		seterr(err, errlen, "%s: %s: %s", what, shown, git_reason(NULL));
+		return -1;
+	}
+	if (type != GIT_OBJECT_TREE) {
+		seterr(err, errlen, "%s: %s: not a tree object", what, shown);
+		return -1;
+	}
+	if (size > FETCH_MAX_TREE) {
+		seterr(err, errlen, "%s: %s: a directory listing larger than the %u MiB limit "
+		       "(%zu bytes)", what, shown, FETCH_MAX_TREE >> 20, size);
+		return -1;
+	}
+	if (git_tree_lookup(out, repo, id) < 0) {
+		seterr(err, errlen, "%s: %s: %s", what, shown, git_reason(NULL));
+		return -1;
+	}
+	return 0;
+}
+
+static const char *git_mode_name(git_filemode_t mode)
+{
+	switch (mode) {
+	case GIT_FILEMODE_LINK:
+		return "a symbolic link";
+	case GIT_FILEMODE_COMMIT:
+		return "a submodule";
+	case GIT_FILEMODE_TREE:
+		return "a directory";
+	default:
+		return "not a file";
+	}
+}
+
+/*
+ * The entry at path ("a/b/name") of the commit's tree, walked one component
+ * at a time through size-checked trees.  *tree_out: the tree holding the
+ * entry (the caller frees it; the entry belongs to it).  0, 1 not found (err
+ * set), -1 error (err set).
+ */
+static int git_find_entry(git_repository *repo, git_odb *odb, const git_oid *root,
+			  const char *path, git_tree **tree_out, const git_tree_entry **entry,
 			  const char *what, char *err, size_t errlen)
 {
 	git_tree *tree = NULL;
+	const char *p = path;
+
+	*tree_out = NULL;
+	*entry = NULL;
+	if (git_tree_capped(&tree, repo, odb, root, "the root directory", what, err, errlen) < 0)
+		return -1;
+	for (;;) {
+		const git_tree_entry *e;
+		size_t len;
+		git_tree *next = NULL;
+		char *comp, *upto;
+		int rc;
+
+		while (*p == '/')
+			p++;
+		len = strcspn(p, "/");
+		comp = strndup(p, len);
+		upto = strndup(path, (size_t)(p - path) + len); /* for messages */
+		p += len;
+		while (*p == '/')
+			p++;
+		if (!comp || !upto) {
+			seterr(err, errlen, "out of memory");
+			rc = -1;
+		} else if (!(e = git_tree_entry_byname(tree, comp))) {
+			seterr(err, errlen, "%s: %s: not in the repository", what, path);
+			rc = 1;
+		} else if (!*p) {
+			*tree_out = tree;
+			*entry = e;
+			tree = NULL;
+			rc = 0;
+		} else if (git_tree_entry_filemode(e) != GIT_FILEMODE_TREE) {
+			seterr(err, errlen, "%s: %s: not in the repository (%s is %s)", what, path,
+			       upto, git_mode_name(git_tree_entry_filemode(e)));
+			rc = 1;
+		} else if (git_tree_capped(&next, repo, odb, git_tree_entry_id(e), upto, what, err,
+					   errlen) < 0) {
+			rc = -1;
+		} else {
+			rc = 2; /* descend */
+		}
+		free(comp);
+		free(upto);
+		git_tree_free(tree);
+		tree = next;
+		if (rc != 2)
+			return rc;
+	}
+}
+
+/*
+ * Read items from the commit's tree (path: "" or "a/b") as blobs: each must
+ * be a regular file (not a symlink, submodule or directory) of at most
+ * FETCH_MAX_FILE bytes, checked from the object header before the blob is
+ * inflated.  Nothing is written to disk.  0, or -1 with err.
+ */
+static int git_read_files(git_commit *commit, const char *path, struct item *items, int n,
+			  const char *what, char *err, size_t errlen)
+{
+	git_repository *repo = git_commit_owner(commit);
+	git_odb *odb = NULL;
 	int rc = -1;
 
-	if (git_commit_tree(&tree, commit) < 0) {
+	if (git_repository_odb(&odb, repo) < 0) {
 		seterr(err, errlen, "%s: %s", what, git_reason(NULL));
 		return -1;
 	}
 	for (int i = 0; i < n; i++) {
 		struct item *it = &items[i];
-		git_tree_entry *e = NULL;
+		const git_tree_entry *e = NULL;
+		git_tree *holder = NULL;
 		git_blob *blob = NULL;
+		git_filemode_t mode;
+		git_object_t type = GIT_OBJECT_INVALID;
+		size_t size = 0;
 		char *full;
 		int r;
 
@@ -1366,55 +1503,64 @@ static int git_read_files(git_commit *commit, const char *path, struct item *ite
 			seterr(err, errlen, "out of memory");
 			goto out;
 		}
-		r = git_tree_entry_bypath(&e, tree, full);
-		if (r == GIT_ENOTFOUND && it->optional) {
+		r = git_find_entry(repo, odb, git_commit_tree_id(commit), full, &holder, &e, what,
+				   err, errlen);
+		if (r == 1 && it->optional) {
+			if (err && errlen)
+				err[0] = '\0';
 			it->state = ITEM_ABSENT;
 			free(full);
 			continue;
 		}
-		if (r < 0) {
-			seterr(err, errlen, "%s: %s: not in the repository", what, full);
+		if (r != 0) {
 			free(full);
 			goto out;
 		}
-		if (git_tree_entry_type(e) != GIT_OBJECT_BLOB ||
-		    git_tree_entry_filemode(e) == GIT_FILEMODE_LINK) {
-			seterr(err, errlen, "%s: %s: not a regular file", what, full);
-			git_tree_entry_free(e);
-			free(full);
-			goto out;
+		mode = git_tree_entry_filemode(e);
+		if (mode != GIT_FILEMODE_BLOB && mode != GIT_FILEMODE_BLOB_EXECUTABLE) {
+			seterr(err, errlen, "%s: %s: not a regular file (%s)", what, full,
+			       git_mode_name(mode));
+			goto next_fail;
 		}
-		if (git_blob_lookup(&blob, git_commit_owner(commit), git_tree_entry_id(e)) < 0) {
+		if (git_object_size(odb, git_tree_entry_id(e), &size, &type) < 0) {
 			seterr(err, errlen, "%s: %s: %s", what, full, git_reason(NULL));
-			git_tree_entry_free(e);
-			free(full);
-			goto out;
+			goto next_fail;
 		}
-		git_tree_entry_free(e);
-		if (git_blob_rawsize(blob) > FETCH_MAX_FILE) {
-			seterr(err, errlen, "%s: %s: larger than the %u MiB limit (%lld bytes)", what,
-			       full, FETCH_MAX_FILE >> 20, (long long)git_blob_rawsize(blob));
-			git_blob_free(blob);
-			free(full);
-			goto out;
+		if (type != GIT_OBJECT_BLOB) {
+			seterr(err, errlen, "%s: %s: not a file object", what, full);
+			goto next_fail;
 		}
-		it->len = (size_t)git_blob_rawsize(blob);
+		if (size > FETCH_MAX_FILE) {
+			seterr(err, errlen, "%s: %s: larger than the %u MiB limit (%zu bytes)", what,
+			       full, FETCH_MAX_FILE >> 20, size);
+			goto next_fail;
+		}
+		if (git_blob_lookup(&blob, repo, git_tree_entry_id(e)) < 0) {
+			seterr(err, errlen, "%s: %s: %s", what, full, git_reason(NULL));
+			goto next_fail;
+		}
+		it->len = (size_t)git_blob_rawsize(blob); /* == size, <= FETCH_MAX_FILE */
 		it->data = malloc(it->len + 1);
 		if (!it->data) {
-			git_blob_free(blob);
-			free(full);
 			seterr(err, errlen, "out of memory");
-			goto out;
+			git_blob_free(blob);
+			goto next_fail;
 		}
 		memcpy(it->data, git_blob_rawcontent(blob), it->len);
 		it->data[it->len] = '\0';
 		it->state = ITEM_DATA;
 		git_blob_free(blob);
+		git_tree_free(holder);
 		free(full);
+		continue;
+next_fail:
+		git_tree_free(holder);
+		free(full);
+		goto out;
 	}
 	rc = 0;
 out:
-	git_tree_free(tree);
+	git_odb_free(odb);
 	return rc;
 }
 
@@ -1437,7 +1583,6 @@ static int git_run(struct fetch *f, const struct config_source *src, const char 
 	const git_remote_head **heads;
 	git_remote_callbacks cbs;
 	git_fetch_options fo;
-	git_checkout_options co;
 	git_remote_create_options ropts;
 	struct git_ctx ctx = { .src = src };
 	char *refname = NULL, *spec = NULL, *track = NULL, *red = fetch_url_redact(url);
@@ -1449,7 +1594,6 @@ static int git_run(struct fetch *f, const struct config_source *src, const char 
 	*key = NULL;
 	git_remote_init_callbacks(&cbs, GIT_REMOTE_CALLBACKS_VERSION);
 	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
-	git_checkout_options_init(&co, GIT_CHECKOUT_OPTIONS_VERSION);
 	git_remote_create_options_init(&ropts, GIT_REMOTE_CREATE_OPTIONS_VERSION);
 	if (!red || fetch_url_userinfo(url, &ctx.url_user, &ctx.url_password) < 0) {
 		seterr(err, errlen, "out of memory");
@@ -1567,11 +1711,7 @@ static int git_run(struct fetch *f, const struct config_source *src, const char 
 		seterr(err, errlen, "%s: %s", what, git_reason(NULL));
 		goto out;
 	}
-	co.checkout_strategy = GIT_CHECKOUT_FORCE | GIT_CHECKOUT_REMOVE_UNTRACKED;
-	if (git_reset(repo, (git_object *)commit, GIT_RESET_HARD, &co) < 0) {
-		seterr(err, errlen, "%s: reset of %s: %s", what, f->repo, git_reason(NULL));
-		goto out;
-	}
+	/* no checkout: the files are read from the commit's tree as blobs */
 	local_failed = false;
 	rc = git_read_files(commit, path, items, n, what, err, errlen);
 out:
