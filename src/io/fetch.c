@@ -1609,7 +1609,7 @@ static int git_run(struct fetch *f, const struct config_source *src, const char 
 	if (open_repo(f, &repo, err, errlen, what) < 0)
 		goto out;
 	/*
-	 * Anonymous (nothing written to .git/config) and without url.*.insteadOf
+	 * Anonymous (nothing written to DIR/repo/config) and without url.*.insteadOf
 	 * rewriting: the daemon fetches exactly ConfigURL, and libgit2 1.5 leaks
 	 * a pcre2 match block per config key while matching insteadOf rules.
 	 */
