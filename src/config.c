@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "cron.h"
+#include "fsutil.h"
 #include "keyfile.h"
 #include "wire.h"
 
@@ -928,24 +929,16 @@ static struct json_object *read_json(struct loader *ld, const char *path, bool o
 {
 	struct json_object *obj = NULL;
 	struct json_tokener *tok = NULL;
-	char *buf = NULL, ebuf[128];
+	char *buf = NULL, ebuf[4200];
 	size_t len = 0, cap, start = 0;
 	struct stat st;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = fsutil_open_regular(path, &st, ebuf, sizeof(ebuf));
 	if (fd < 0) {
 		if (!(optional && errno == ENOENT))
-			problem(ld, NULL, "cannot open: %s", strerror_r(errno, ebuf, sizeof(ebuf)));
+			problem(ld, NULL, "%s", ebuf);
 		return NULL;
-	}
-	if (fstat(fd, &st) < 0) {
-		problem(ld, NULL, "cannot stat: %s", strerror_r(errno, ebuf, sizeof(ebuf)));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		problem(ld, NULL, "not a regular file");
-		goto out;
 	}
 	if (st.st_size > (off_t)CONFIG_MAX_FILE_SIZE) {
 		problem(ld, NULL, "larger than %u MiB", CONFIG_MAX_FILE_SIZE >> 20);

@@ -9,6 +9,7 @@
  */
 #include <criterion/criterion.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "keyfile.h"
 
 #define DATA "tests/data/config/"
 #define MS 1000000LL
@@ -662,7 +664,7 @@ Test(config_files, file_edge_cases)
 {
 	struct config *c = NULL;
 	struct config_errors errs = { 0 };
-	char path[256];
+	char path[256], want[512];
 	int fd;
 
 	/* a UTF-8 byte order mark is skipped */
@@ -737,7 +739,8 @@ Test(config_files, file_edge_cases)
 	cr_assert_eq(mkdir(path, 0700), 0);
 	cr_expect_eq(load_tmp(&c, &errs), -1);
 	cr_assert_eq(errs.n, 1);
-	cr_expect_str_eq(errs.lines[0], "targets_list.json: not a regular file");
+	snprintf(want, sizeof(want), "targets_list.json: %s is a directory, not a regular file", path);
+	cr_expect_str_eq(errs.lines[0], want);
 	config_errors_clear(&errs);
 }
 
@@ -946,4 +949,54 @@ Test(config_files, dscp_lists)
 		cr_assert(strstr(errs.lines[0], bad[i].error), "%s: got '%s'", bad[i].dscp, errs.lines[0]);
 	}
 	config_errors_clear(&errs);
+}
+
+/*
+ * A FIFO where a configuration file, local_config.json or a SecretFile
+ * should be: a plain open() blocked until a writer came (the daemon hung at
+ * start and its config thread on reload).  Refused at once, naming the path
+ * and what it is; the timeout turns a regression into a failure, not a hang.
+ */
+Test(config_files, fifo_refused_without_blocking, .timeout = 20)
+{
+	static const char *const names[] = { "global_config.json", "targets_list.json",
+					      "local_config.json", "probe.pfs" };
+	struct config *c = NULL;
+	struct config_errors errs = { 0 };
+	struct refl_key *keys = NULL;
+	char path[256], want[512], err[600];
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		put("probe.pfs", "probe\t00112233445566778899aabbccddeeff\n");
+		put_targets("{ \"IP\": \"a\", \"DSCP\": 0, \"AuthMode\": \"A\", \"KeyID\": \"probe\","
+			    "  \"SecretFile\": \"probe.pfs\" }");
+		snprintf(path, sizeof(path), "%s/%s", tmp, names[i]);
+		cr_assert_eq(unlink(path) == 0 || errno == ENOENT, 1);
+		cr_assert_eq(mkfifo(path, 0600), 0, "mkfifo %s: %s", path, strerror(errno));
+		cr_assert_eq(load_tmp(&c, &errs), -1, "%s: a FIFO loaded", names[i]);
+		cr_assert_null(c);
+		cr_assert_eq(errs.n, 1, "%s: %zu problems", names[i], errs.n);
+		snprintf(want, sizeof(want), "%s is a FIFO (named pipe), not a regular file", path);
+		cr_assert(strstr(errs.lines[0], want), "%s: got '%s'", names[i], errs.lines[0]);
+		cr_assert_eq(unlink(path), 0);
+	}
+	config_errors_clear(&errs);
+
+	/* the responder's --keys and ping -k read through the same function */
+	snprintf(path, sizeof(path), "%s/keys.pfs", tmp);
+	cr_assert_eq(mkfifo(path, 0600), 0);
+	cr_assert_eq(refl_keys_load(path, &keys, &n, err, sizeof(err)), -1);
+	cr_assert_null(keys);
+	snprintf(want, sizeof(want), "%s is a FIFO (named pipe), not a regular file", path);
+	cr_assert(strstr(err, want), "got '%s'", err);
+
+	/* a symbolic link to a regular file is followed (Kubernetes ConfigMaps) */
+	put("real.pfs", "probe\t0a0b\n");
+	snprintf(path, sizeof(path), "%s/link.pfs", tmp);
+	snprintf(want, sizeof(want), "%s/real.pfs", tmp);
+	cr_assert_eq(symlink(want, path), 0);
+	cr_assert_eq(refl_keys_load(path, &keys, &n, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(n, 1);
+	refl_keys_free(keys, n);
 }
