@@ -184,6 +184,8 @@ struct key {
 	enum ktype type;
 	bool required;
 	bool inherit;              /* no table default: the caller filled the field */
+	bool header;               /* goes into an HTTP request (header, credentials, URL):
+				    * no control characters, or CR/LF would inject headers */
 	size_t off;                /* offset of the field in the section's struct */
 	double min, max;           /* numbers (K_NS in seconds) */
 	double def;                /* numeric default (K_NS in seconds) */
@@ -236,9 +238,9 @@ enum { TK_LAT = 11, TK_LON = 12 };
 #define D(field) offsetof(struct config_destination, field)
 static const struct key dest_keys[] = {
 	{ .name = "DestinationURL", .type = K_URL, .off = D(url), .required = true },
-	{ .name = "DestinationPassword", .type = K_STR, .off = D(password) },
-	{ .name = "DestinationUser", .type = K_STR, .off = D(user) },
-	{ .name = "DestinationToken", .type = K_STR, .off = D(token) },
+	{ .name = "DestinationPassword", .type = K_STR, .off = D(password), .header = true },
+	{ .name = "DestinationUser", .type = K_STR, .off = D(user), .header = true },
+	{ .name = "DestinationToken", .type = K_STR, .off = D(token), .header = true },
 	{ .name = "DestinationCAFile", .type = K_STR, .off = D(ca_file) },
 	{ .name = "DestinationInsecure", .type = K_BOOL, .off = D(insecure), .def = 0 },
 	{ .name = "DestinationFormat", .type = K_ENUM, .off = D(format), .names = format_names,
@@ -254,9 +256,9 @@ enum { DK_PASSWORD = 1, DK_USER = 2, DK_TOKEN = 3 };
 #define S(field) offsetof(struct config_source, field)
 static const struct key source_keys[] = {
 	{ .name = "ConfigMethod", .type = K_CHOICE, .off = S(method), .names = method_names },
-	{ .name = "ConfigURL", .type = K_STR, .off = S(url) },
-	{ .name = "ConfigUser", .type = K_STR, .off = S(user) },
-	{ .name = "ConfigPassword", .type = K_STR, .off = S(password) },
+	{ .name = "ConfigURL", .type = K_STR, .off = S(url), .header = true },
+	{ .name = "ConfigUser", .type = K_STR, .off = S(user), .header = true },
+	{ .name = "ConfigPassword", .type = K_STR, .off = S(password), .header = true },
 	{ .name = "ConfigBranch", .type = K_STR, .off = S(branch) },
 	{ .name = "ConfigPath", .type = K_STR, .off = S(path) },
 	{ .name = "ConfigCAFile", .type = K_STR, .off = S(ca_file) },
@@ -584,6 +586,18 @@ static int apply_string(struct loader *ld, const char *key, const struct key *k,
 	if (strlen(s) != (size_t)json_object_get_string_len(v)) {
 		problem(ld, key, "'%s...' contains a NUL character", shown);
 		return -1;
+	}
+	if (k->header) {
+		for (const char *p = s; *p; p++) {
+			if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+				/* the value is not shown: it may be a password */
+				problem(ld, key, "contains a control character (%s at offset %zu): it goes "
+					"into an HTTP request, where CR or LF would inject a header",
+					*p == '\r' ? "CR" : *p == '\n' ? "LF" : "a control character",
+					(size_t)(p - s));
+				return -1;
+			}
+		}
 	}
 	switch (k->type) {
 	case K_URL:

@@ -1000,3 +1000,52 @@ Test(config_files, fifo_refused_without_blocking, .timeout = 20)
 	cr_assert_eq(n, 1);
 	refl_keys_free(keys, n);
 }
+
+/*
+ * Values sent in an HTTP request (Authorization header, credentials, the
+ * configuration URL) with CR/LF would inject headers: refused at load, the
+ * key named, the value (a secret) not shown.
+ */
+Test(config_files, header_values_without_line_breaks)
+{
+	static const struct {
+		const char *json, *key;
+	} bad[] = {
+		{ "\"Destinations\": [{ \"DestinationURL\": \"http://h/\", \"DestinationPassword\": "
+		  "\"c2VjcmV0\\r\\nX-Injected: 1\" }]", "Destinations[0].DestinationPassword" },
+		{ "\"Destinations\": [{ \"DestinationURL\": \"http://h/\", \"DestinationToken\": "
+		  "\"s3cr3t\\nX-Injected: 1\" }]", "Destinations[0].DestinationToken" },
+		{ "\"Destinations\": [{ \"DestinationURL\": \"http://h/\", \"DestinationUser\": "
+		  "\"u\\r\", \"DestinationPassword\": \"s3cr3t\" }]", "Destinations[0].DestinationUser" },
+		{ "\"Destination\": { \"DestinationURL\": \"http://h/\", \"DestinationPassword\": "
+		  "\"s3cr3t\\n\" }", "Destination.DestinationPassword" },
+		{ "\"ConfigSource\": { \"ConfigMethod\": \"git\", \"ConfigURL\": \"https://h/r.git\\r\\nX: 1\" }",
+		  "ConfigSource.ConfigURL" },
+		{ "\"ConfigSource\": { \"ConfigMethod\": \"web\", \"ConfigURL\": \"https://h/\", "
+		  "\"ConfigUser\": \"u\\n\", \"ConfigPassword\": \"s3cr3t\" }", "ConfigSource.ConfigUser" },
+		{ "\"ConfigSource\": { \"ConfigMethod\": \"web\", \"ConfigURL\": \"https://h/\", "
+		  "\"ConfigUser\": \"u\", \"ConfigPassword\": \"s3cr3t\\u0007\" }", "ConfigSource.ConfigPassword" },
+	};
+	struct config *c = NULL;
+	struct config_errors errs = { 0 };
+	char g[1024], want[256];
+
+	put("targets_list.json", "{ \"Targets\": [] }");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(g, sizeof(g), "{ %s }", bad[i].json);
+		put("global_config.json", g);
+		cr_assert_eq(load_tmp(&c, &errs), -1, "%s loaded", bad[i].json);
+		cr_assert_eq(errs.n, 1, "%s: %zu problems (%s)", bad[i].json, errs.n, errs.n ? errs.lines[0] : "");
+		snprintf(want, sizeof(want), "global_config.json: %s: contains a control character (", bad[i].key);
+		cr_assert(strncmp(errs.lines[0], want, strlen(want)) == 0, "got '%s'", errs.lines[0]);
+		cr_assert(strstr(errs.lines[0], "inject a header"), "got '%s'", errs.lines[0]);
+		cr_assert(!strstr(errs.lines[0], "s3cr3t") && !strstr(errs.lines[0], "c2VjcmV0"),
+			  "a secret in the message: '%s'", errs.lines[0]);
+	}
+	/* the same values without the line break load */
+	put("global_config.json", "{ \"Destinations\": [{ \"DestinationURL\": \"http://h/\", "
+	    "\"DestinationToken\": \"s3cr3t X\" }] }");
+	cr_assert_eq(load_tmp(&c, &errs), 0, "%s", errs.n ? errs.lines[0] : "");
+	config_free(c);
+	config_errors_clear(&errs);
+}
