@@ -156,7 +156,7 @@ cp -r tests/data/config/header-injection "$TMP/hdr"
 	! grep -q "cHJvYmU6c2VjcmV0\|influx-token" "$TMP/out" &&
 	ok "check-config: DestinationPassword/DestinationToken with CR/LF refused, keys named, secrets not shown" ||
 	ko "check-config: CR/LF in credentials (rc $rc)"
-timeout 20 "$BIN" run --data-dir "$TMP/hdr" --once >"$TMP/out" 2>&1; rc=$?
+timeout -k 5 20 "$BIN" run --data-dir "$TMP/hdr" --once >"$TMP/out" 2>&1; rc=$?
 [ $rc -eq 1 ] && grep -q "DestinationPassword: contains a control character" "$TMP/out" &&
 	grep -q "no valid configuration" "$TMP/out" &&
 	ok "run: the same configuration refused at start (exit 1)" || ko "run: CR/LF in credentials (rc $rc)"

@@ -21,6 +21,7 @@
 
 #include "config.h"
 #include "keyfile.h"
+#include "scheduler.h"
 
 #define DATA "tests/data/config/"
 #define MS 1000000LL
@@ -528,8 +529,9 @@ Test(config_files, numbers_as_numbers_and_strings)
 	struct config *c = NULL;
 	struct config_errors errs = { 0 };
 
-	put_targets("{ \"IP\": \"a\", \"DSCP\": \"2\" }, { \"IP\": \"a\", \"DSCP\": 2 },"
-		    "{ \"IP\": \"a\", \"DSCP\": 2.0 }, { \"IP\": \"a\", \"DSCP\": \"+2\" },"
+	/* four spellings of one value: four IPs, else they are identical entries, merged */
+	put_targets("{ \"IP\": \"a\", \"DSCP\": \"2\" }, { \"IP\": \"b\", \"DSCP\": 2 },"
+		    "{ \"IP\": \"c\", \"DSCP\": 2.0 }, { \"IP\": \"d\", \"DSCP\": \"+2\" },"
 		    "{ \"IP\": \"a\", \"DSCP\": \"1e1\" }, { \"IP\": \"a\", \"DSCP\": \" 63\\t\" },"
 		    "{ \"IP\": \"a\", \"DSCP\": 0, \"Interval\": \"1e-3\", \"Port\": 65535 }");
 	cr_assert_eq(load_tmp(&c, &errs), 0, "%s", errs.n ? errs.lines[0] : "");
@@ -1046,6 +1048,99 @@ Test(config_files, header_values_without_line_breaks)
 	put("global_config.json", "{ \"Destinations\": [{ \"DestinationURL\": \"http://h/\", "
 	    "\"DestinationToken\": \"s3cr3t X\" }] }");
 	cr_assert_eq(load_tmp(&c, &errs), 0, "%s", errs.n ? errs.lines[0] : "");
+	config_free(c);
+	config_errors_clear(&errs);
+}
+
+/*
+ * The original's lists give one DSCP per entry for one IP.  Every entry is
+ * its own measurement: entries differing in any field have distinct keys
+ * (the scheduler's running set used IP|port|mode, so all but one of them
+ * were skipped in every cycle); identical entries are merged with a warning.
+ */
+Test(config_files, target_identity)
+{
+	static const char *const distinct[] = {
+		"\"DSCP\": \"0\"", "\"DSCP\": \"46\"", "\"DSCP\": 34", "\"DSCP\": [46, 34, 0]",
+		"\"DSCP\": [46, 34]", "\"DSCP\": [34, 46]", "\"DSCP\": 0, \"Padding\": 100",
+		"\"DSCP\": 0, \"PacketCount\": 7", "\"DSCP\": 0, \"Interval\": 0.5",
+		"\"DSCP\": 0, \"Port\": 4000", "\"DSCP\": 0, \"Mode\": \"stamp\"",
+		"\"DSCP\": 0, \"AuthMode\": \"A\", \"KeyID\": \"probe\", \"SecretFile\": \"probe.pfs\"",
+		"\"DSCP\": 0, \"AuthMode\": \"E\", \"KeyID\": \"probe\", \"SecretFile\": \"probe.pfs\"",
+		"\"DSCP\": 0, \"AuthMode\": \"A\", \"KeyID\": \"other\", \"SecretFile\": \"probe.pfs\"",
+		"\"DSCP\": 0, \"Custom_id\": \"x\"", "\"DSCP\": 0, \"Tags\": \"a|b\"",
+		"\"DSCP\": 0, \"Tags\": \"a\", \"Description\": \"b\"",
+	};
+	struct config *c = NULL;
+	struct config_errors errs = { 0 };
+	char t[8192] = "";
+	size_t n = sizeof(distinct) / sizeof(distinct[0]);
+
+	put("probe.pfs", "probe\t00112233445566778899aabbccddeeff\nother\t0a0b\n");
+	for (size_t i = 0; i < n; i++)
+		snprintf(t + strlen(t), sizeof(t) - strlen(t), "%s{ \"IP\": \"192.0.2.1\", %s }",
+			 i ? ", " : "", distinct[i]);
+	put_targets(t);
+	cr_assert_eq(load_tmp(&c, &errs), 0, "%s", errs.n ? errs.lines[0] : "");
+	cr_assert_eq(c->ntargets, n, "entries merged although distinct");
+	cr_expect_eq(c->warnings.n, 0);
+	for (size_t i = 0; i < n; i++) {
+		cr_assert_not_null(c->targets[i].key);
+		for (size_t j = 0; j < i; j++)
+			cr_assert_str_neq(c->targets[i].key, c->targets[j].key, "%s and %s share a key",
+					  distinct[i], distinct[j]);
+	}
+	config_free(c);
+
+	/* identical entries (written differently) are measured once, with a warning naming both */
+	put_targets("{ \"IP\": \"192.0.2.1\", \"DSCP\": \"0\" }, { \"IP\": \"192.0.2.1\", \"DSCP\": \"46\" },"
+		    "{ \"IP\": \"192.0.2.1\", \"DSCP\": 0, \"Port\": 862, \"Mode\": \"control\" },"
+		    "{ \"IP\": \"192.0.2.2\", \"DSCP\": 0 }, { \"IP\": \"192.0.2.1\", \"DSCP\": 46 }");
+	cr_assert_eq(load_tmp(&c, &errs), 0, "%s", errs.n ? errs.lines[0] : "");
+	cr_assert_eq(c->ntargets, 3);
+	cr_expect_str_eq(c->targets[0].ip, "192.0.2.1");
+	cr_expect_eq(c->targets[0].dscp, 0);
+	cr_expect_eq(c->targets[1].dscp, 46);
+	cr_expect_str_eq(c->targets[2].ip, "192.0.2.2");
+	cr_assert_eq(c->warnings.n, 2);
+	cr_expect_str_eq(c->warnings.lines[0], "targets_list.json: Targets[2]: identical to Targets[0]: measured once");
+	cr_expect_str_eq(c->warnings.lines[1], "targets_list.json: Targets[4]: identical to Targets[1]: measured once");
+	config_free(c);
+	config_errors_clear(&errs);
+}
+
+/* Siblings (one IP, port and mode; another DSCP) start spread apart in the cycle. */
+Test(config_files, siblings_spread_in_the_cycle)
+{
+	struct config *c = NULL;
+	struct config_errors errs = { 0 };
+	int64_t off[5], w = 240 * SEC;
+
+	put_targets("{ \"IP\": \"192.0.2.1\", \"DSCP\": 0 }, { \"IP\": \"192.0.2.1\", \"DSCP\": 46 },"
+		    "{ \"IP\": \"192.0.2.1\", \"DSCP\": 34 }, { \"IP\": \"192.0.2.1\", \"DSCP\": [10, 12] },"
+		    "{ \"IP\": \"192.0.2.9\", \"DSCP\": 0 }");
+	cr_assert_eq(load_tmp(&c, &errs), 0, "%s", errs.n ? errs.lines[0] : "");
+	sched_plan_offsets(c, w, off);
+	for (size_t i = 0; i < 5; i++)
+		cr_assert(off[i] >= 0 && off[i] < w, "offset %zu: %lld", i, (long long)off[i]);
+	/* the four siblings: a quarter of the window apart (modulo the window) */
+	for (size_t i = 1; i < 4; i++) {
+		int64_t d = ((off[i] - off[0]) % w + w) % w;
+
+		cr_expect(d >= (int64_t)i * (w / 4) - 1 && d <= (int64_t)i * (w / 4) + 1,
+			  "sibling %zu at +%lld ns from the first", i, (long long)d);
+	}
+	/* stable: the same list gives the same plan */
+	{
+		int64_t again[5];
+
+		sched_plan_offsets(c, w, again);
+		cr_expect_arr_eq(off, again, sizeof(off));
+	}
+	/* --once (no window): everything at once */
+	sched_plan_offsets(c, 0, off);
+	for (size_t i = 0; i < 5; i++)
+		cr_expect_eq(off[i], 0);
 	config_free(c);
 	config_errors_clear(&errs);
 }
