@@ -209,6 +209,8 @@ struct key {
 	bool inherit;              /* no table default: the caller filled the field */
 	bool header;               /* goes into an HTTP request (header, credentials, URL):
 				    * no control characters, or CR/LF would inject headers */
+	bool regular;              /* a path others open (libcurl, OpenSSL): when it
+				    * exists it must be a regular file (a FIFO blocks them) */
 	size_t off;                /* offset of the field in the section's struct */
 	double min, max;           /* numbers (K_NS in seconds) */
 	double def;                /* numeric default (K_NS in seconds) */
@@ -264,7 +266,7 @@ static const struct key dest_keys[] = {
 	{ .name = "DestinationPassword", .type = K_STR, .off = D(password), .header = true },
 	{ .name = "DestinationUser", .type = K_STR, .off = D(user), .header = true },
 	{ .name = "DestinationToken", .type = K_STR, .off = D(token), .header = true },
-	{ .name = "DestinationCAFile", .type = K_STR, .off = D(ca_file) },
+	{ .name = "DestinationCAFile", .type = K_STR, .off = D(ca_file), .regular = true },
 	{ .name = "DestinationInsecure", .type = K_BOOL, .off = D(insecure), .def = 0 },
 	{ .name = "DestinationFormat", .type = K_ENUM, .off = D(format), .names = format_names,
 	  .def = CONFIG_FMT_JSON },
@@ -284,7 +286,7 @@ static const struct key source_keys[] = {
 	{ .name = "ConfigPassword", .type = K_STR, .off = S(password), .header = true },
 	{ .name = "ConfigBranch", .type = K_STR, .off = S(branch) },
 	{ .name = "ConfigPath", .type = K_STR, .off = S(path) },
-	{ .name = "ConfigCAFile", .type = K_STR, .off = S(ca_file) },
+	{ .name = "ConfigCAFile", .type = K_STR, .off = S(ca_file), .regular = true },
 	{ .name = "ConfigInsecure", .type = K_BOOL, .off = S(insecure), .def = 0 },
 };
 #undef S
@@ -620,6 +622,15 @@ static int apply_string(struct loader *ld, const char *key, const struct key *k,
 					(size_t)(p - s));
 				return -1;
 			}
+		}
+	}
+	if (k->regular) {
+		struct stat st;
+
+		/* stat() never blocks; a missing file stays the opener's error, as before */
+		if (stat(s, &st) == 0 && !S_ISREG(st.st_mode)) {
+			problem(ld, key, "%s is %s, not a regular file", shown, fsutil_type_name(st.st_mode));
+			return -1;
 		}
 	}
 	switch (k->type) {

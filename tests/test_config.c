@@ -993,6 +993,28 @@ Test(config_files, fifo_refused_without_blocking, .timeout = 20)
 	snprintf(want, sizeof(want), "%s is a FIFO (named pipe), not a regular file", path);
 	cr_assert(strstr(err, want), "got '%s'", err);
 
+	/* CA files are opened by libcurl and OpenSSL, which would block on a FIFO too */
+	{
+		char g[1024];
+
+		snprintf(path, sizeof(path), "%s/ca.pem", tmp);
+		cr_assert_eq(mkfifo(path, 0600), 0);
+		snprintf(g, sizeof(g), "{ \"Destinations\": [{ \"DestinationURL\": \"https://h/\", "
+			 "\"DestinationCAFile\": \"%s\" }], \"ConfigSource\": { \"ConfigMethod\": \"web\", "
+			 "\"ConfigURL\": \"https://h/\", \"ConfigCAFile\": \"%s\" } }", path, tmp);
+		put("global_config.json", g);
+		put("targets_list.json", "{ \"Targets\": [] }");
+		cr_assert_eq(load_tmp(&c, &errs), -1);
+		cr_assert_eq(errs.n, 2, "%zu problems", errs.n);
+		snprintf(want, sizeof(want), "global_config.json: Destinations[0].DestinationCAFile: %s is a "
+			 "FIFO (named pipe), not a regular file", path);
+		cr_expect_str_eq(errs.lines[1], want);
+		snprintf(want, sizeof(want), "global_config.json: ConfigSource.ConfigCAFile: %s is a "
+			 "directory, not a regular file", tmp);
+		cr_expect_str_eq(errs.lines[0], want);
+		config_errors_clear(&errs);
+	}
+
 	/* a symbolic link to a regular file is followed (Kubernetes ConfigMaps) */
 	put("real.pfs", "probe\t0a0b\n");
 	snprintf(path, sizeof(path), "%s/link.pfs", tmp);
