@@ -59,6 +59,16 @@ struct config_target {
 	uint32_t allowed_modes;      /* parsed AuthMode (WIRE_MODE_*) */
 	uint8_t *secret;             /* KeyID's secret, read from SecretFile at load */
 	size_t secret_len;
+	/*
+	 * The entry's identity: every field above (DSCP or DSCP list, Port, Mode,
+	 * PacketCount, Interval, Padding, security, labels) in one unambiguous
+	 * string.  Entries that differ in any of them are distinct measurements
+	 * (the original's lists give one DSCP per entry for one IP); identical
+	 * entries are merged at load with a warning.  The scheduler keys its
+	 * running set (never overlap an entry with itself, across reloads too),
+	 * start offsets and session seeds by it.
+	 */
+	char *key;
 };
 
 struct config_destination {
@@ -106,6 +116,12 @@ struct config_local {            /* local_config.json, all optional */
 	char *street, *city, *state, *zip;  /* "Address": {Street, City, State, ZIP} */
 };
 
+/* Every problem found, one line each: "FILE: KEY: reason". */
+struct config_errors {
+	char **lines;
+	size_t n;
+};
+
 struct config {
 	int generation;              /* 1 seed (twamp_ files), 2 later */
 	char *global_path, *targets_path;   /* files read */
@@ -116,12 +132,8 @@ struct config {
 	struct config_local local;
 	struct config_target *targets;
 	size_t ntargets;
-};
-
-/* Every problem found, one line each: "FILE: KEY: reason". */
-struct config_errors {
-	char **lines;
-	size_t n;
+	struct config_errors warnings;      /* lines "FILE: KEY: reason" that did not stop
+					     * the load (identical targets merged) */
 };
 
 /*
@@ -129,6 +141,8 @@ struct config_errors {
  * errs (never a partial config).  errs may be NULL; otherwise it must be
  * zeroed or previously used, and its old lines are cleared first.  FILE in
  * a line is the file's base name (DIR itself for problems with DIR).
+ * Warnings of a successful load are in (*out)->warnings, for the caller to
+ * show (check-config prints them, the daemon logs them).
  * Thread-safe: no static state.
  */
 int config_load(const char *dir, struct config **out, struct config_errors *errs);

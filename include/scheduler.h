@@ -21,7 +21,10 @@
  *
  * Each cycle starts at the next match of Probe.Schedule; a target starts at
  * a deterministic offset inside the cycle (a hash of IP, port and mode), so
- * starts are spread and stable from cycle to cycle.  --once starts every
+ * starts are spread and stable from cycle to cycle; entries sharing IP, port
+ * and mode (one per DSCP, say) are spread evenly from there.  A target is
+ * one entry of the list (config_target.key: every field): it is skipped only
+ * while the same entry's previous session runs, never for a sibling.  --once starts every
  * target at once, limited only by MaxConcurrentSessions and ConnectRate.
  * Finished sessions become records handed to the sender; each cycle ends
  * with one twamp_probe record and one log line.
@@ -77,5 +80,12 @@ bool sched_once_done(struct scheduler *sc);
  */
 void sched_stop(struct scheduler *sc, int64_t grace);
 void sched_get_stats(struct scheduler *sc, struct sched_stats *out);
+
+/*
+ * Start offsets in a cycle window of w ns (0..w-1), one per cfg->targets[i],
+ * into off[]: a hash of the entry's IP, port and mode, siblings (same IP,
+ * port and mode) evenly spaced from the first.  w <= 0: all 0 (--once).
+ */
+void sched_plan_offsets(const struct config *cfg, int64_t w, int64_t *off);
 
 #endif

@@ -23,6 +23,8 @@ static void usage(FILE *f)
 		"[+ local_config.json], or twamp_global_config.json + twamp_targets_list.json)\n"
 		"and print every problem found, one per line.\n"
 		"\n"
+		"Warnings (identical targets, measured once) do not make it invalid.\n"
+		"\n"
 		"Exit status: 0 valid, 1 invalid, 2 usage error.\n");
 }
 
@@ -71,6 +73,8 @@ int check_config_main(int argc, char **argv)
 		config_errors_clear(&errs);
 		return 1;
 	}
+	for (size_t i = 0; i < c->warnings.n; i++)
+		fprintf(stderr, "warning: %s\n", c->warnings.lines[i]);
 	printf("OK: %s: generation %d, %zu targets, %zu destinations\n", dir, c->generation,
 	       c->ntargets, c->ndests);
 	config_free(c);

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "cron.h"
+#include "fsutil.h"
 #include "keyfile.h"
 #include "wire.h"
 
@@ -48,6 +49,7 @@
 
 struct loader {
 	struct config_errors *errs;   /* may be NULL: then only counted */
+	struct config_errors *warns;  /* the config's warnings (NULL: dropped) */
 	size_t nerr;
 	const char *file;             /* base name of the file being read */
 	const char *dir;              /* the configuration directory */
@@ -56,34 +58,56 @@ struct loader {
 static void problem(struct loader *ld, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-static void problem(struct loader *ld, const char *key, const char *fmt, ...)
+static void warning(struct loader *ld, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Append "FILE: KEY: reason" to list (out of memory: the line is lost). */
+static void add_line(struct config_errors *list, const char *file, const char *key,
+		     const char *fmt, va_list ap)
 {
 	char *reason = NULL, *line = NULL, **lines;
-	va_list ap;
 	int n;
 
-	ld->nerr++;
-	if (!ld->errs)
-		return;
-	va_start(ap, fmt);
 	n = vasprintf(&reason, fmt, ap);
-	va_end(ap);
 	if (n < 0)
-		return; /* out of memory: the count still makes the load fail */
+		return;
 	if (key && *key)
-		n = asprintf(&line, "%s: %s: %s", ld->file, key, reason);
+		n = asprintf(&line, "%s: %s: %s", file, key, reason);
 	else
-		n = asprintf(&line, "%s: %s", ld->file, reason);
+		n = asprintf(&line, "%s: %s", file, reason);
 	free(reason);
 	if (n < 0)
 		return;
-	lines = realloc(ld->errs->lines, (ld->errs->n + 1) * sizeof(*lines));
+	lines = realloc(list->lines, (list->n + 1) * sizeof(*lines));
 	if (!lines) {
 		free(line);
 		return;
 	}
-	lines[ld->errs->n++] = line;
-	ld->errs->lines = lines;
+	lines[list->n++] = line;
+	list->lines = lines;
+}
+
+static void problem(struct loader *ld, const char *key, const char *fmt, ...)
+{
+	va_list ap;
+
+	ld->nerr++; /* even out of memory, the count makes the load fail */
+	if (!ld->errs)
+		return;
+	va_start(ap, fmt);
+	add_line(ld->errs, ld->file, key, fmt, ap);
+	va_end(ap);
+}
+
+static void warning(struct loader *ld, const char *key, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!ld->warns)
+		return;
+	va_start(ap, fmt);
+	add_line(ld->warns, ld->file, key, fmt, ap);
+	va_end(ap);
 }
 
 void config_errors_clear(struct config_errors *errs)
@@ -183,6 +207,10 @@ struct key {
 	enum ktype type;
 	bool required;
 	bool inherit;              /* no table default: the caller filled the field */
+	bool header;               /* goes into an HTTP request (header, credentials, URL):
+				    * no control characters, or CR/LF would inject headers */
+	bool regular;              /* a path others open (libcurl, OpenSSL): when it
+				    * exists it must be a regular file (a FIFO blocks them) */
 	size_t off;                /* offset of the field in the section's struct */
 	double min, max;           /* numbers (K_NS in seconds) */
 	double def;                /* numeric default (K_NS in seconds) */
@@ -235,10 +263,10 @@ enum { TK_LAT = 11, TK_LON = 12 };
 #define D(field) offsetof(struct config_destination, field)
 static const struct key dest_keys[] = {
 	{ .name = "DestinationURL", .type = K_URL, .off = D(url), .required = true },
-	{ .name = "DestinationPassword", .type = K_STR, .off = D(password) },
-	{ .name = "DestinationUser", .type = K_STR, .off = D(user) },
-	{ .name = "DestinationToken", .type = K_STR, .off = D(token) },
-	{ .name = "DestinationCAFile", .type = K_STR, .off = D(ca_file) },
+	{ .name = "DestinationPassword", .type = K_STR, .off = D(password), .header = true },
+	{ .name = "DestinationUser", .type = K_STR, .off = D(user), .header = true },
+	{ .name = "DestinationToken", .type = K_STR, .off = D(token), .header = true },
+	{ .name = "DestinationCAFile", .type = K_STR, .off = D(ca_file), .regular = true },
 	{ .name = "DestinationInsecure", .type = K_BOOL, .off = D(insecure), .def = 0 },
 	{ .name = "DestinationFormat", .type = K_ENUM, .off = D(format), .names = format_names,
 	  .def = CONFIG_FMT_JSON },
@@ -253,12 +281,12 @@ enum { DK_PASSWORD = 1, DK_USER = 2, DK_TOKEN = 3 };
 #define S(field) offsetof(struct config_source, field)
 static const struct key source_keys[] = {
 	{ .name = "ConfigMethod", .type = K_CHOICE, .off = S(method), .names = method_names },
-	{ .name = "ConfigURL", .type = K_STR, .off = S(url) },
-	{ .name = "ConfigUser", .type = K_STR, .off = S(user) },
-	{ .name = "ConfigPassword", .type = K_STR, .off = S(password) },
+	{ .name = "ConfigURL", .type = K_STR, .off = S(url), .header = true },
+	{ .name = "ConfigUser", .type = K_STR, .off = S(user), .header = true },
+	{ .name = "ConfigPassword", .type = K_STR, .off = S(password), .header = true },
 	{ .name = "ConfigBranch", .type = K_STR, .off = S(branch) },
 	{ .name = "ConfigPath", .type = K_STR, .off = S(path) },
-	{ .name = "ConfigCAFile", .type = K_STR, .off = S(ca_file) },
+	{ .name = "ConfigCAFile", .type = K_STR, .off = S(ca_file), .regular = true },
 	{ .name = "ConfigInsecure", .type = K_BOOL, .off = S(insecure), .def = 0 },
 };
 #undef S
@@ -583,6 +611,27 @@ static int apply_string(struct loader *ld, const char *key, const struct key *k,
 	if (strlen(s) != (size_t)json_object_get_string_len(v)) {
 		problem(ld, key, "'%s...' contains a NUL character", shown);
 		return -1;
+	}
+	if (k->header) {
+		for (const char *p = s; *p; p++) {
+			if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+				/* the value is not shown: it may be a password */
+				problem(ld, key, "contains a control character (%s at offset %zu): it goes "
+					"into an HTTP request, where CR or LF would inject a header",
+					*p == '\r' ? "CR" : *p == '\n' ? "LF" : "a control character",
+					(size_t)(p - s));
+				return -1;
+			}
+		}
+	}
+	if (k->regular) {
+		struct stat st;
+
+		/* stat() never blocks; a missing file stays the opener's error, as before */
+		if (stat(s, &st) == 0 && !S_ISREG(st.st_mode)) {
+			problem(ld, key, "%s is %s, not a regular file", shown, fsutil_type_name(st.st_mode));
+			return -1;
+		}
 	}
 	switch (k->type) {
 	case K_URL:
@@ -928,24 +977,16 @@ static struct json_object *read_json(struct loader *ld, const char *path, bool o
 {
 	struct json_object *obj = NULL;
 	struct json_tokener *tok = NULL;
-	char *buf = NULL, ebuf[128];
+	char *buf = NULL, ebuf[4200];
 	size_t len = 0, cap, start = 0;
 	struct stat st;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = fsutil_open_regular(path, &st, ebuf, sizeof(ebuf));
 	if (fd < 0) {
 		if (!(optional && errno == ENOENT))
-			problem(ld, NULL, "cannot open: %s", strerror_r(errno, ebuf, sizeof(ebuf)));
+			problem(ld, NULL, "%s", ebuf);
 		return NULL;
-	}
-	if (fstat(fd, &st) < 0) {
-		problem(ld, NULL, "cannot stat: %s", strerror_r(errno, ebuf, sizeof(ebuf)));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		problem(ld, NULL, "not a regular file");
-		goto out;
 	}
 	if (st.st_size > (off_t)CONFIG_MAX_FILE_SIZE) {
 		problem(ld, NULL, "larger than %u MiB", CONFIG_MAX_FILE_SIZE >> 20);
@@ -1185,6 +1226,170 @@ static void target_security(struct loader *ld, struct config_target *tg, const c
 	free(path);
 }
 
+/* ------------------------------------------------------ target identity */
+
+struct sbuf {
+	char *s;
+	size_t len, cap;
+	bool oom;
+};
+
+static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->oom)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->oom = true;
+			return;
+		}
+		if (b->s && (size_t)n < b->cap - b->len) {
+			b->len += (size_t)n;
+			return;
+		}
+		{
+			size_t ncap = (b->len + (size_t)n + 1) * 2;
+			char *ns = realloc(b->s, ncap);
+
+			if (!ns) {
+				b->oom = true;
+				return;
+			}
+			b->s = ns;
+			b->cap = ncap;
+		}
+	}
+}
+
+/* An optional string, length-prefixed so that no content can fake a separator. */
+static void sb_str(struct sbuf *b, const char *tag, const char *s)
+{
+	if (s)
+		sb_printf(b, "|%s%zu:%s", tag, strlen(s), s);
+	else
+		sb_printf(b, "|%s-", tag);
+}
+
+/*
+ * tg->key: every field of the entry, so that entries measuring anything
+ * differently (one DSCP per entry, as the original's lists are written, or
+ * another Padding, PacketCount, security...) never share a key.  The IP,
+ * port and mode come first: the scheduler groups siblings by that prefix.
+ */
+static void target_key(struct loader *ld, struct config_target *tg, const char *prefix)
+{
+	struct sbuf b = { 0 };
+
+	sb_printf(&b, "%zu:%s|%u|%s|dscp", strlen(tg->ip ? tg->ip : ""), tg->ip ? tg->ip : "",
+		  tg->port, mode_names[tg->mode]);
+	for (unsigned i = 0; i < tg->dscps.n; i++)
+		sb_printf(&b, "%c%d", i ? ',' : '=', tg->dscps.v[i]);
+	sb_printf(&b, "|n%lu|i%lld|p%lu|a%lu", (unsigned long)tg->packet_count,
+		  (long long)tg->interval, (unsigned long)tg->padding,
+		  (unsigned long)tg->allowed_modes);
+	sb_str(&b, "k", tg->keyid);
+	sb_str(&b, "f", tg->secret_file);
+	sb_str(&b, "cc", tg->custom_comment);
+	sb_str(&b, "ci", tg->custom_id);
+	sb_str(&b, "d", tg->description);
+	sb_str(&b, "t", tg->tags);
+	if (tg->has_geo)
+		sb_printf(&b, "|g%.17g,%.17g", tg->latitude, tg->longitude);
+	if (b.oom) {
+		free(b.s);
+		problem(ld, prefix, "out of memory");
+		return;
+	}
+	tg->key = b.s;
+}
+
+static void target_free(struct config_target *t)
+{
+	free(t->ip);
+	free(t->custom_comment);
+	free(t->custom_id);
+	free(t->description);
+	free(t->tags);
+	free(t->auth_mode);
+	free(t->keyid);
+	free(t->secret_file);
+	if (t->secret)
+		explicit_bzero(t->secret, REFL_SECRET_MAX);
+	free(t->secret);
+	free(t->key);
+}
+
+/* By key, then by position (all point into one array). */
+static int cmp_target_ptr(const void *a, const void *b)
+{
+	const struct config_target *x = *(const struct config_target *const *)a;
+	const struct config_target *y = *(const struct config_target *const *)b;
+	int r = strcmp(x->key, y->key);
+
+	return r ? r : (x > y) - (x < y);
+}
+
+#define DUP_WARN_MAX 20   /* warning lines about identical entries, then a count */
+
+/*
+ * Identical entries would measure the same thing twice at the same offset,
+ * and the second would always be skipped as "still running": keep the
+ * first, drop the others, and say so (a warning, not an error: the list is
+ * usable).  Runs only on a list without problems (every key set).
+ */
+static void merge_identical(struct loader *ld, struct config *c)
+{
+	struct config_target **by_key;
+	size_t *first, n = c->ntargets, kept = 0, dropped = 0;
+	char key[KEY_MAX];
+
+	if (n < 2)
+		return;
+	by_key = malloc(n * sizeof(*by_key));
+	first = malloc(n * sizeof(*first));
+	if (!by_key || !first) {
+		free(by_key);
+		free(first);
+		problem(ld, "Targets", "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		by_key[i] = &c->targets[i];
+		first[i] = i;
+	}
+	qsort(by_key, n, sizeof(*by_key), cmp_target_ptr);
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(by_key[i]->key, by_key[i - 1]->key) == 0) /* in list order within a key */
+			first[by_key[i] - c->targets] = first[by_key[i - 1] - c->targets];
+	for (size_t i = 0; i < n; i++) {
+		if (first[i] == i) {
+			if (kept != i)
+				c->targets[kept] = c->targets[i];
+			kept++;
+			continue;
+		}
+		if (dropped++ < DUP_WARN_MAX) {
+			snprintf(key, sizeof(key), "Targets[%zu]", i);
+			warning(ld, key, "identical to Targets[%zu]: measured once", first[i]);
+		}
+		target_free(&c->targets[i]);
+	}
+	if (dropped > DUP_WARN_MAX)
+		warning(ld, "Targets", "%zu more entries identical to an earlier one: measured once",
+			dropped - DUP_WARN_MAX);
+	c->ntargets = kept;
+	free(by_key);
+	free(first);
+}
+
 static void parse_targets(struct loader *ld, struct json_object *t, struct config *c)
 {
 	struct json_object *arr;
@@ -1234,7 +1439,10 @@ static void parse_targets(struct loader *ld, struct json_object *t, struct confi
 				"carries their test sessions)");
 		}
 		target_security(ld, tg, prefix);
+		target_key(ld, tg, prefix);
 	}
+	if (ld->nerr == 0)
+		merge_identical(ld, c);
 }
 
 static void parse_local(struct loader *ld, struct json_object *l, struct config_local *loc)
@@ -1277,6 +1485,7 @@ int config_load(const char *dir, struct config **out, struct config_errors *errs
 		problem(&ld, NULL, "out of memory");
 		return -1;
 	}
+	ld.warns = &c->warnings;
 	set_defaults(&ld, &c->probe, probe_keys, NKEYS(probe_keys), "Probe");
 	if (stat(dir, &st) < 0) {
 		problem(&ld, NULL, "%s", strerror_r(errno, ebuf, sizeof(ebuf)));
@@ -1391,22 +1600,10 @@ void config_free(struct config *c)
 	free(c->local.city);
 	free(c->local.state);
 	free(c->local.zip);
-	for (size_t i = 0; i < c->ntargets; i++) {
-		struct config_target *t = &c->targets[i];
-
-		free(t->ip);
-		free(t->custom_comment);
-		free(t->custom_id);
-		free(t->description);
-		free(t->tags);
-		free(t->auth_mode);
-		free(t->keyid);
-		free(t->secret_file);
-		if (t->secret)
-			explicit_bzero(t->secret, REFL_SECRET_MAX);
-		free(t->secret);
-	}
+	for (size_t i = 0; i < c->ntargets; i++)
+		target_free(&c->targets[i]);
 	free(c->targets);
+	config_errors_clear(&c->warnings);
 	free(c);
 }
 

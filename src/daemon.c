@@ -110,6 +110,12 @@ static void log_errors(const struct config_errors *e)
 		log_err("%s", e->lines[i]);
 }
 
+static void log_warnings(const struct config *c)
+{
+	for (size_t i = 0; i < c->warnings.n; i++)
+		log_warn("%s", c->warnings.lines[i]);
+}
+
 static struct tset *current;
 static _Atomic uint64_t config_errors;
 
@@ -145,6 +151,7 @@ static int reload(struct cfgthread *ct)
 		return -1;
 	}
 	config_errors_clear(&errs);
+	log_warnings(cfg);
 	ts = tset_new(cfg, ++*generation);
 	if (!ts) {
 		config_free(cfg);
@@ -393,6 +400,7 @@ int daemon_main(int argc, char **argv)
 		return 1;
 	}
 	config_errors_clear(&errs);
+	log_warnings(cfg);
 	current = tset_new(cfg, ++ct.generation);
 	config_probe_name(cfg, ct.probe_name, sizeof(ct.probe_name));
 	snprintf(spool, sizeof(spool), "%s/spool", dir);

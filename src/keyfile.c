@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "fsutil.h"
 
 static unsigned hexval(int c)
 {
@@ -20,16 +23,23 @@ static unsigned hexval(int c)
 
 int refl_keys_load(const char *path, struct refl_key **keys, size_t *n, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "r");
 	char line[1024];
 	unsigned lineno = 0;
 	struct refl_key *k = NULL;
 	size_t cnt = 0, cap = 0;
+	FILE *f = NULL;
+	int fd;
 
 	*keys = NULL;
 	*n = 0;
+	/* never a plain fopen(): a FIFO in the key file's place would block it */
+	fd = fsutil_open_regular(path, NULL, line, sizeof(line));
+	if (fd >= 0 && !(f = fdopen(fd, "r"))) {
+		snprintf(line, sizeof(line), "cannot read %s: %s", path, strerror(errno));
+		(void)close(fd);
+	}
 	if (!f) {
-		snprintf(err, errlen, "cannot open key file %s: %s", path, strerror(errno));
+		snprintf(err, errlen, "key file: %s", line);
 		return -1;
 	}
 	while (fgets(line, sizeof(line), f)) {

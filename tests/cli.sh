@@ -148,5 +148,18 @@ TWAMP_SECRET=not-the-secret "$BIN" ping -A A -u probe -c 3 "127.0.0.1:$P" >"$TMP
 stop_responder
 if grep -q "not-the-secret\|0011223344\|0badc0ffee" "$TMP/resp.log"; then ko "the responder logged a secret"; else ok "no secret in the responder's log"; fi
 
+# --- credentials with CR/LF (HTTP header injection): refused at load -----------
+cp -r tests/data/config/header-injection "$TMP/hdr"
+"$BIN" check-config "$TMP/hdr" >"$TMP/out" 2>&1; rc=$?
+[ $rc -eq 1 ] && grep -q "Destinations\[0\].DestinationPassword: contains a control character (CR" "$TMP/out" &&
+	grep -q "Destinations\[1\].DestinationToken: contains a control character (LF" "$TMP/out" &&
+	! grep -q "cHJvYmU6c2VjcmV0\|influx-token" "$TMP/out" &&
+	ok "check-config: DestinationPassword/DestinationToken with CR/LF refused, keys named, secrets not shown" ||
+	ko "check-config: CR/LF in credentials (rc $rc)"
+timeout -k 5 20 "$BIN" run --data-dir "$TMP/hdr" --once >"$TMP/out" 2>&1; rc=$?
+[ $rc -eq 1 ] && grep -q "DestinationPassword: contains a control character" "$TMP/out" &&
+	grep -q "no valid configuration" "$TMP/out" &&
+	ok "run: the same configuration refused at start (exit 1)" || ko "run: CR/LF in credentials (rc $rc)"
+
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]

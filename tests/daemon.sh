@@ -310,6 +310,92 @@ PY
 	ok "per-target AuthMode A, E, M, AEMO with KeyID/SecretFile: measured; a wrong secret: error denied; no secret logged" ||
 	ko "per-target security (rc $rc)" "$TMP/check.out" "$TMP/keyed.err"
 
+# --- entries for one IP differing only by DSCP (the original's list format) -------
+# Each entry is its own measurement: none skipped because a sibling runs; an
+# exact duplicate is merged at load with a warning.
+D=$TMP/siblings; mkdir -p "$D"
+python3 - "$D" "$CTL" "$LIGHT" <<'PY'
+import json, sys
+d, ctl, light = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+json.dump({"Probe": {"Schedule": "* * * * *", "PacketCount": 20, "Interval": 0.01, "LossTimeout": 0.5}},
+          open(d + "/global_config.json", "w"))
+t = [{"IP": "127.0.5.1", "DSCP": v, "Port": ctl} for v in ("0", "46", "34")]
+t.append({"IP": "127.0.5.1", "DSCP": [10, 12], "Port": ctl})
+t += [{"IP": "127.0.5.2", "DSCP": v, "Port": light, "Mode": "stamp"} for v in (0, 46)]
+t.append({"IP": "127.0.5.1", "DSCP": 46, "Port": ctl, "Mode": "control"})  # identical to t[1]
+json.dump({"Targets": t}, open(d + "/targets_list.json", "w"))
+PY
+"$BIN" check-config "$D" >"$TMP/sib.check" 2>&1; rc0=$?
+timeout -k 5 60 "$BIN" run --data-dir "$D" --once >"$TMP/sib.out" 2>"$TMP/sib.err"; rc=$?
+python3 - "$TMP/sib.out" <<'PY' >"$TMP/check.out" 2>&1
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+t = sorted((r["to_host"], r["mode"], r["dscp_dec"], r["sent_pkt"], r["lost_pkt"], r["reachable_bool"])
+           for r in recs if r["measurement_name"] == "twamp_twping1")
+want = sorted([("127.0.5.1", "control", v, 20, 0, 1) for v in (0, 46, 34, 10, 12)] +
+              [("127.0.5.2", "stamp", v, 20, 0, 1) for v in (0, 46)])
+assert t == want, t
+p = [r for r in recs if r["measurement_name"] == "twamp_probe"]
+assert len(p) == 1 and p[0]["targets"] == 6 and p[0]["ok"] == 6 and p[0]["skipped"] == 0, p
+PY
+[ $rc0 -eq 0 ] && grep -q "warning: targets_list.json: Targets\[6\]: identical to Targets\[1\]: measured once" "$TMP/sib.check" &&
+	[ $rc -eq 0 ] && [ ! -s "$TMP/check.out" ] && grep -q "cycle 1: 6 targets, 6 ok, 0 failed, 0 skipped" "$TMP/sib.err" &&
+	grep -q "Targets\[6\]: identical to Targets\[1\]" "$TMP/sib.err" && sanitizer_clean "$TMP/sib.err" &&
+	ok "entries for one IP differing only by DSCP (3 control, a DSCP list, 2 stamp): all measured, 7 records, 0 skipped; a duplicate merged with a warning" ||
+	ko "DSCP siblings (check-config rc $rc0, run rc $rc)" "$TMP/sib.check" "$TMP/check.out" "$TMP/sib.err"
+
+# --- a FIFO in place of a configuration file or a SecretFile ---------------------
+# open() used to block on it for good: at start (SIGTERM ignored) and on reload
+# (the config thread hung).  Every command runs under timeout.
+fifo_dir() { # DIR: a keyed target, so that a SecretFile is read
+	mkdir -p "$1"
+	printf 'probe\t00112233445566778899aabbccddeeff\n' >"$1/probe.pfs"
+	python3 - "$1" "$CTL" <<'PY'
+import json, sys
+d, port = sys.argv[1], int(sys.argv[2])
+json.dump({"Probe": {"Schedule": "* * * * *", "PacketCount": 5, "Interval": 0.01, "LossTimeout": 0.5}},
+          open(d + "/global_config.json", "w"))
+json.dump({"Targets": [{"IP": "127.0.6.1", "DSCP": 0, "Port": port},
+                       {"IP": "127.0.6.2", "DSCP": 0, "Port": port, "AuthMode": "AO", "KeyID": "probe",
+                        "SecretFile": "probe.pfs"}]}, open(d + "/targets_list.json", "w"))
+PY
+}
+for f in global_config.json targets_list.json probe.pfs; do
+	D=$TMP/fifo_$f; fifo_dir "$D"
+	rm "$D/$f"; mkfifo "$D/$f"
+	timeout -k 5 10 "$BIN" check-config "$D" >"$TMP/fifo.check" 2>&1; rc1=$?
+	timeout -k 5 10 "$BIN" run --data-dir "$D" --once >/dev/null 2>"$TMP/fifo.err"; rc2=$?
+	[ $rc1 -eq 1 ] && grep -q "$D/$f is a FIFO (named pipe), not a regular file" "$TMP/fifo.check" &&
+		[ $rc2 -eq 1 ] && grep -q "$D/$f is a FIFO (named pipe), not a regular file" "$TMP/fifo.err" &&
+		ok "FIFO as $f: check-config and run refuse it at once, naming the path (exit 1, 1)" ||
+		ko "FIFO as $f (check-config rc $rc1, run rc $rc2; 124 = hung)" "$TMP/fifo.check" "$TMP/fifo.err"
+done
+
+# ... and on reload: rejected, the last good set stays, the config thread still
+# reloads afterwards, SIGTERM stops the daemon promptly.
+for f in targets_list.json probe.pfs; do
+	D=$TMP/fifo_reload_$f; fifo_dir "$D"
+	: >"$TMP/fiforl.err"
+	timeout 60 "$BIN" run --data-dir "$D" >/dev/null 2>"$TMP/fiforl.err" &
+	RUN=$!
+	for _ in $(seq 100); do grep -q "scheduler:" "$TMP/fiforl.err" && break; sleep 0.05; done
+	mv "$D/$f" "$D/$f.good"; mkfifo "$D/$f"
+	kill -HUP $RUN
+	for _ in $(seq 100); do grep -q "previous one keeps running" "$TMP/fiforl.err" && break; sleep 0.05; done
+	rm "$D/$f"; mv "$D/$f.good" "$D/$f"; touch "$D/targets_list.json"
+	kill -HUP $RUN
+	for _ in $(seq 100); do grep -q "configuration 2 loaded" "$TMP/fiforl.err" && break; sleep 0.05; done
+	t0=$(date +%s%N)
+	kill -TERM $RUN
+	wait $RUN; rc=$?
+	ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+	grep -q "$D/$f is a FIFO (named pipe), not a regular file" "$TMP/fiforl.err" &&
+		grep -q "previous one keeps running" "$TMP/fiforl.err" && grep -q "configuration 2 loaded" "$TMP/fiforl.err" &&
+		[ $rc -eq 0 ] && [ $ms -lt 10000 ] && sanitizer_clean "$TMP/fiforl.err" &&
+		ok "FIFO as $f on SIGHUP: rejected naming it, the last good set stays, the next reload works, SIGTERM stops in $ms ms" ||
+		ko "FIFO as $f on reload (rc $rc, $ms ms; 124 = hung)" "$TMP/fiforl.err"
+done
+
 kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null
 sanitizer_clean "$TMP/resp.log" || ko "responder sanitizer report" "$TMP/resp.log"
 

@@ -9,6 +9,7 @@
  */
 #include <criterion/criterion.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
@@ -19,6 +20,8 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "keyfile.h"
+#include "scheduler.h"
 
 #define DATA "tests/data/config/"
 #define MS 1000000LL
@@ -526,8 +529,9 @@ Test(config_files, numbers_as_numbers_and_strings)
 	struct config *c = NULL;
 	struct config_errors errs = { 0 };
 
-	put_targets("{ \"IP\": \"a\", \"DSCP\": \"2\" }, { \"IP\": \"a\", \"DSCP\": 2 },"
-		    "{ \"IP\": \"a\", \"DSCP\": 2.0 }, { \"IP\": \"a\", \"DSCP\": \"+2\" },"
+	/* four spellings of one value: four IPs, else they are identical entries, merged */
+	put_targets("{ \"IP\": \"a\", \"DSCP\": \"2\" }, { \"IP\": \"b\", \"DSCP\": 2 },"
+		    "{ \"IP\": \"c\", \"DSCP\": 2.0 }, { \"IP\": \"d\", \"DSCP\": \"+2\" },"
 		    "{ \"IP\": \"a\", \"DSCP\": \"1e1\" }, { \"IP\": \"a\", \"DSCP\": \" 63\\t\" },"
 		    "{ \"IP\": \"a\", \"DSCP\": 0, \"Interval\": \"1e-3\", \"Port\": 65535 }");
 	cr_assert_eq(load_tmp(&c, &errs), 0, "%s", errs.n ? errs.lines[0] : "");
@@ -662,7 +666,7 @@ Test(config_files, file_edge_cases)
 {
 	struct config *c = NULL;
 	struct config_errors errs = { 0 };
-	char path[256];
+	char path[256], want[512];
 	int fd;
 
 	/* a UTF-8 byte order mark is skipped */
@@ -737,7 +741,8 @@ Test(config_files, file_edge_cases)
 	cr_assert_eq(mkdir(path, 0700), 0);
 	cr_expect_eq(load_tmp(&c, &errs), -1);
 	cr_assert_eq(errs.n, 1);
-	cr_expect_str_eq(errs.lines[0], "targets_list.json: not a regular file");
+	snprintf(want, sizeof(want), "targets_list.json: %s is a directory, not a regular file", path);
+	cr_expect_str_eq(errs.lines[0], want);
 	config_errors_clear(&errs);
 }
 
@@ -945,5 +950,219 @@ Test(config_files, dscp_lists)
 		cr_assert_eq(errs.n, 1, "%s: %zu errors", bad[i].dscp, errs.n);
 		cr_assert(strstr(errs.lines[0], bad[i].error), "%s: got '%s'", bad[i].dscp, errs.lines[0]);
 	}
+	config_errors_clear(&errs);
+}
+
+/*
+ * A FIFO where a configuration file, local_config.json or a SecretFile
+ * should be: a plain open() blocked until a writer came (the daemon hung at
+ * start and its config thread on reload).  Refused at once, naming the path
+ * and what it is; the timeout turns a regression into a failure, not a hang.
+ */
+Test(config_files, fifo_refused_without_blocking, .timeout = 20)
+{
+	static const char *const names[] = { "global_config.json", "targets_list.json",
+					      "local_config.json", "probe.pfs" };
+	struct config *c = NULL;
+	struct config_errors errs = { 0 };
+	struct refl_key *keys = NULL;
+	char path[256], want[512], err[600];
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		put("probe.pfs", "probe\t00112233445566778899aabbccddeeff\n");
+		put_targets("{ \"IP\": \"a\", \"DSCP\": 0, \"AuthMode\": \"A\", \"KeyID\": \"probe\","
+			    "  \"SecretFile\": \"probe.pfs\" }");
+		snprintf(path, sizeof(path), "%s/%s", tmp, names[i]);
+		cr_assert_eq(unlink(path) == 0 || errno == ENOENT, 1);
+		cr_assert_eq(mkfifo(path, 0600), 0, "mkfifo %s: %s", path, strerror(errno));
+		cr_assert_eq(load_tmp(&c, &errs), -1, "%s: a FIFO loaded", names[i]);
+		cr_assert_null(c);
+		cr_assert_eq(errs.n, 1, "%s: %zu problems", names[i], errs.n);
+		snprintf(want, sizeof(want), "%s is a FIFO (named pipe), not a regular file", path);
+		cr_assert(strstr(errs.lines[0], want), "%s: got '%s'", names[i], errs.lines[0]);
+		cr_assert_eq(unlink(path), 0);
+	}
+	config_errors_clear(&errs);
+
+	/* the responder's --keys and ping -k read through the same function */
+	snprintf(path, sizeof(path), "%s/keys.pfs", tmp);
+	cr_assert_eq(mkfifo(path, 0600), 0);
+	cr_assert_eq(refl_keys_load(path, &keys, &n, err, sizeof(err)), -1);
+	cr_assert_null(keys);
+	snprintf(want, sizeof(want), "%s is a FIFO (named pipe), not a regular file", path);
+	cr_assert(strstr(err, want), "got '%s'", err);
+
+	/* CA files are opened by libcurl and OpenSSL, which would block on a FIFO too */
+	{
+		char g[1024];
+
+		snprintf(path, sizeof(path), "%s/ca.pem", tmp);
+		cr_assert_eq(mkfifo(path, 0600), 0);
+		snprintf(g, sizeof(g), "{ \"Destinations\": [{ \"DestinationURL\": \"https://h/\", "
+			 "\"DestinationCAFile\": \"%s\" }], \"ConfigSource\": { \"ConfigMethod\": \"web\", "
+			 "\"ConfigURL\": \"https://h/\", \"ConfigCAFile\": \"%s\" } }", path, tmp);
+		put("global_config.json", g);
+		put("targets_list.json", "{ \"Targets\": [] }");
+		cr_assert_eq(load_tmp(&c, &errs), -1);
+		cr_assert_eq(errs.n, 2, "%zu problems", errs.n);
+		snprintf(want, sizeof(want), "global_config.json: Destinations[0].DestinationCAFile: %s is a "
+			 "FIFO (named pipe), not a regular file", path);
+		cr_expect_str_eq(errs.lines[1], want);
+		snprintf(want, sizeof(want), "global_config.json: ConfigSource.ConfigCAFile: %s is a "
+			 "directory, not a regular file", tmp);
+		cr_expect_str_eq(errs.lines[0], want);
+		config_errors_clear(&errs);
+	}
+
+	/* a symbolic link to a regular file is followed (Kubernetes ConfigMaps) */
+	put("real.pfs", "probe\t0a0b\n");
+	snprintf(path, sizeof(path), "%s/link.pfs", tmp);
+	snprintf(want, sizeof(want), "%s/real.pfs", tmp);
+	cr_assert_eq(symlink(want, path), 0);
+	cr_assert_eq(refl_keys_load(path, &keys, &n, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(n, 1);
+	refl_keys_free(keys, n);
+}
+
+/*
+ * Values sent in an HTTP request (Authorization header, credentials, the
+ * configuration URL) with CR/LF would inject headers: refused at load, the
+ * key named, the value (a secret) not shown.
+ */
+Test(config_files, header_values_without_line_breaks)
+{
+	static const struct {
+		const char *json, *key;
+	} bad[] = {
+		{ "\"Destinations\": [{ \"DestinationURL\": \"http://h/\", \"DestinationPassword\": "
+		  "\"c2VjcmV0\\r\\nX-Injected: 1\" }]", "Destinations[0].DestinationPassword" },
+		{ "\"Destinations\": [{ \"DestinationURL\": \"http://h/\", \"DestinationToken\": "
+		  "\"s3cr3t\\nX-Injected: 1\" }]", "Destinations[0].DestinationToken" },
+		{ "\"Destinations\": [{ \"DestinationURL\": \"http://h/\", \"DestinationUser\": "
+		  "\"u\\r\", \"DestinationPassword\": \"s3cr3t\" }]", "Destinations[0].DestinationUser" },
+		{ "\"Destination\": { \"DestinationURL\": \"http://h/\", \"DestinationPassword\": "
+		  "\"s3cr3t\\n\" }", "Destination.DestinationPassword" },
+		{ "\"ConfigSource\": { \"ConfigMethod\": \"git\", \"ConfigURL\": \"https://h/r.git\\r\\nX: 1\" }",
+		  "ConfigSource.ConfigURL" },
+		{ "\"ConfigSource\": { \"ConfigMethod\": \"web\", \"ConfigURL\": \"https://h/\", "
+		  "\"ConfigUser\": \"u\\n\", \"ConfigPassword\": \"s3cr3t\" }", "ConfigSource.ConfigUser" },
+		{ "\"ConfigSource\": { \"ConfigMethod\": \"web\", \"ConfigURL\": \"https://h/\", "
+		  "\"ConfigUser\": \"u\", \"ConfigPassword\": \"s3cr3t\\u0007\" }", "ConfigSource.ConfigPassword" },
+	};
+	struct config *c = NULL;
+	struct config_errors errs = { 0 };
+	char g[1024], want[256];
+
+	put("targets_list.json", "{ \"Targets\": [] }");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(g, sizeof(g), "{ %s }", bad[i].json);
+		put("global_config.json", g);
+		cr_assert_eq(load_tmp(&c, &errs), -1, "%s loaded", bad[i].json);
+		cr_assert_eq(errs.n, 1, "%s: %zu problems (%s)", bad[i].json, errs.n, errs.n ? errs.lines[0] : "");
+		snprintf(want, sizeof(want), "global_config.json: %s: contains a control character (", bad[i].key);
+		cr_assert(strncmp(errs.lines[0], want, strlen(want)) == 0, "got '%s'", errs.lines[0]);
+		cr_assert(strstr(errs.lines[0], "inject a header"), "got '%s'", errs.lines[0]);
+		cr_assert(!strstr(errs.lines[0], "s3cr3t") && !strstr(errs.lines[0], "c2VjcmV0"),
+			  "a secret in the message: '%s'", errs.lines[0]);
+	}
+	/* the same values without the line break load */
+	put("global_config.json", "{ \"Destinations\": [{ \"DestinationURL\": \"http://h/\", "
+	    "\"DestinationToken\": \"s3cr3t X\" }] }");
+	cr_assert_eq(load_tmp(&c, &errs), 0, "%s", errs.n ? errs.lines[0] : "");
+	config_free(c);
+	config_errors_clear(&errs);
+}
+
+/*
+ * The original's lists give one DSCP per entry for one IP.  Every entry is
+ * its own measurement: entries differing in any field have distinct keys
+ * (the scheduler's running set used IP|port|mode, so all but one of them
+ * were skipped in every cycle); identical entries are merged with a warning.
+ */
+Test(config_files, target_identity)
+{
+	static const char *const distinct[] = {
+		"\"DSCP\": \"0\"", "\"DSCP\": \"46\"", "\"DSCP\": 34", "\"DSCP\": [46, 34, 0]",
+		"\"DSCP\": [46, 34]", "\"DSCP\": [34, 46]", "\"DSCP\": 0, \"Padding\": 100",
+		"\"DSCP\": 0, \"PacketCount\": 7", "\"DSCP\": 0, \"Interval\": 0.5",
+		"\"DSCP\": 0, \"Port\": 4000", "\"DSCP\": 0, \"Mode\": \"stamp\"",
+		"\"DSCP\": 0, \"AuthMode\": \"A\", \"KeyID\": \"probe\", \"SecretFile\": \"probe.pfs\"",
+		"\"DSCP\": 0, \"AuthMode\": \"E\", \"KeyID\": \"probe\", \"SecretFile\": \"probe.pfs\"",
+		"\"DSCP\": 0, \"AuthMode\": \"A\", \"KeyID\": \"other\", \"SecretFile\": \"probe.pfs\"",
+		"\"DSCP\": 0, \"Custom_id\": \"x\"", "\"DSCP\": 0, \"Tags\": \"a|b\"",
+		"\"DSCP\": 0, \"Tags\": \"a\", \"Description\": \"b\"",
+	};
+	struct config *c = NULL;
+	struct config_errors errs = { 0 };
+	char t[8192] = "";
+	size_t n = sizeof(distinct) / sizeof(distinct[0]);
+
+	put("probe.pfs", "probe\t00112233445566778899aabbccddeeff\nother\t0a0b\n");
+	for (size_t i = 0; i < n; i++)
+		snprintf(t + strlen(t), sizeof(t) - strlen(t), "%s{ \"IP\": \"192.0.2.1\", %s }",
+			 i ? ", " : "", distinct[i]);
+	put_targets(t);
+	cr_assert_eq(load_tmp(&c, &errs), 0, "%s", errs.n ? errs.lines[0] : "");
+	cr_assert_eq(c->ntargets, n, "entries merged although distinct");
+	cr_expect_eq(c->warnings.n, 0);
+	for (size_t i = 0; i < n; i++) {
+		cr_assert_not_null(c->targets[i].key);
+		for (size_t j = 0; j < i; j++)
+			cr_assert_str_neq(c->targets[i].key, c->targets[j].key, "%s and %s share a key",
+					  distinct[i], distinct[j]);
+	}
+	config_free(c);
+
+	/* identical entries (written differently) are measured once, with a warning naming both */
+	put_targets("{ \"IP\": \"192.0.2.1\", \"DSCP\": \"0\" }, { \"IP\": \"192.0.2.1\", \"DSCP\": \"46\" },"
+		    "{ \"IP\": \"192.0.2.1\", \"DSCP\": 0, \"Port\": 862, \"Mode\": \"control\" },"
+		    "{ \"IP\": \"192.0.2.2\", \"DSCP\": 0 }, { \"IP\": \"192.0.2.1\", \"DSCP\": 46 }");
+	cr_assert_eq(load_tmp(&c, &errs), 0, "%s", errs.n ? errs.lines[0] : "");
+	cr_assert_eq(c->ntargets, 3);
+	cr_expect_str_eq(c->targets[0].ip, "192.0.2.1");
+	cr_expect_eq(c->targets[0].dscp, 0);
+	cr_expect_eq(c->targets[1].dscp, 46);
+	cr_expect_str_eq(c->targets[2].ip, "192.0.2.2");
+	cr_assert_eq(c->warnings.n, 2);
+	cr_expect_str_eq(c->warnings.lines[0], "targets_list.json: Targets[2]: identical to Targets[0]: measured once");
+	cr_expect_str_eq(c->warnings.lines[1], "targets_list.json: Targets[4]: identical to Targets[1]: measured once");
+	config_free(c);
+	config_errors_clear(&errs);
+}
+
+/* Siblings (one IP, port and mode; another DSCP) start spread apart in the cycle. */
+Test(config_files, siblings_spread_in_the_cycle)
+{
+	struct config *c = NULL;
+	struct config_errors errs = { 0 };
+	int64_t off[5], w = 240 * SEC;
+
+	put_targets("{ \"IP\": \"192.0.2.1\", \"DSCP\": 0 }, { \"IP\": \"192.0.2.1\", \"DSCP\": 46 },"
+		    "{ \"IP\": \"192.0.2.1\", \"DSCP\": 34 }, { \"IP\": \"192.0.2.1\", \"DSCP\": [10, 12] },"
+		    "{ \"IP\": \"192.0.2.9\", \"DSCP\": 0 }");
+	cr_assert_eq(load_tmp(&c, &errs), 0, "%s", errs.n ? errs.lines[0] : "");
+	sched_plan_offsets(c, w, off);
+	for (size_t i = 0; i < 5; i++)
+		cr_assert(off[i] >= 0 && off[i] < w, "offset %zu: %lld", i, (long long)off[i]);
+	/* the four siblings: a quarter of the window apart (modulo the window) */
+	for (size_t i = 1; i < 4; i++) {
+		int64_t d = ((off[i] - off[0]) % w + w) % w;
+
+		cr_expect(d >= (int64_t)i * (w / 4) - 1 && d <= (int64_t)i * (w / 4) + 1,
+			  "sibling %zu at +%lld ns from the first", i, (long long)d);
+	}
+	/* stable: the same list gives the same plan */
+	{
+		int64_t again[5];
+
+		sched_plan_offsets(c, w, again);
+		cr_expect_arr_eq(off, again, sizeof(off));
+	}
+	/* --once (no window): everything at once */
+	sched_plan_offsets(c, 0, off);
+	for (size_t i = 0; i < 5; i++)
+		cr_expect_eq(off[i], 0);
+	config_free(c);
 	config_errors_clear(&errs);
 }

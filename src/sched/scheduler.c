@@ -423,9 +423,67 @@ static int cmp_plan(const void *a, const void *b)
 	return (x->due > y->due) - (x->due < y->due);
 }
 
-static void make_key(const struct config_target *t, char *buf, size_t len)
+/* What siblings share: entries measuring one IP, port and mode (another DSCP...). */
+static uint64_t path_hash(const struct config_target *t)
 {
-	snprintf(buf, len, "%s|%u|%s", t->ip, t->port, mode_name(t->mode));
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s|%u|%s", t->ip, t->port, mode_name(t->mode));
+	return fnv1a(path);
+}
+
+struct sib {
+	uint64_t h;
+	uint32_t i;
+};
+
+static int cmp_sib(const void *a, const void *b)
+{
+	const struct sib *x = a, *y = b;
+
+	if (x->h != y->h)
+		return (x->h > y->h) - (x->h < y->h);
+	return (x->i > y->i) - (x->i < y->i);
+}
+
+/*
+ * The k-th of n siblings (entries for the same IP, port and mode, e.g. one
+ * per DSCP) is placed k*w/n after the first, wrapping, so that siblings are
+ * spread evenly instead of starting at the same instant.  Out of memory,
+ * siblings fall back to the path hash alone (they start together).
+ */
+void sched_plan_offsets(const struct config *cfg, int64_t w, int64_t *off)
+{
+	size_t n = cfg->ntargets;
+	struct sib *sb;
+
+	for (size_t i = 0; i < n; i++)
+		off[i] = 0;
+	if (w <= 0 || !n)
+		return;
+	sb = calloc(n, sizeof(*sb));
+	for (size_t i = 0; i < n; i++) {
+		uint64_t h = path_hash(&cfg->targets[i]);
+
+		off[i] = (int64_t)(h % (uint64_t)w);
+		if (sb) {
+			sb[i].h = h;
+			sb[i].i = (uint32_t)i;
+		}
+	}
+	if (!sb)
+		return;
+	qsort(sb, n, sizeof(*sb), cmp_sib);
+	for (size_t a = 0, b; a < n; a = b) {
+		for (b = a + 1; b < n && sb[b].h == sb[a].h; b++)
+			;
+		for (size_t k = 1; k < b - a; k++) {
+			uint64_t o = (sb[a].h % (uint64_t)w + (uint64_t)w / (b - a) * k) % (uint64_t)w;
+
+			off[sb[a + k].i] = (int64_t)o;
+		}
+	}
+	free(sb);
 }
 
 static void cycle_begin(struct scheduler *sc)
@@ -434,7 +492,7 @@ static void cycle_begin(struct scheduler *sc)
 	struct cycle *cy;
 	const struct config *cfg;
 	struct cron cr;
-	char err[128], key[512];
+	char err[128];
 	int64_t now = ntptime_now(), window = 0;
 
 	if (sc->cur)
@@ -479,12 +537,17 @@ static void cycle_begin(struct scheduler *sc)
 		if (window < 0)
 			window = 0;
 	}
-	for (size_t i = 0; i < cfg->ntargets; i++) {
-		const struct config_target *t = &cfg->targets[i];
+	/* offsets from now; out of memory for them, everything starts now */
+	{
+		int64_t *off = cfg->ntargets ? calloc(cfg->ntargets, sizeof(*off)) : NULL;
 
-		make_key(t, key, sizeof(key));
-		cy->plan[i].t = t;
-		cy->plan[i].due = now + (window ? (int64_t)(fnv1a(key) % (uint64_t)window) : 0);
+		if (off)
+			sched_plan_offsets(cfg, window, off);
+		for (size_t i = 0; i < cfg->ntargets; i++) {
+			cy->plan[i].t = &cfg->targets[i];
+			cy->plan[i].due = now + (off ? off[i] : 0);
+		}
+		free(off);
 	}
 	if (window && cy->nplan) /* without targets plan is NULL, which qsort may not get */
 		qsort(cy->plan, cy->nplan, sizeof(*cy->plan), cmp_plan);
@@ -588,19 +651,19 @@ static int literal_addr(const char *ip, struct sockaddr_storage *ss)
 static void launch(struct scheduler *sc, struct cycle *cy, const struct config_target *t)
 {
 	const struct config *cfg = cy->ts->cfg;
-	char key[512];
+	const char *key = t->key;  /* the whole entry: a sibling (another DSCP...) is not itself */
 	uint64_t h;
 	struct job *j;
 	struct keynode *dn;
 
-	make_key(t, key, sizeof(key));
 	h = fnv1a(key);
 	if (*key_find(sc->running_set, key, h)) {
-		/* its previous session still runs: never overlap a target with itself */
+		/* its previous session still runs: never overlap an entry with itself */
 		cy->skipped++;
 		atomic_fetch_add(&sc->st_skipped, 1);
-		LOG_RL(LOGL_WARN, 60, "target %s skipped in cycle %llu: its previous session still runs",
-		       t->ip, (unsigned long long)cy->id);
+		LOG_RL(LOGL_WARN, 60, "target %s port %u %s DSCP %d skipped in cycle %llu: its previous "
+		       "session still runs", t->ip, t->port, mode_name(t->mode), t->dscp,
+		       (unsigned long long)cy->id);
 		return;
 	}
 	j = calloc(1, sizeof(*j));
