@@ -33,6 +33,7 @@
 #include "config.h"
 #include "cron.h"
 #include "fetch.h"
+#include "fsutil.h"
 #include "log.h"
 #include "ntptime.h"
 #include "rcuptr.h"
@@ -486,10 +487,11 @@ int daemon_main(int argc, char **argv)
 int daemon_health(int argc, char **argv)
 {
 	const char *dir = "./data";
-	char path[4200];
+	char path[4200], ebuf[4400];
 	double end = 0, period = 0, age;
 	unsigned long long cycle = 0;
 	FILE *f;
+	int fd;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--data-dir") && i + 1 < argc) {
@@ -506,9 +508,16 @@ int daemon_health(int argc, char **argv)
 		}
 	}
 	snprintf(path, sizeof(path), "%s/health", dir);
-	f = fopen(path, "r");
-	if (!f) {
+	/* a FIFO or a directory there must not hang the container's health check */
+	fd = fsutil_open_regular(path, NULL, ebuf, sizeof(ebuf));
+	if (fd < 0 && errno == ENOENT) {
 		printf("unhealthy: no cycle completed yet (%s: %s)\n", path, strerror(errno));
+		return 1;
+	}
+	if (fd < 0 || !(f = fdopen(fd, "r"))) {
+		printf("unhealthy: %s\n", fd < 0 ? ebuf : strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return 1;
 	}
 	/* The scheduler's own "%.3f %llu %.0f" line (write_health): the count

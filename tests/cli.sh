@@ -161,5 +161,11 @@ timeout -k 5 20 "$BIN" run --data-dir "$TMP/hdr" --once >"$TMP/out" 2>&1; rc=$?
 	grep -q "no valid configuration" "$TMP/out" &&
 	ok "run: the same configuration refused at start (exit 1)" || ko "run: CR/LF in credentials (rc $rc)"
 
+# --- health: a FIFO in place of DIR/health is refused at once, never waited on ---
+mkdir -p "$TMP/hfifo" && mkfifo "$TMP/hfifo/health"
+timeout -k 2 10 "$BIN" health --data-dir "$TMP/hfifo" >"$TMP/out" 2>&1; rc=$?
+[ $rc -eq 1 ] && grep -q "unhealthy: .*health is a FIFO" "$TMP/out" &&
+	ok "health: a FIFO as DIR/health is unhealthy at once, named" || ko "health with a FIFO (rc $rc: $(head -c 200 "$TMP/out"))"
+
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]

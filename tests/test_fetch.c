@@ -453,6 +453,34 @@ Test(fetch_git, damaged_clone_is_replaced)
 	fetch_free(f);
 }
 
+/* A FIFO in place of an installed file (DIR is the operator's, not the
+ * repository's) must not block the fetch, which compares and copies what is
+ * installed: the download still installs, and the FIFO is replaced. */
+Test(fetch_git, fifo_in_dir_does_not_block, .timeout = 30)
+{
+	const char *v1[] = { "twamp_global_config.json", GLOBAL, "twamp_targets_list.json",
+			     TARGETS("v1") };
+	struct config_source src = { .method = "git", .path = "p1" };
+	char url[256], err[512], path[256];
+	struct fetch *f = fetch_new(dir);
+	struct stat st;
+
+	cr_assert(f);
+	snprintf(url, sizeof(url), "file://%s", bare);
+	src.url = url;
+	commit("main", false, v1, 4);
+	cr_assert_eq(fetch_run(f, &src, 1, NULL, err, sizeof(err)), FETCH_UPDATED, "%s", err);
+	/* the same commit again: the fetch compares what DIR holds with it */
+	snprintf(path, sizeof(path), "%s/twamp_targets_list.json", dir);
+	cr_assert_eq(unlink(path), 0);
+	cr_assert_eq(mkfifo(path, 0600), 0);
+	cr_assert_eq(fetch_run(f, &src, 1, NULL, err, sizeof(err)), FETCH_UPDATED, "%s", err);
+	expect_file("twamp_targets_list.json", TARGETS("v1"));
+	cr_assert_eq(lstat(path, &st), 0);
+	cr_assert(S_ISREG(st.st_mode), "the FIFO is still there");
+	fetch_free(f);
+}
+
 /* ------------------------------------- hostile trees (no work tree, blobs only) */
 
 /*

@@ -32,6 +32,7 @@
  * process (none today) get plain blocking sockets.
  */
 #include "fetch.h"
+#include "fsutil.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -214,12 +215,13 @@ static int fsync_dir(const char *path)
 static int read_small(const char *path, size_t max, char **out, size_t *outlen)
 {
 	size_t len = 0, cap = 4096;
-	char *buf;
+	char *buf, ebuf[160];
 	int fd, saved;
 
 	*out = NULL;
 	*outlen = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* never blocks on a FIFO planted in DIR; anything but a regular file is an error */
+	fd = fsutil_open_regular(path, NULL, ebuf, sizeof(ebuf));
 	if (fd < 0)
 		return errno == ENOENT ? 1 : -1;
 	buf = malloc(cap + 1);
