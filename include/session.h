@@ -127,6 +127,12 @@ struct session_info {
 	uint32_t ctl_mode;                /* WIRE_MODE_* chosen at the greeting, 0 before */
 	uint32_t ctl_ext;                 /* extension bits in use (offered and asked for) */
 	uint32_t reflect_mismatch;        /* RFC 6038: reflections whose returned padding differs */
+	/*
+	 * Datagrams dropped unread because they did not come from the reflector:
+	 * its address (the server's, IPv4-mapped or not) and the port of
+	 * Accept-Session (light/STAMP: the server's port).
+	 */
+	uint32_t foreign;
 };
 
 /* "open", "authenticated", "encrypted", "mixed", or "none"/"several". */

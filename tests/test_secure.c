@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -417,4 +418,132 @@ Test(secure, mode_not_offered_closes, .timeout = 20)
 	cr_assert_eq(k.protocol_errors, 1);
 	cr_assert_eq(k.denied, 0);
 	stop_secure(r);
+}
+
+/*
+ * Forged reflections (control mode): a responder that drops every test
+ * packet (--loss 100) while forgers send well-formed reflections of every
+ * sequence number to the client's test port, from another loopback address
+ * and from another port of the server's address.  The session must report
+ * every packet lost and count the forgeries as foreign.
+ */
+struct forger {
+	struct sockaddr_storage to;       /* the client's test socket */
+	const char *from[2];              /* source addresses; NULL: none */
+	atomic_bool stop;
+	unsigned sent;
+};
+
+static void *forger_thread(void *arg)
+{
+	struct forger *f = arg;
+	int fds[2] = { -1, -1 };
+	uint32_t seq = 0;
+
+	for (int i = 0; i < 2 && f->from[i]; i++) {
+		struct sockaddr_storage a;
+
+		run_addr(&a, f->from[i], 0);
+		fds[i] = socket(a.ss_family, SOCK_DGRAM, 0);
+		if (fds[i] < 0 || bind(fds[i], (struct sockaddr *)&a, tsock_addr_len(&a)) < 0) {
+			perror("forger bind");
+			return NULL;
+		}
+	}
+	while (!atomic_load(&f->stop)) {
+		uint8_t buf[64] = { 0 };
+		struct wire_test_reflect r = { .seq = seq, .sender_seq = seq % 20, .ttl_known = true,
+					       .sender_ttl = 255 };
+		size_t n;
+
+		r.ts = r.rx_ts = r.sender_ts = ntptime_now() - NS_PER_MS;
+		n = wire_encode_test_reflect(buf, sizeof(buf), WIRE_TEST_OPEN, &r);
+		n += 1; /* the RFC 7750 DSCP/ECN octet, negotiated by default */
+		for (int i = 0; i < 2; i++)
+			if (fds[i] >= 0 &&
+			    sendto(fds[i], buf, n, 0, (struct sockaddr *)&f->to, tsock_addr_len(&f->to)) > 0)
+				f->sent++;
+		seq++;
+		usleep(500);
+	}
+	for (int i = 0; i < 2; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	return NULL;
+}
+
+/* A UDP port free on addr just now (the client binds it next). */
+static uint16_t free_udp_port(const char *addr)
+{
+	struct sockaddr_storage a;
+	socklen_t len = sizeof(a);
+	int fd;
+	uint16_t port;
+
+	run_addr(&a, addr, 0);
+	fd = socket(a.ss_family, SOCK_DGRAM, 0);
+	cr_assert(fd >= 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&a, tsock_addr_len(&a)), 0, "bind %s: %m", addr);
+	getsockname(fd, (struct sockaddr *)&a, &len);
+	port = tsock_addr_port(&a);
+	close(fd);
+	return port;
+}
+
+static void forged(const char *listen, const char *server, const char *client_test,
+		   const char *from1, const char *from2)
+{
+	struct refl_config c;
+	struct responder *r;
+	struct session_params p;
+	struct run_result res;
+	struct forger f = { .from = { from1, from2 } };
+	struct refl_counters k;
+	pthread_t th;
+	uint16_t port = free_udp_port(client_test);
+
+	refl_config_default(&c);
+	c.nlisten = 1;
+	run_addr(&c.listen[0], listen, 0);
+	c.imp.loss = 100;
+	r = responder_start(&c);
+	cr_assert_not_null(r);
+	params(&p, 0, WIRE_MODE_OPEN, "", NULL, 0);
+	run_addr(&p.server, server, responder_port(r, 0));
+	p.count = 20;
+	p.interval = 10 * NS_PER_MS;
+	p.port_lo = p.port_hi = port;
+	run_addr(&f.to, client_test, port);
+	cr_assert_eq(pthread_create(&th, NULL, forger_thread, &f), 0);
+	cr_assert_eq(run_session(&p, &res), 0);
+	atomic_store(&f.stop, true);
+	pthread_join(th, NULL);
+	cr_assert_eq(res.info->status, SESSION_OK, "%s", res.info->error);
+	cr_assert_eq(tsock_addr_port(&res.info->local_test), port);
+	cr_assert_gt(f.sent, 0);
+	cr_assert_eq(res.sum.sent, 20);
+	cr_assert_eq(res.sum.received, 0, "%u forged reflections accepted", res.sum.received);
+	cr_assert_eq(res.sum.lost, 20);
+	cr_assert(!res.sum.rtt.valid);
+	cr_assert_gt(res.info->foreign, 0, "forgeries not counted");
+	responder_counters(r, &k);
+	cr_assert_eq(k.dropped_loss, 20);
+	run_result_free(&res);
+	responder_stop(r);
+}
+
+Test(secure, forged_reflections_ipv4, .timeout = 20)
+{
+	forged("127.0.0.1", "127.0.0.1", "127.0.0.1", "127.0.0.5", "127.0.0.1");
+}
+
+Test(secure, forged_reflections_ipv6, .timeout = 20)
+{
+	forged("::1", "::1", "::1", "::1", NULL);
+}
+
+/* The server named as ::ffff:127.0.0.1: a dual-stack test socket sees mapped sources. */
+Test(secure, forged_reflections_v4mapped, .timeout = 20)
+{
+	forged("127.0.0.1", "::ffff:127.0.0.1", "127.0.0.1", "127.0.0.5", "127.0.0.1");
 }

@@ -81,6 +81,13 @@ struct session {
 	struct wire_test_layout lay;  /* offsets once the extensions are known */
 	uint16_t octets_reflect;      /* RFC 6038: what Accept-Session must return */
 	/*
+	 * Where reflections must come from (address unmapped, and port): the
+	 * server's address and the port of Accept-Session; AF_UNSPEC until then.
+	 * The control-mode test socket is not connected (twping's reflector may
+	 * answer from the port it chose), so test_cb checks every source itself.
+	 */
+	struct sockaddr_storage peer_test;
+	/*
 	 * Further test sessions on this control connection ("kids"): full
 	 * session objects without a control connection of their own; this one
 	 * asks for them, starts and stops them, and reports done after them.
@@ -342,6 +349,22 @@ static int open_test_socket(struct session *s, const struct sockaddr_storage *lo
 
 static void start_test(struct session *s);
 
+/* The reflector's test address is known: sessions accept reflections from it only. */
+static void set_remote_test(struct session *s, const struct sockaddr_storage *a)
+{
+	s->info.remote_test = *a;
+	s->peer_test = *a;
+	tsock_addr_unmap(&s->peer_test);
+}
+
+/* rx->from (unmapped in place) is the reflector's address and port. */
+static bool from_reflector(const struct session *s, struct tsock_rx *rx)
+{
+	tsock_addr_unmap(&rx->from);
+	return s->peer_test.ss_family != AF_UNSPEC && tsock_addr_equal(&rx->from, &s->peer_test) &&
+	       tsock_addr_port(&rx->from) == tsock_addr_port(&s->peer_test);
+}
+
 /*
  * The test packet layout once the greeting told the mode and what the server
  * offers: the 48/112-octet layouts for authenticated and encrypted test
@@ -529,8 +552,12 @@ static void handle_accept(struct session *s)
 	}
 	memcpy(st->info.sid, a.sid, sizeof(a.sid));
 	st->info.have_sid = true;
-	st->info.remote_test = s->p.server;
-	tsock_addr_set_port(&st->info.remote_test, a.port);
+	{
+		struct sockaddr_storage rt = s->p.server;
+
+		tsock_addr_set_port(&rt, a.port);
+		set_remote_test(st, &rt);
+	}
 	if (st->sealed) {
 		struct ctlchan_test_keys k;
 
@@ -807,6 +834,14 @@ static void test_cb(struct wk_io *io, uint32_t events)
 				return;
 			/* ICMP errors surface here (port unreachable): not fatal */
 			LOG_RL(LOGL_WARN, 10, "test socket: %m");
+			continue;
+		}
+		if (!from_reflector(s, &rx)) {
+			char a[INET6_ADDRSTRLEN];
+
+			s->info.foreign++;
+			LOG_RL(LOGL_WARN, 10, "dropped a datagram from %s port %u: not the reflector",
+			       tsock_addr_str(&rx.from, a, sizeof(a)), tsock_addr_port(&rx.from));
 			continue;
 		}
 		if (s->sealed) {
@@ -1091,7 +1126,7 @@ struct session *session_start(struct worker *wk, const struct session_params *p)
 			fail_later(s, SESSION_ERR_LOCAL, "cannot open the test socket (see log)");
 			return s;
 		}
-		s->info.remote_test = p->server;
+		set_remote_test(s, &p->server);
 		/*
 		 * No control connection tells us our source address: a connected
 		 * socket does, and it also keeps datagrams of other peers out.
