@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "crypto.h"
 #include "ctlchan.h"
 #include "ntptime.h"
 #include "reflector.h"
@@ -546,4 +547,152 @@ Test(secure, forged_reflections_ipv6, .timeout = 20)
 Test(secure, forged_reflections_v4mapped, .timeout = 20)
 {
 	forged("127.0.0.1", "::ffff:127.0.0.1", "127.0.0.1", "127.0.0.5", "127.0.0.1");
+}
+
+/*
+ * Hostile greetings: scripted TWAMP servers that offer the authenticated
+ * mode with a large PBKDF2 Count, read the Set-Up-Response and close.
+ */
+struct greeter {
+	int lfd;
+	uint16_t port;
+	uint32_t count;
+	atomic_int setups;              /* Set-Up-Responses received */
+};
+
+static void *greeter_thread(void *arg)
+{
+	struct greeter *gr = arg;
+	struct wire_greeting g = { .modes = WIRE_MODE_AUTH, .count = gr->count };
+	uint8_t buf[WIRE_SETUP_LEN];
+	int fd = accept(gr->lfd, NULL, NULL);
+
+	if (fd < 0)
+		return NULL;
+	memset(g.salt, 0x5a, sizeof(g.salt));
+	memset(g.challenge, 0xa5, sizeof(g.challenge));
+	wire_encode_greeting(buf, &g);
+	send(fd, buf, WIRE_GREETING_LEN, MSG_NOSIGNAL);
+	if (recv_all(fd, buf, WIRE_SETUP_LEN) == 0)
+		atomic_fetch_add(&gr->setups, 1);
+	close(fd);
+	return NULL;
+}
+
+static void greeter_start(struct greeter *gr, uint32_t count, pthread_t *th)
+{
+	gr->count = count;
+	atomic_init(&gr->setups, 0);
+	gr->lfd = bound_socket(SOCK_STREAM, &gr->port);
+	cr_assert_eq(pthread_create(th, NULL, greeter_thread, gr), 0);
+}
+
+static void greeter_stop(struct greeter *gr, pthread_t th)
+{
+	shutdown(gr->lfd, SHUT_RDWR); /* a greeter never connected to returns from accept */
+	pthread_join(th, NULL);
+	close(gr->lfd);
+}
+
+#define NHOSTILE 8
+
+/*
+ * Eight servers asking for 2^20 iterations (0.35 s of PBKDF2 each) while a
+ * STAMP session runs on the same single worker: the derivations run off the
+ * loop, so the STAMP session loses nothing and sends on time, and none of
+ * them ran on the worker's thread (the calling thread: run_sessions).
+ */
+Test(secure, hostile_count_keeps_others_on_time, .timeout = 60)
+{
+	struct refl_config c;
+	struct responder *r;
+	struct greeter gr[NHOSTILE];
+	pthread_t th[NHOSTILE];
+	struct session_params p[1 + NHOSTILE];
+	struct run_result res[1 + NHOSTILE];
+	unsigned long kdf_all = crypto_kdf_runs(false), kdf_here = crypto_kdf_runs(true);
+
+	refl_config_default(&c);
+	c.nlight = 1;
+	run_addr(&c.light[0], "127.0.0.1", 0);
+	r = responder_start(&c);
+	cr_assert_not_null(r);
+	session_params_default(&p[0]);
+	p[0].mode = SESSION_STAMP;
+	run_addr(&p[0].server, "127.0.0.1", responder_light_port(r, 0));
+	p[0].count = 200;
+	p[0].interval = 10 * NS_PER_MS;
+	p[0].loss_timeout = NS_PER_SEC;
+	for (int i = 0; i < NHOSTILE; i++) {
+		greeter_start(&gr[i], 1u << 20, &th[i]);
+		params(&p[1 + i], gr[i].port, WIRE_MODE_AUTH, "probe", PROBE_SECRET, sizeof(PROBE_SECRET));
+		p[1 + i].kdf_count_max = 1u << 20;
+		p[1 + i].ctl_timeout = 40 * NS_PER_SEC; /* 8 x 0.35 s, one after the other, on a busy machine */
+	}
+	cr_assert_eq(run_sessions(p, 1 + NHOSTILE, res), 0);
+	for (int i = 0; i < NHOSTILE; i++) {
+		greeter_stop(&gr[i], th[i]);
+		cr_assert_eq(atomic_load(&gr[i].setups), 1, "server %d got no Set-Up-Response", i);
+		cr_assert_eq(res[1 + i].info->status, SESSION_ERR_CLOSED, "server %d: %s: %s", i,
+			     session_status_name(res[1 + i].info->status), res[1 + i].info->error);
+		cr_assert(strstr(res[1 + i].info->error, "Server-Start"), "%s", res[1 + i].info->error);
+	}
+	cr_assert_eq(res[0].info->status, SESSION_OK, "%s", res[0].info->error);
+	cr_assert_eq(res[0].sum.sent, 200);
+	cr_assert_eq(res[0].sum.lost, 0, "%u of 200 lost", res[0].sum.lost);
+	cr_assert_lt(res[0].info->late_p99, 250 * NS_PER_MS, "send lateness p99 %.3f s",
+		     ntptime_to_sec(res[0].info->late_p99));
+	cr_assert_eq(crypto_kdf_runs(false) - kdf_all, NHOSTILE);
+	cr_assert_eq(crypto_kdf_runs(true) - kdf_here, 0, "PBKDF2 ran on the worker's thread");
+	for (int i = 0; i <= NHOSTILE; i++)
+		run_result_free(&res[i]);
+	responder_stop(r);
+}
+
+/* A Count above the cap is refused, naming both, before any derivation or Set-Up-Response. */
+static void count_refused(uint32_t cap, uint32_t count)
+{
+	struct greeter gr;
+	pthread_t th;
+	struct session_params p;
+	struct run_result res;
+	char want[64];
+	unsigned long kdf_all = crypto_kdf_runs(false);
+
+	greeter_start(&gr, count, &th);
+	params(&p, gr.port, WIRE_MODE_AUTH | WIRE_MODE_OPEN, "probe", PROBE_SECRET, sizeof(PROBE_SECRET));
+	if (cap)
+		p.kdf_count_max = cap;
+	cr_assert_eq(run_session(&p, &res), 0);
+	greeter_stop(&gr, th);
+	cr_assert_eq(res.info->status, SESSION_ERR_MODE, "%s: %s", session_status_name(res.info->status),
+		     res.info->error);
+	snprintf(want, sizeof(want), "asks for %u PBKDF2 iterations", count);
+	cr_assert(strstr(res.info->error, want), "%s", res.info->error);
+	snprintf(want, sizeof(want), "cap of %u", cap ? cap : SESSION_KDF_COUNT_DEFAULT);
+	cr_assert(strstr(res.info->error, want), "%s", res.info->error);
+	cr_assert_eq(atomic_load(&gr.setups), 0);
+	cr_assert_eq(crypto_kdf_runs(false), kdf_all);
+	run_result_free(&res);
+}
+
+Test(secure, count_over_default_cap_refused, .timeout = 20) { count_refused(0, 1u << 20); }
+Test(secure, count_over_set_cap_refused, .timeout = 20) { count_refused(4096, 8192); }
+
+/* A Count at the cap is derived (twampd's default, 2048, with the default cap). */
+Test(secure, count_at_cap_derived, .timeout = 20)
+{
+	struct greeter gr;
+	pthread_t th;
+	struct session_params p;
+	struct run_result res;
+
+	greeter_start(&gr, SESSION_KDF_COUNT_DEFAULT, &th);
+	params(&p, gr.port, WIRE_MODE_AUTH, "probe", PROBE_SECRET, sizeof(PROBE_SECRET));
+	cr_assert_eq(run_session(&p, &res), 0);
+	greeter_stop(&gr, th);
+	cr_assert_eq(atomic_load(&gr.setups), 1);
+	cr_assert_eq(res.info->status, SESSION_ERR_CLOSED, "%s", res.info->error);
+	cr_assert(strstr(res.info->error, "Server-Start"), "%s", res.info->error);
+	run_result_free(&res);
 }
