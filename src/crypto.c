@@ -63,6 +63,19 @@ static int ossl_fail(const char *what)
 	return -1;
 }
 
+/*
+ * No OPENSSL_cleanup() at exit: the offload thread (worker.c) may be inside a
+ * long PBKDF2 when the process exits, and libcrypto's atexit handler would
+ * free what that thread is using (ThreadSanitizer saw it: a ping whose
+ * control timeout ended the session during the derivation).  The process's
+ * memory goes back to the system anyway.  This must be libcrypto's first
+ * initialisation, hence a constructor (before main, before curl and libgit2).
+ */
+__attribute__((constructor)) static void crypto_no_atexit(void)
+{
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
+}
+
 static atomic_ulong kdf_runs;
 static _Thread_local unsigned long kdf_runs_here;
 

@@ -161,6 +161,16 @@ grep -qx $'SENT\t3' "$TMP/out" && grep -qx $'LOST\t0' "$TMP/out" &&
 [ $rc -eq 2 ] && grep -q "give 1024-1048576" "$TMP/out" && ok "--max-pbkdf2-count 512: usage error" ||
 	ko "--max-pbkdf2-count 512 (rc $rc)"
 stop_responder
+# 2^20 iterations (0.35 s, far more under sanitizers) against a 0.05 s control timeout:
+# the timeout stays armed while the helper thread derives, and the session ends cleanly
+start_responder --listen 127.0.0.1:0 --keys tests/data/keys/test.pfs --workers 1 --greeting-count 1048576 || exit 1
+P=$(port_of "TWAMP server on \[127.0.0.1\]")
+"$BIN" ping -A A -u probe -k tests/data/keys/test.pfs --max-pbkdf2-count 1048576 --control-timeout 0.05 \
+	-c 3 "127.0.0.1:$P" >"$TMP/out" 2>&1; rc=$?
+[ $rc -eq 1 ] && grep -q "timed out waiting for the key derivation (PBKDF2)" "$TMP/out" &&
+	ok "Count 2^20, control timeout 0.05 s: times out during the derivation, exit 1" ||
+	ko "timeout during the derivation (rc $rc)"
+stop_responder
 
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]
