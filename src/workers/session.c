@@ -37,8 +37,8 @@ enum sess_state {
 };
 
 static const char *const state_names[] = {
-	"connect", "Server Greeting", "the key derivation (PBKDF2)", "Server-Start", "Accept-Session", "Start-Ack",
-	"test", "Stop-N-Ack", "done",
+	"connect", "Server Greeting", "the key derivation (PBKDF2)", "Server-Start",
+	"Accept-Session", "Start-Ack", "test", "Stop-N-Ack", "done",
 };
 
 struct session {
@@ -87,8 +87,9 @@ struct session {
 	/*
 	 * Where reflections must come from (address unmapped, and port): the
 	 * server's address and the port of Accept-Session; AF_UNSPEC until then.
-	 * The control-mode test socket is not connected (twping's reflector may
-	 * answer from the port it chose), so test_cb checks every source itself.
+	 * The control-mode test socket stays unconnected (it is opened before
+	 * Accept-Session names the port), so test_cb checks every datagram's
+	 * source itself, from what recvmsg returns, and counts the drops.
 	 */
 	struct sockaddr_storage peer_test;
 	/*
