@@ -107,6 +107,7 @@ struct config_probe {            /* "Probe" section of the global config, all op
 	uint32_t connect_rate;       /* "ConnectRate": new sessions per second, default 2000 */
 	char *source_name;           /* "SourceName" (probe name; see config_probe_name) */
 	uint64_t spool_max_bytes;    /* "SpoolMaxBytes", default 256 MiB */
+	uint32_t kdf_count_max;      /* "MaxPBKDF2Count": greeting Count cap, default 2048, 1024..2^20 */
 };
 
 struct config_local {            /* local_config.json, all optional */

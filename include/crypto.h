@@ -36,6 +36,12 @@
  */
 int crypto_kdf(const void *secret, size_t secret_len, const uint8_t salt[CRYPTO_KDF_SALT_LEN],
 	       uint32_t count, uint8_t key[CRYPTO_AES_KEY_LEN]);
+/*
+ * PBKDF2 runs so far (crypto_kdf and crypto_pbkdf2_sha1): in the whole
+ * process, or only on the calling thread.  Tests use it to check that no
+ * event loop derives a key itself (workers hand that to wk_offload()).
+ */
+unsigned long crypto_kdf_runs(bool this_thread_only);
 /* The general form: any salt and output length (RFC 6070 vectors use it). */
 int crypto_pbkdf2_sha1(const void *secret, size_t secret_len, const void *salt, size_t salt_len,
 		       uint32_t count, uint8_t *out, size_t out_len);

@@ -164,6 +164,15 @@ int ctlchan_client_setup(struct ctlchan *ch, const struct wire_greeting *g, uint
 			 const struct ctlchan_keys *keys, uint8_t out[WIRE_SETUP_LEN]);
 
 /*
+ * The same with the key K = crypto_kdf(secret, g->salt, g->count) derived
+ * by the caller (a worker derives it on its offload thread, since a large
+ * Count takes long); open mode ignores kdf_key.
+ */
+int ctlchan_client_setup_derived(struct ctlchan *ch, const struct wire_greeting *g, uint32_t mode,
+				 const char *keyid, const uint8_t kdf_key[16],
+				 const struct ctlchan_keys *keys, uint8_t out[WIRE_SETUP_LEN]);
+
+/*
  * Client: the received Server-Start (48 octets), in place.  When the mode is
  * keyed and Accept is 0, take Server-IV, start the server -> client stream
  * and decrypt the last block (it then feeds the server's first HMAC).

@@ -50,6 +50,11 @@ const char *session_status_name(enum session_status st);
 
 #define SESSION_PADDING_DEFAULT UINT32_MAX
 #define SESSION_MAX_STREAMS 8           /* test sessions on one control connection */
+/*
+ * Default cap of the greeting's PBKDF2 Count: what twampd sends unless its
+ * pbkdf2_count is changed (owamp's _OWP_DEFAULT_PBKDF2_COUNT, 2048).
+ */
+#define SESSION_KDF_COUNT_DEFAULT 2048u
 
 struct session_params {
 	enum session_mode mode;
@@ -98,6 +103,13 @@ struct session_params {
 	char keyid[80 + 1];
 	const uint8_t *secret;
 	size_t secret_len;
+	/*
+	 * Largest Server Greeting Count (PBKDF2 iterations) we derive a key for;
+	 * a greeting asking for more is refused (SESSION_ERR_MODE, the message
+	 * names both).  Default SESSION_KDF_COUNT_DEFAULT, at most
+	 * CTLCHAN_COUNT_MAX.  The derivation runs off the worker's loop.
+	 */
+	uint32_t kdf_count_max;
 	/* tests replaying a capture: these session keys and Client-IV, not random ones */
 	const struct ctlchan_keys *fixed_keys;
 	/*
@@ -127,6 +139,12 @@ struct session_info {
 	uint32_t ctl_mode;                /* WIRE_MODE_* chosen at the greeting, 0 before */
 	uint32_t ctl_ext;                 /* extension bits in use (offered and asked for) */
 	uint32_t reflect_mismatch;        /* RFC 6038: reflections whose returned padding differs */
+	/*
+	 * Datagrams dropped unread because they did not come from the reflector:
+	 * its address (the server's, IPv4-mapped or not) and the port of
+	 * Accept-Session (light/STAMP: the server's port).
+	 */
+	uint32_t foreign;
 };
 
 /* "open", "authenticated", "encrypted", "mixed", or "none"/"several". */

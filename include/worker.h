@@ -10,6 +10,12 @@
  * runs one worker in the calling thread (wk_run), so the one-shot tool and the
  * daemon measure with the same engine.
  *
+ * Work that would stall a loop (PBKDF2 with a server's large Count: 0.35 s
+ * at 2^20) goes to wk_offload(): one helper thread per process, started on
+ * first use, runs such tasks one after the other and hands each result back
+ * to its worker through the worker's own job queue and eventfd, so the
+ * result is used on the worker thread like any wk_submit() job.
+ *
  * Timers are kept in a binary min-heap of pointers to caller-owned struct
  * wk_timer; re-arming an armed timer moves it in place, so the per-packet
  * path does not allocate.  The loop sleeps in epoll_pwait2() with a
@@ -80,6 +86,24 @@ void wk_join(struct worker *wk);
 
 /* Thread-safe: run fn(wk, arg) on the worker thread.  0 or -1. */
 int wk_submit(struct worker *wk, void (*fn)(struct worker *wk, void *arg), void *arg);
+
+/*
+ * Run work(arg) on the helper thread, then done(wk, arg) on wk's thread, then
+ * release(arg) there.  Called on wk's thread; returns a handle, or NULL (and
+ * nothing runs) when it cannot allocate.  work() must touch only arg.
+ *
+ * wk_offload_cancel(), on wk's thread, while done() has not yet run: done()
+ * never runs, and release(arg) runs on whichever thread holds the task then
+ * (the helper's, or wk's when the result was already queued; also from
+ * wk_destroy()), so it must be thread-safe on its own (wipe and free).  The
+ * handle is invalid after done() or the cancel.  A task must be done or
+ * cancelled before its worker is destroyed.
+ */
+struct wk_task;
+struct wk_task *wk_offload(struct worker *wk, void (*work)(void *arg),
+			   void (*done)(struct worker *wk, void *arg), void (*release)(void *arg),
+			   void *arg);
+void wk_offload_cancel(struct wk_task *t);
 
 /* Number of online CPUs (at least 1). */
 int wk_ncpus(void);

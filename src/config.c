@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "cron.h"
+#include "ctlchan.h"
 #include "fsutil.h"
 #include "keyfile.h"
 #include "wire.h"
@@ -313,6 +314,8 @@ static const struct key probe_keys[] = {
 	{ .name = "SourceName", .type = K_STR, .off = P(source_name) },
 	{ .name = "SpoolMaxBytes", .type = K_U64, .off = P(spool_max_bytes), .min = 1 << 20,
 	  .max = 1099511627776.0 /* 1 TiB */, .def = 256 << 20 },
+	{ .name = "MaxPBKDF2Count", .type = K_U32, .off = P(kdf_count_max), .min = 1024,
+	  .max = CTLCHAN_COUNT_MAX, .def = SESSION_KDF_COUNT_DEFAULT },
 };
 #undef P
 

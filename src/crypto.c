@@ -22,6 +22,7 @@
 #include "crypto.h"
 
 #include <limits.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -62,6 +63,27 @@ static int ossl_fail(const char *what)
 	return -1;
 }
 
+/*
+ * No OPENSSL_cleanup() at exit: the offload thread (worker.c) may be inside a
+ * long PBKDF2 when the process exits, and libcrypto's atexit handler would
+ * free what that thread is using (ThreadSanitizer saw it: a ping whose
+ * control timeout ended the session during the derivation).  The process's
+ * memory goes back to the system anyway.  This must be libcrypto's first
+ * initialisation, hence a constructor (before main, before curl and libgit2).
+ */
+__attribute__((constructor)) static void crypto_no_atexit(void)
+{
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
+}
+
+static atomic_ulong kdf_runs;
+static _Thread_local unsigned long kdf_runs_here;
+
+unsigned long crypto_kdf_runs(bool this_thread_only)
+{
+	return this_thread_only ? kdf_runs_here : atomic_load_explicit(&kdf_runs, memory_order_relaxed);
+}
+
 int crypto_pbkdf2_sha1(const void *secret, size_t secret_len, const void *salt, size_t salt_len,
 		       uint32_t count, uint8_t *out, size_t out_len)
 {
@@ -70,6 +92,8 @@ int crypto_pbkdf2_sha1(const void *secret, size_t secret_len, const void *salt, 
 	if (count == 0 || count > INT_MAX || secret_len > INT_MAX || salt_len > INT_MAX ||
 	    out_len == 0 || out_len > INT_MAX)
 		return -1;
+	atomic_fetch_add_explicit(&kdf_runs, 1, memory_order_relaxed);
+	kdf_runs_here++;
 	if (!PKCS5_PBKDF2_HMAC(secret_len ? secret : empty, (int)secret_len,
 			       salt_len ? salt : (const void *)empty, (int)salt_len, (int)count,
 			       EVP_sha1(), (int)out_len, out))

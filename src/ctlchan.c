@@ -147,9 +147,11 @@ int ctlchan_token_open(const uint8_t kdf_key[16], const uint8_t token[64],
 
 /* ---- Client set-up --------------------------------------------------- */
 
-int ctlchan_client_setup(struct ctlchan *ch, const struct wire_greeting *g, uint32_t mode,
-			 const char *keyid, const void *secret, size_t secret_len,
-			 const struct ctlchan_keys *keys, uint8_t out[WIRE_SETUP_LEN])
+/* kdf_key: derived by the caller, or NULL: derive it here from secret. */
+static int client_setup(struct ctlchan *ch, const struct wire_greeting *g, uint32_t mode,
+			const char *keyid, const void *secret, size_t secret_len,
+			const uint8_t *kdf_key, const struct ctlchan_keys *keys,
+			uint8_t out[WIRE_SETUP_LEN])
 {
 	struct wire_setup su;
 	uint8_t k[16];
@@ -172,7 +174,7 @@ int ctlchan_client_setup(struct ctlchan *ch, const struct wire_greeting *g, uint
 		return 0;
 	}
 	idlen = keyid ? strnlen(keyid, CTLCHAN_KEYID_LEN + 1) : 0;
-	if (idlen > CTLCHAN_KEYID_LEN || !secret || !secret_len)
+	if (idlen > CTLCHAN_KEYID_LEN || (!kdf_key && (!secret || !secret_len)))
 		return CTLCHAN_EKEYID;
 	if (g->count == 0 || g->count > CTLCHAN_COUNT_MAX)
 		return CTLCHAN_ECOUNT;
@@ -182,7 +184,9 @@ int ctlchan_client_setup(struct ctlchan *ch, const struct wire_greeting *g, uint
 		ch->keys = *keys;
 	else if (crypto_random(&ch->keys, sizeof(ch->keys)))
 		return CTLCHAN_ECRYPTO;
-	if (crypto_kdf(secret, secret_len, g->salt, g->count, k))
+	if (kdf_key)
+		memcpy(k, kdf_key, sizeof(k));
+	else if (crypto_kdf(secret, secret_len, g->salt, g->count, k))
 		return CTLCHAN_ECRYPTO;
 	rc = ctlchan_token_seal(k, g->challenge, ch->keys.aes_key, ch->keys.hmac_key, su.token);
 	crypto_wipe(k, sizeof(k));
@@ -200,6 +204,20 @@ int ctlchan_client_setup(struct ctlchan *ch, const struct wire_greeting *g, uint
 	wire_encode_setup(out, &su);
 	crypto_wipe(su.token, sizeof(su.token));
 	return 0;
+}
+
+int ctlchan_client_setup(struct ctlchan *ch, const struct wire_greeting *g, uint32_t mode,
+			 const char *keyid, const void *secret, size_t secret_len,
+			 const struct ctlchan_keys *keys, uint8_t out[WIRE_SETUP_LEN])
+{
+	return client_setup(ch, g, mode, keyid, secret, secret_len, NULL, keys, out);
+}
+
+int ctlchan_client_setup_derived(struct ctlchan *ch, const struct wire_greeting *g, uint32_t mode,
+				 const char *keyid, const uint8_t kdf_key[16],
+				 const struct ctlchan_keys *keys, uint8_t out[WIRE_SETUP_LEN])
+{
+	return client_setup(ch, g, mode, keyid, NULL, 0, kdf_key, keys, out);
 }
 
 int ctlchan_client_server_start(struct ctlchan *ch, uint8_t *msg, size_t len)

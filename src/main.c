@@ -236,6 +236,9 @@ static void usage_ping(FILE *f)
 		"                    (authenticated), E (encrypted), M (mixed: encrypted control,\n"
 		"                    open test packets), O (unauthenticated); default O.  Keyed\n"
 		"                    modes pad test packets to 112 octets by default\n"
+		"  --max-pbkdf2-count N  largest Server Greeting Count (PBKDF2 iterations) we\n"
+		"                    derive a key for; a server asking for more is refused\n"
+		"                    (default 2048, what twampd sends; 1024-1048576)\n"
 		"  -u KEYID          KeyID (user name) of the shared secret, for A, E and M\n"
 		"  -k KEYFILE        file with the shared secret: twampd's pfs format, one\n"
 		"                    'KEYID<TAB>hex-secret' per line; the line of -u is used.\n"
@@ -372,6 +375,7 @@ static int cmd_ping(int argc, char **argv)
 		{ "extensions", required_argument, NULL, 'X' },
 		{ "reflect-octets", required_argument, NULL, 'r' },
 		{ "ecn", required_argument, NULL, 'E' },
+		{ "max-pbkdf2-count", required_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -494,6 +498,14 @@ static int cmd_ping(int argc, char **argv)
 					optarg);
 				return EXIT_USAGE;
 			}
+			break;
+		case 'W':
+			if (parse_uint(optarg, CTLCHAN_COUNT_MAX, &v) || v < 1024) {
+				fprintf(stderr, "twamp-client ping: --max-pbkdf2-count %s: give 1024-%u\n",
+					optarg, CTLCHAN_COUNT_MAX);
+				return EXIT_USAGE;
+			}
+			p.kdf_count_max = (uint32_t)v;
 			break;
 		case 'v':
 			verbose = true;

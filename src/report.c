@@ -124,6 +124,9 @@ void report_text(FILE *f, const struct report *r)
 		fprintf(f, "clocks: not synchronized (one-way times are unreliable)\n");
 	if (r->info->malformed)
 		fprintf(f, "%u malformed reflections dropped\n", r->info->malformed);
+	if (r->info->foreign)
+		fprintf(f, "%u datagrams from other addresses or ports than the reflector's dropped\n",
+			r->info->foreign);
 }
 
 static void m_dist(FILE *f, const char *suffix, const struct stats_dist *d)
@@ -271,6 +274,7 @@ void report_json(FILE *f, const struct report *r)
 	json_object_object_add(o, "dups_bck", json_object_new_int((int)s->dups_bck));
 	json_object_object_add(o, "reordered", json_object_new_int((int)s->reordered));
 	json_object_object_add(o, "malformed", json_object_new_int((int)in->malformed));
+	json_object_object_add(o, "foreign", json_object_new_int((int)in->foreign));
 	json_object_object_add(o, "sync", json_object_new_boolean(s->sync));
 	json_object_object_add(o, "maxerr", s->received ? json_object_new_double(s->maxerr) : NULL);
 	json_object_object_add(o, "maxerr_fwd", s->received ? json_object_new_double(s->maxerr_fwd) : NULL);

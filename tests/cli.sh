@@ -166,6 +166,29 @@ mkdir -p "$TMP/hfifo" && mkfifo "$TMP/hfifo/health"
 timeout -k 2 10 "$BIN" health --data-dir "$TMP/hfifo" >"$TMP/out" 2>&1; rc=$?
 [ $rc -eq 1 ] && grep -q "unhealthy: .*health is a FIFO" "$TMP/out" &&
 	ok "health: a FIFO as DIR/health is unhealthy at once, named" || ko "health with a FIFO (rc $rc: $(head -c 200 "$TMP/out"))"
+# --- the greeting's PBKDF2 Count is capped (default 2048, twampd's) ------------
+start_responder --listen 127.0.0.1:0 --keys tests/data/keys/test.pfs --workers 1 --greeting-count 4096 || exit 1
+P=$(port_of "TWAMP server on \[127.0.0.1\]")
+"$BIN" ping -A A -u probe -k tests/data/keys/test.pfs -c 3 -i 0.01 "127.0.0.1:$P" >"$TMP/out" 2>&1; rc=$?
+[ $rc -eq 1 ] && grep -q "asks for 4096 PBKDF2 iterations (Count), more than our cap of 2048" "$TMP/out" &&
+	ok "greeting Count 4096 over the default cap: exit 1 naming both" || ko "Count over the cap (rc $rc)"
+"$BIN" ping -A A -u probe -k tests/data/keys/test.pfs --max-pbkdf2-count 4096 -c 3 -i 0.01 -M "127.0.0.1:$P" >"$TMP/out" 2>&1
+grep -qx $'SENT\t3' "$TMP/out" && grep -qx $'LOST\t0' "$TMP/out" &&
+	ok "--max-pbkdf2-count 4096 accepts Count 4096" || ko "--max-pbkdf2-count 4096"
+"$BIN" ping --max-pbkdf2-count 512 127.0.0.1 >"$TMP/out" 2>&1; rc=$?
+[ $rc -eq 2 ] && grep -q "give 1024-1048576" "$TMP/out" && ok "--max-pbkdf2-count 512: usage error" ||
+	ko "--max-pbkdf2-count 512 (rc $rc)"
+stop_responder
+# 2^20 iterations (0.35 s, far more under sanitizers) against a 0.05 s control timeout:
+# the timeout stays armed while the helper thread derives, and the session ends cleanly
+start_responder --listen 127.0.0.1:0 --keys tests/data/keys/test.pfs --workers 1 --greeting-count 1048576 || exit 1
+P=$(port_of "TWAMP server on \[127.0.0.1\]")
+"$BIN" ping -A A -u probe -k tests/data/keys/test.pfs --max-pbkdf2-count 1048576 --control-timeout 0.05 \
+	-c 3 "127.0.0.1:$P" >"$TMP/out" 2>&1; rc=$?
+[ $rc -eq 1 ] && grep -q "timed out waiting for the key derivation (PBKDF2)" "$TMP/out" &&
+	ok "Count 2^20, control timeout 0.05 s: times out during the derivation, exit 1" ||
+	ko "timeout during the derivation (rc $rc)"
+stop_responder
 
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -395,6 +395,39 @@ for f in targets_list.json probe.pfs; do
 		ok "FIFO as $f on SIGHUP: rejected naming it, the last good set stays, the next reload works, SIGTERM stops in $ms ms" ||
 		ko "FIFO as $f on reload (rc $rc, $ms ms; 124 = hung)" "$TMP/fiforl.err"
 done
+# --- Probe.MaxPBKDF2Count against a responder whose greeting asks for 4096 -------
+"$BIN" responder --listen 127.0.0.1:0 --keys "$HERE/data/keys/test.pfs" --workers 1 --greeting-count 4096 \
+	2>"$TMP/cresp.log" &
+PIDS+=($!)
+for _ in $(seq 50); do grep -q "TWAMP server on" "$TMP/cresp.log" && break; sleep 0.1; done
+CCTL=$(grep "TWAMP server on" "$TMP/cresp.log" | sed 's/.*\]:\([0-9]*\).*/\1/')
+for cap in default 4096; do
+	D=$TMP/count-$cap; mkdir -p "$D"
+	printf 'probe\t00112233445566778899aabbccddeeff\n' >"$D/probe.pfs"
+	python3 - "$D" "$CCTL" "$cap" <<'PY'
+import json, sys
+d, port, cap = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+probe = {"Schedule": "* * * * *", "PacketCount": 3, "Interval": 0.01, "LossTimeout": 0.5}
+if cap != "default":
+    probe["MaxPBKDF2Count"] = int(cap)
+json.dump({"Probe": probe}, open(d + "/global_config.json", "w"))
+json.dump({"Targets": [{"IP": "127.0.0.1", "DSCP": 0, "Port": port, "AuthMode": "A", "KeyID": "probe",
+                        "SecretFile": "probe.pfs"}]}, open(d + "/targets_list.json", "w"))
+PY
+	"$BIN" run --data-dir "$D" --once >"$TMP/count-$cap.out" 2>"$TMP/count-$cap.err"
+done
+python3 - "$TMP/count-default.out" "$TMP/count-4096.out" <<'PY' >"$TMP/check.out" 2>&1
+import json, sys
+rec = lambda f: [x for x in map(json.loads, open(f)) if x["measurement_name"] == "twamp_twping1"][0]
+r = rec(sys.argv[1])
+assert r["reachable_bool"] == 0 and r["error"] == "mode", r
+r = rec(sys.argv[2])
+assert r["reachable_bool"] == 1 and r["lost_pkt"] == 0, r
+PY
+[ ! -s "$TMP/check.out" ] && sanitizer_clean "$TMP/count-default.err" "$TMP/count-4096.err" &&
+	ok "greeting Count 4096: refused under the default cap (error mode), measured with Probe.MaxPBKDF2Count 4096" ||
+	ko "Probe.MaxPBKDF2Count" "$TMP/check.out" "$TMP/count-default.err" "$TMP/count-4096.err"
+kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null
 
 kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null
 sanitizer_clean "$TMP/resp.log" || ko "responder sanitizer report" "$TMP/resp.log"

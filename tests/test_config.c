@@ -87,6 +87,7 @@ static void expect_probe_defaults(const struct config_probe *p)
 	cr_expect_eq(p->connect_rate, 2000);
 	cr_expect_null(p->source_name);
 	cr_expect_eq(p->spool_max_bytes, 256ULL << 20);
+	cr_expect_eq(p->kdf_count_max, 2048);
 }
 
 /* ------------------------------------------------------------ good dirs */
@@ -1164,5 +1165,28 @@ Test(config_files, siblings_spread_in_the_cycle)
 	for (size_t i = 0; i < 5; i++)
 		cr_expect_eq(off[i], 0);
 	config_free(c);
+	config_errors_clear(&errs);
+}
+
+/* Probe.MaxPBKDF2Count: the greeting Count cap, 1024..2^20, default 2048. */
+Test(config_files, max_pbkdf2_count)
+{
+	struct config *c = NULL;
+	struct config_errors errs = { 0 };
+	static const char *const bad[] = { "512", "1048577", "\"many\"" };
+
+	put("global_config.json", "{ \"Probe\": { \"MaxPBKDF2Count\": 65536 } }");
+	put("targets_list.json", "{ \"Targets\": [] }");
+	cr_assert_eq(load_tmp(&c, &errs), 0, "%s", errs.n ? errs.lines[0] : "");
+	cr_assert_eq(c->probe.kdf_count_max, 65536);
+	config_free(c);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char g[128];
+
+		snprintf(g, sizeof(g), "{ \"Probe\": { \"MaxPBKDF2Count\": %s } }", bad[i]);
+		put("global_config.json", g);
+		cr_assert_eq(load_tmp(&c, &errs), -1, "%s loaded", bad[i]);
+		cr_assert(strstr(errs.lines[0], "Probe.MaxPBKDF2Count"), "%s: got '%s'", bad[i], errs.lines[0]);
+	}
 	config_errors_clear(&errs);
 }

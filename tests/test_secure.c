@@ -10,11 +10,13 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "crypto.h"
 #include "ctlchan.h"
 #include "ntptime.h"
 #include "reflector.h"
@@ -417,4 +419,280 @@ Test(secure, mode_not_offered_closes, .timeout = 20)
 	cr_assert_eq(k.protocol_errors, 1);
 	cr_assert_eq(k.denied, 0);
 	stop_secure(r);
+}
+
+/*
+ * Forged reflections (control mode): a responder that drops every test
+ * packet (--loss 100) while forgers send well-formed reflections of every
+ * sequence number to the client's test port, from another loopback address
+ * and from another port of the server's address.  The session must report
+ * every packet lost and count the forgeries as foreign.
+ */
+struct forger {
+	struct sockaddr_storage to;       /* the client's test socket */
+	const char *from[2];              /* source addresses; NULL: none */
+	atomic_bool stop;
+	unsigned sent;
+};
+
+static void *forger_thread(void *arg)
+{
+	struct forger *f = arg;
+	int fds[2] = { -1, -1 };
+	uint32_t seq = 0;
+
+	for (int i = 0; i < 2 && f->from[i]; i++) {
+		struct sockaddr_storage a;
+
+		run_addr(&a, f->from[i], 0);
+		fds[i] = socket(a.ss_family, SOCK_DGRAM, 0);
+		if (fds[i] < 0 || bind(fds[i], (struct sockaddr *)&a, tsock_addr_len(&a)) < 0) {
+			perror("forger bind");
+			return NULL;
+		}
+	}
+	while (!atomic_load(&f->stop)) {
+		uint8_t buf[64] = { 0 };
+		struct wire_test_reflect r = { .seq = seq, .sender_seq = seq % 20, .ttl_known = true,
+					       .sender_ttl = 255 };
+		size_t n;
+
+		r.ts = r.rx_ts = r.sender_ts = ntptime_now() - NS_PER_MS;
+		n = wire_encode_test_reflect(buf, sizeof(buf), WIRE_TEST_OPEN, &r);
+		n += 1; /* the RFC 7750 DSCP/ECN octet, negotiated by default */
+		for (int i = 0; i < 2; i++)
+			if (fds[i] >= 0 &&
+			    sendto(fds[i], buf, n, 0, (struct sockaddr *)&f->to, tsock_addr_len(&f->to)) > 0)
+				f->sent++;
+		seq++;
+		usleep(500);
+	}
+	for (int i = 0; i < 2; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	return NULL;
+}
+
+/* A UDP port free on addr just now (the client binds it next). */
+static uint16_t free_udp_port(const char *addr)
+{
+	struct sockaddr_storage a;
+	socklen_t len = sizeof(a);
+	int fd;
+	uint16_t port;
+
+	run_addr(&a, addr, 0);
+	fd = socket(a.ss_family, SOCK_DGRAM, 0);
+	cr_assert(fd >= 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&a, tsock_addr_len(&a)), 0, "bind %s: %m", addr);
+	getsockname(fd, (struct sockaddr *)&a, &len);
+	port = tsock_addr_port(&a);
+	close(fd);
+	return port;
+}
+
+static void forged(const char *listen, const char *server, const char *client_test,
+		   const char *from1, const char *from2)
+{
+	struct refl_config c;
+	struct responder *r;
+	struct session_params p;
+	struct run_result res;
+	struct forger f = { .from = { from1, from2 } };
+	struct refl_counters k;
+	pthread_t th;
+	uint16_t port = free_udp_port(client_test);
+
+	refl_config_default(&c);
+	c.nlisten = 1;
+	run_addr(&c.listen[0], listen, 0);
+	c.imp.loss = 100;
+	r = responder_start(&c);
+	cr_assert_not_null(r);
+	params(&p, 0, WIRE_MODE_OPEN, "", NULL, 0);
+	run_addr(&p.server, server, responder_port(r, 0));
+	p.count = 20;
+	p.interval = 10 * NS_PER_MS;
+	p.port_lo = p.port_hi = port;
+	run_addr(&f.to, client_test, port);
+	cr_assert_eq(pthread_create(&th, NULL, forger_thread, &f), 0);
+	cr_assert_eq(run_session(&p, &res), 0);
+	atomic_store(&f.stop, true);
+	pthread_join(th, NULL);
+	cr_assert_eq(res.info->status, SESSION_OK, "%s", res.info->error);
+	cr_assert_eq(tsock_addr_port(&res.info->local_test), port);
+	cr_assert_gt(f.sent, 0);
+	cr_assert_eq(res.sum.sent, 20);
+	cr_assert_eq(res.sum.received, 0, "%u forged reflections accepted", res.sum.received);
+	cr_assert_eq(res.sum.lost, 20);
+	cr_assert(!res.sum.rtt.valid);
+	cr_assert_gt(res.info->foreign, 0, "forgeries not counted");
+	responder_counters(r, &k);
+	cr_assert_eq(k.dropped_loss, 20);
+	run_result_free(&res);
+	responder_stop(r);
+}
+
+Test(secure, forged_reflections_ipv4, .timeout = 20)
+{
+	forged("127.0.0.1", "127.0.0.1", "127.0.0.1", "127.0.0.5", "127.0.0.1");
+}
+
+Test(secure, forged_reflections_ipv6, .timeout = 20)
+{
+	forged("::1", "::1", "::1", "::1", NULL);
+}
+
+/* The server named as ::ffff:127.0.0.1: a dual-stack test socket sees mapped sources. */
+Test(secure, forged_reflections_v4mapped, .timeout = 20)
+{
+	forged("127.0.0.1", "::ffff:127.0.0.1", "127.0.0.1", "127.0.0.5", "127.0.0.1");
+}
+
+/*
+ * Hostile greetings: scripted TWAMP servers that offer the authenticated
+ * mode with a large PBKDF2 Count, read the Set-Up-Response and close.
+ */
+struct greeter {
+	int lfd;
+	uint16_t port;
+	uint32_t count;
+	atomic_int setups;              /* Set-Up-Responses received */
+};
+
+static void *greeter_thread(void *arg)
+{
+	struct greeter *gr = arg;
+	struct wire_greeting g = { .modes = WIRE_MODE_AUTH, .count = gr->count };
+	uint8_t buf[WIRE_SETUP_LEN];
+	int fd = accept(gr->lfd, NULL, NULL);
+
+	if (fd < 0)
+		return NULL;
+	memset(g.salt, 0x5a, sizeof(g.salt));
+	memset(g.challenge, 0xa5, sizeof(g.challenge));
+	wire_encode_greeting(buf, &g);
+	send(fd, buf, WIRE_GREETING_LEN, MSG_NOSIGNAL);
+	if (recv_all(fd, buf, WIRE_SETUP_LEN) == 0)
+		atomic_fetch_add(&gr->setups, 1);
+	close(fd);
+	return NULL;
+}
+
+static void greeter_start(struct greeter *gr, uint32_t count, pthread_t *th)
+{
+	gr->count = count;
+	atomic_init(&gr->setups, 0);
+	gr->lfd = bound_socket(SOCK_STREAM, &gr->port);
+	cr_assert_eq(pthread_create(th, NULL, greeter_thread, gr), 0);
+}
+
+static void greeter_stop(struct greeter *gr, pthread_t th)
+{
+	shutdown(gr->lfd, SHUT_RDWR); /* a greeter never connected to returns from accept */
+	pthread_join(th, NULL);
+	close(gr->lfd);
+}
+
+#define NHOSTILE 8
+
+/*
+ * Eight servers asking for 2^20 iterations (0.35 s of PBKDF2 each) while a
+ * STAMP session runs on the same single worker: the derivations run off the
+ * loop, so the STAMP session loses nothing and sends on time, and none of
+ * them ran on the worker's thread (the calling thread: run_sessions).
+ */
+Test(secure, hostile_count_keeps_others_on_time, .timeout = 60)
+{
+	struct refl_config c;
+	struct responder *r;
+	struct greeter gr[NHOSTILE];
+	pthread_t th[NHOSTILE];
+	struct session_params p[1 + NHOSTILE];
+	struct run_result res[1 + NHOSTILE];
+	unsigned long kdf_all = crypto_kdf_runs(false), kdf_here = crypto_kdf_runs(true);
+
+	refl_config_default(&c);
+	c.nlight = 1;
+	run_addr(&c.light[0], "127.0.0.1", 0);
+	r = responder_start(&c);
+	cr_assert_not_null(r);
+	session_params_default(&p[0]);
+	p[0].mode = SESSION_STAMP;
+	run_addr(&p[0].server, "127.0.0.1", responder_light_port(r, 0));
+	p[0].count = 200;
+	p[0].interval = 10 * NS_PER_MS;
+	p[0].loss_timeout = NS_PER_SEC;
+	for (int i = 0; i < NHOSTILE; i++) {
+		greeter_start(&gr[i], 1u << 20, &th[i]);
+		params(&p[1 + i], gr[i].port, WIRE_MODE_AUTH, "probe", PROBE_SECRET, sizeof(PROBE_SECRET));
+		p[1 + i].kdf_count_max = 1u << 20;
+		p[1 + i].ctl_timeout = 40 * NS_PER_SEC; /* 8 x 0.35 s, one after the other, on a busy machine */
+	}
+	cr_assert_eq(run_sessions(p, 1 + NHOSTILE, res), 0);
+	for (int i = 0; i < NHOSTILE; i++) {
+		greeter_stop(&gr[i], th[i]);
+		cr_assert_eq(atomic_load(&gr[i].setups), 1, "server %d got no Set-Up-Response", i);
+		cr_assert_eq(res[1 + i].info->status, SESSION_ERR_CLOSED, "server %d: %s: %s", i,
+			     session_status_name(res[1 + i].info->status), res[1 + i].info->error);
+		cr_assert(strstr(res[1 + i].info->error, "Server-Start"), "%s", res[1 + i].info->error);
+	}
+	cr_assert_eq(res[0].info->status, SESSION_OK, "%s", res[0].info->error);
+	cr_assert_eq(res[0].sum.sent, 200);
+	cr_assert_eq(res[0].sum.lost, 0, "%u of 200 lost", res[0].sum.lost);
+	cr_assert_lt(res[0].info->late_p99, 250 * NS_PER_MS, "send lateness p99 %.3f s",
+		     ntptime_to_sec(res[0].info->late_p99));
+	cr_assert_eq(crypto_kdf_runs(false) - kdf_all, NHOSTILE);
+	cr_assert_eq(crypto_kdf_runs(true) - kdf_here, 0, "PBKDF2 ran on the worker's thread");
+	for (int i = 0; i <= NHOSTILE; i++)
+		run_result_free(&res[i]);
+	responder_stop(r);
+}
+
+/* A Count above the cap is refused, naming both, before any derivation or Set-Up-Response. */
+static void count_refused(uint32_t cap, uint32_t count)
+{
+	struct greeter gr;
+	pthread_t th;
+	struct session_params p;
+	struct run_result res;
+	char want[64];
+	unsigned long kdf_all = crypto_kdf_runs(false);
+
+	greeter_start(&gr, count, &th);
+	params(&p, gr.port, WIRE_MODE_AUTH | WIRE_MODE_OPEN, "probe", PROBE_SECRET, sizeof(PROBE_SECRET));
+	if (cap)
+		p.kdf_count_max = cap;
+	cr_assert_eq(run_session(&p, &res), 0);
+	greeter_stop(&gr, th);
+	cr_assert_eq(res.info->status, SESSION_ERR_MODE, "%s: %s", session_status_name(res.info->status),
+		     res.info->error);
+	snprintf(want, sizeof(want), "asks for %u PBKDF2 iterations", count);
+	cr_assert(strstr(res.info->error, want), "%s", res.info->error);
+	snprintf(want, sizeof(want), "cap of %u", cap ? cap : SESSION_KDF_COUNT_DEFAULT);
+	cr_assert(strstr(res.info->error, want), "%s", res.info->error);
+	cr_assert_eq(atomic_load(&gr.setups), 0);
+	cr_assert_eq(crypto_kdf_runs(false), kdf_all);
+	run_result_free(&res);
+}
+
+Test(secure, count_over_default_cap_refused, .timeout = 20) { count_refused(0, 1u << 20); }
+Test(secure, count_over_set_cap_refused, .timeout = 20) { count_refused(4096, 8192); }
+
+/* A Count at the cap is derived (twampd's default, 2048, with the default cap). */
+Test(secure, count_at_cap_derived, .timeout = 20)
+{
+	struct greeter gr;
+	pthread_t th;
+	struct session_params p;
+	struct run_result res;
+
+	greeter_start(&gr, SESSION_KDF_COUNT_DEFAULT, &th);
+	params(&p, gr.port, WIRE_MODE_AUTH, "probe", PROBE_SECRET, sizeof(PROBE_SECRET));
+	cr_assert_eq(run_session(&p, &res), 0);
+	greeter_stop(&gr, th);
+	cr_assert_eq(atomic_load(&gr.setups), 1);
+	cr_assert_eq(res.info->status, SESSION_ERR_CLOSED, "%s", res.info->error);
+	cr_assert(strstr(res.info->error, "Server-Start"), "%s", res.info->error);
+	run_result_free(&res);
 }

@@ -696,6 +696,7 @@ static void launch(struct scheduler *sc, struct cycle *cy, const struct config_t
 		j->params.secret_len = t->secret_len;
 	}
 	j->params.loss_timeout = cfg->probe.loss_timeout;
+	j->params.kdf_count_max = cfg->probe.kdf_count_max;
 	j->params.seed = h ^ cy->id;
 	j->params.ssid = (uint16_t)(h | 1);
 	/* as the original ran twping -Z: probes often sit behind NAT (Docker's bridge) */

@@ -27,6 +27,7 @@
 enum sess_state {
 	ST_CONNECTING,
 	ST_GREETING,
+	ST_DERIVING,   /* PBKDF2 of a keyed mode runs on the offload thread */
 	ST_SERVER_START,
 	ST_ACCEPT,
 	ST_START_ACK,
@@ -36,8 +37,8 @@ enum sess_state {
 };
 
 static const char *const state_names[] = {
-	"connect", "Server Greeting", "Server-Start", "Accept-Session", "Start-Ack",
-	"test", "Stop-N-Ack", "done",
+	"connect", "Server Greeting", "the key derivation (PBKDF2)", "Server-Start",
+	"Accept-Session", "Start-Ack", "test", "Stop-N-Ack", "done",
 };
 
 struct session {
@@ -75,11 +76,22 @@ struct session {
 	uint32_t rx_ok;               /* reflections counted in time */
 	size_t pkt_cap;               /* octets allocated at pkt */
 	struct ctlchan ch;            /* control connection security */
+	struct wire_greeting greet;   /* kept for the Set-Up-Response after the derivation */
+	uint32_t setup_mode;          /* mode and extension bits of that Set-Up-Response */
+	struct wk_task *kdf;          /* derivation in flight (ST_DERIVING), else NULL */
 	struct ctlchan_test tt;       /* test packet security (auth/encrypted) */
 	bool sealed;                  /* test packets use the 48/112-octet sealed layouts */
 	bool tt_ready;                /* tt initialised from the SID */
 	struct wire_test_layout lay;  /* offsets once the extensions are known */
 	uint16_t octets_reflect;      /* RFC 6038: what Accept-Session must return */
+	/*
+	 * Where reflections must come from (address unmapped, and port): the
+	 * server's address and the port of Accept-Session; AF_UNSPEC until then.
+	 * The control-mode test socket stays unconnected (it is opened before
+	 * Accept-Session names the port), so test_cb checks every datagram's
+	 * source itself, from what recvmsg returns, and counts the drops.
+	 */
+	struct sockaddr_storage peer_test;
 	/*
 	 * Further test sessions on this control connection ("kids"): full
 	 * session objects without a control connection of their own; this one
@@ -162,6 +174,7 @@ void session_params_default(struct session_params *p)
 	p->allowed_modes = WIRE_MODE_OPEN;
 	p->extensions = WIRE_MODE_DSCP_ECN | WIRE_MODE_INDIV_SESSION;
 	p->nstreams = 1;
+	p->kdf_count_max = SESSION_KDF_COUNT_DEFAULT;
 }
 
 static int64_t next_gap(struct session *s)
@@ -204,6 +217,10 @@ static void finish(struct session *s)
 			}
 			finish(s->kids[i]);
 		}
+	if (s->kdf) {
+		wk_offload_cancel(s->kdf);
+		s->kdf = NULL;
+	}
 	wk_timer_cancel(s->wk, &s->step_timer);
 	wk_timer_cancel(s->wk, &s->send_timer);
 	close_io(s, &s->ctl);
@@ -342,6 +359,22 @@ static int open_test_socket(struct session *s, const struct sockaddr_storage *lo
 
 static void start_test(struct session *s);
 
+/* The reflector's test address is known: sessions accept reflections from it only. */
+static void set_remote_test(struct session *s, const struct sockaddr_storage *a)
+{
+	s->info.remote_test = *a;
+	s->peer_test = *a;
+	tsock_addr_unmap(&s->peer_test);
+}
+
+/* rx->from (unmapped in place) is the reflector's address and port. */
+static bool from_reflector(const struct session *s, struct tsock_rx *rx)
+{
+	tsock_addr_unmap(&rx->from);
+	return s->peer_test.ss_family != AF_UNSPEC && tsock_addr_equal(&rx->from, &s->peer_test) &&
+	       tsock_addr_port(&rx->from) == tsock_addr_port(&s->peer_test);
+}
+
 /*
  * The test packet layout once the greeting told the mode and what the server
  * offers: the 48/112-octet layouts for authenticated and encrypted test
@@ -384,14 +417,97 @@ static int choose_layout(struct session *s, uint32_t mode, uint32_t offered)
 	return 0;
 }
 
+/* Set-Up-Response for the greeting kept in s; kdf_key: K, NULL in open mode. */
+static void send_setup(struct session *s, const uint8_t *kdf_key)
+{
+	uint8_t out[WIRE_SETUP_LEN];
+	uint32_t mode = s->setup_mode & WIRE_MODE_SECURITY;
+	int rc = ctlchan_client_setup_derived(&s->ch, &s->greet, s->setup_mode, s->p.keyid, kdf_key,
+					      s->p.fixed_keys, out);
+
+	if (rc < 0)
+		return fail(s, rc == CTLCHAN_EKEYID ? SESSION_ERR_LOCAL : SESSION_ERR_PROTOCOL,
+			    "cannot set up %s mode: %s", session_mode_name(mode), ctlchan_strerror(rc));
+	s->info.ctl_mode = mode;
+	wk_mod_io(s->wk, &s->ctl, EPOLLIN);
+	rc = ctl_send(s, out, sizeof(out));
+	crypto_wipe(out, sizeof(out));
+	if (rc < 0)
+		return;
+	expect(s, ST_SERVER_START, WIRE_SERVER_START_LEN);
+}
+
+/*
+ * K = PBKDF2(secret, Salt, Count) off the loop: Count comes from the server,
+ * and 2^20 iterations take a third of a second that every other session of
+ * this worker would wait.  The job owns copies of what it reads.
+ */
+struct kdf_job {
+	struct session *s;
+	uint32_t count;
+	int rc;
+	uint8_t salt[CRYPTO_KDF_SALT_LEN];
+	uint8_t key[CRYPTO_AES_KEY_LEN];
+	size_t secret_len;
+	uint8_t secret[];
+};
+
+static void kdf_work(void *arg)
+{
+	struct kdf_job *j = arg;
+
+	j->rc = crypto_kdf(j->secret, j->secret_len, j->salt, j->count, j->key);
+}
+
+static void kdf_release(void *arg)
+{
+	struct kdf_job *j = arg;
+
+	crypto_wipe(j, sizeof(*j) + j->secret_len);
+	free(j);
+}
+
+static void kdf_done(struct worker *wk, void *arg)
+{
+	struct kdf_job *j = arg;
+	struct session *s = j->s;
+
+	(void)wk;
+	s->kdf = NULL;
+	if (j->rc < 0)
+		return fail(s, SESSION_ERR_LOCAL, "cannot set up %s mode: the key derivation failed",
+			    session_mode_name(s->setup_mode & WIRE_MODE_SECURITY));
+	send_setup(s, j->key);
+}
+
+static void start_kdf(struct session *s)
+{
+	struct kdf_job *j = malloc(sizeof(*j) + s->p.secret_len);
+
+	if (!j)
+		return fail(s, SESSION_ERR_LOCAL, "out of memory for the key derivation");
+	j->s = s;
+	j->count = s->greet.count;
+	memcpy(j->salt, s->greet.salt, sizeof(j->salt));
+	j->secret_len = s->p.secret_len;
+	memcpy(j->secret, s->p.secret, s->p.secret_len);
+	s->kdf = wk_offload(s->wk, kdf_work, kdf_done, kdf_release, j);
+	if (!s->kdf) {
+		kdf_release(j);
+		return fail(s, SESSION_ERR_LOCAL, "cannot start the key derivation (see log)");
+	}
+	/* the server sends nothing until our Set-Up-Response: stop reading */
+	wk_mod_io(s->wk, &s->ctl, 0);
+	s->state = ST_DERIVING;
+	wk_timer_arm(s->wk, &s->step_timer, ntptime_now() + s->p.ctl_timeout);
+}
+
 static void handle_greeting(struct session *s)
 {
 	static const uint32_t pref[] = { WIRE_MODE_ENCRYPTED, WIRE_MODE_AUTH, WIRE_MODE_MIXED,
 					 WIRE_MODE_OPEN };
 	struct wire_greeting g;
-	uint8_t out[WIRE_SETUP_LEN];
-	uint32_t mode = 0;
-	int rc;
+	uint32_t mode = 0, cap = s->p.kdf_count_max ? s->p.kdf_count_max : SESSION_KDF_COUNT_DEFAULT;
 
 	if (wire_decode_greeting(s->rbuf, s->rlen, &g) < 0)
 		return fail(s, SESSION_ERR_PROTOCOL, "malformed Server Greeting");
@@ -413,15 +529,21 @@ static void handle_greeting(struct session *s)
 		if (choose_layout(s->kids[i], mode, g.modes) < 0)
 			return fail(s, SESSION_ERR_LOCAL, "test session %u: %s", i + 2, s->kids[i]->info.error);
 	}
-	rc = ctlchan_client_setup(&s->ch, &g, mode | s->info.ctl_ext, s->p.keyid, s->p.secret,
-				  s->p.secret_len, s->p.fixed_keys, out);
-	if (rc < 0)
-		return fail(s, rc == CTLCHAN_EKEYID ? SESSION_ERR_LOCAL : SESSION_ERR_PROTOCOL,
-			    "cannot set up %s mode: %s", session_mode_name(mode), ctlchan_strerror(rc));
-	s->info.ctl_mode = mode;
-	if (ctl_send(s, out, sizeof(out)) < 0)
-		return;
-	expect(s, ST_SERVER_START, WIRE_SERVER_START_LEN);
+	s->greet = g;
+	s->setup_mode = mode | s->info.ctl_ext;
+	if (mode == WIRE_MODE_OPEN)
+		return send_setup(s, NULL);
+	if (!s->p.secret || !s->p.secret_len)
+		return fail(s, SESSION_ERR_LOCAL, "cannot set up %s mode: %s", session_mode_name(mode),
+			    ctlchan_strerror(CTLCHAN_EKEYID));
+	if (g.count == 0)
+		return fail(s, SESSION_ERR_PROTOCOL, "Server Greeting: Count 0 (RFC 4656: a power of 2, "
+			    "at least 1024)");
+	if (g.count > cap)
+		return fail(s, SESSION_ERR_MODE, "Server Greeting asks for %u PBKDF2 iterations (Count), "
+			    "more than our cap of %u: refused (ping --max-pbkdf2-count, Probe "
+			    "MaxPBKDF2Count)", g.count, cap);
+	start_kdf(s);
 }
 
 /* Request-TW-Session for stream st (s or one of its kids), on s's control connection. */
@@ -529,8 +651,12 @@ static void handle_accept(struct session *s)
 	}
 	memcpy(st->info.sid, a.sid, sizeof(a.sid));
 	st->info.have_sid = true;
-	st->info.remote_test = s->p.server;
-	tsock_addr_set_port(&st->info.remote_test, a.port);
+	{
+		struct sockaddr_storage rt = s->p.server;
+
+		tsock_addr_set_port(&rt, a.port);
+		set_remote_test(st, &rt);
+	}
 	if (st->sealed) {
 		struct ctlchan_test_keys k;
 
@@ -645,7 +771,7 @@ static void ctl_readable(struct session *s)
 		default:
 			break;
 		}
-		if (s->state == ST_DONE || s->ctl.fd < 0)
+		if (s->state == ST_DONE || s->state == ST_DERIVING || s->ctl.fd < 0)
 			return;
 	}
 }
@@ -683,6 +809,12 @@ static void ctl_cb(struct wk_io *io, uint32_t events)
 
 	if (s->state == ST_CONNECTING) {
 		connected(s);
+		return;
+	}
+	if (s->state == ST_DERIVING) {
+		if (events & (EPOLLERR | EPOLLHUP))
+			fail(s, SESSION_ERR_CLOSED, "control connection lost during %s",
+			     state_names[s->state]);
 		return;
 	}
 	if (events & EPOLLOUT) {
@@ -807,6 +939,14 @@ static void test_cb(struct wk_io *io, uint32_t events)
 				return;
 			/* ICMP errors surface here (port unreachable): not fatal */
 			LOG_RL(LOGL_WARN, 10, "test socket: %m");
+			continue;
+		}
+		if (!from_reflector(s, &rx)) {
+			char a[INET6_ADDRSTRLEN];
+
+			s->info.foreign++;
+			LOG_RL(LOGL_WARN, 10, "dropped a datagram from %s port %u: not the reflector",
+			       tsock_addr_str(&rx.from, a, sizeof(a)), tsock_addr_port(&rx.from));
 			continue;
 		}
 		if (s->sealed) {
@@ -1091,7 +1231,7 @@ struct session *session_start(struct worker *wk, const struct session_params *p)
 			fail_later(s, SESSION_ERR_LOCAL, "cannot open the test socket (see log)");
 			return s;
 		}
-		s->info.remote_test = p->server;
+		set_remote_test(s, &p->server);
 		/*
 		 * No control connection tells us our source address: a connected
 		 * socket does, and it also keeps datagrams of other peers out.
@@ -1158,6 +1298,8 @@ void session_free(struct session *s)
 	for (unsigned i = 0; i < s->nkids; i++)
 		session_free(s->kids[i]);
 	if (s->state != ST_DONE) {
+		if (s->kdf)
+			wk_offload_cancel(s->kdf);
 		wk_timer_cancel(s->wk, &s->step_timer);
 		wk_timer_cancel(s->wk, &s->send_timer);
 		close_io(s, &s->ctl);

@@ -359,16 +359,12 @@ void wk_join(struct worker *wk)
 	}
 }
 
-int wk_submit(struct worker *wk, void (*fn)(struct worker *wk, void *arg), void *arg)
+/* Queue j (allocated by the caller, freed by run_jobs) and wake the loop. */
+static int enqueue(struct worker *wk, struct wk_job *j)
 {
-	struct wk_job *j = malloc(sizeof(*j));
 	uint64_t one = 1;
 
-	if (!j)
-		return -1;
 	j->next = NULL;
-	j->fn = fn;
-	j->arg = arg;
 	pthread_mutex_lock(&wk->jobs_lock);
 	*wk->jobs_tail = j;
 	wk->jobs_tail = &j->next;
@@ -378,6 +374,143 @@ int wk_submit(struct worker *wk, void (*fn)(struct worker *wk, void *arg), void 
 		return -1;
 	}
 	return 0;
+}
+
+int wk_submit(struct worker *wk, void (*fn)(struct worker *wk, void *arg), void *arg)
+{
+	struct wk_job *j = malloc(sizeof(*j));
+
+	if (!j)
+		return -1;
+	j->fn = fn;
+	j->arg = arg;
+	return enqueue(wk, j);
+}
+
+/* ---- offloaded work: one helper thread per process --------------------- */
+
+struct wk_task {
+	struct wk_task *next;
+	struct worker *wk;
+	void (*work)(void *arg);
+	void (*done)(struct worker *wk, void *arg);
+	void (*release)(void *arg);
+	void *arg;
+	struct wk_job *job;         /* allocated up front: handing back cannot fail */
+	bool cancelled;             /* under helper.lock */
+};
+
+static struct {
+	pthread_once_t once;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct wk_task *head, **tail;
+	bool running;
+} helper = { .once = PTHREAD_ONCE_INIT, .lock = PTHREAD_MUTEX_INITIALIZER,
+	     .cond = PTHREAD_COND_INITIALIZER };
+
+static void task_free(struct wk_task *t)
+{
+	t->release(t->arg);
+	free(t->job);
+	free(t);
+}
+
+/* On the task's worker: the result, unless the owner cancelled meanwhile. */
+static void task_deliver(struct worker *wk, void *arg)
+{
+	struct wk_task *t = arg;
+	bool cancelled;
+
+	pthread_mutex_lock(&helper.lock);
+	cancelled = t->cancelled;
+	pthread_mutex_unlock(&helper.lock);
+	if (!cancelled)
+		t->done(wk, t->arg);
+	t->job = NULL; /* run_jobs frees it */
+	task_free(t);
+}
+
+static void *helper_thread(void *unused)
+{
+	(void)unused;
+	pthread_setname_np(pthread_self(), "wk-offload");
+	pthread_mutex_lock(&helper.lock);
+	for (;;) {
+		struct wk_task *t;
+
+		while (!helper.head)
+			pthread_cond_wait(&helper.cond, &helper.lock);
+		t = helper.head;
+		helper.head = t->next;
+		if (!helper.head)
+			helper.tail = &helper.head;
+		if (!t->cancelled) {
+			pthread_mutex_unlock(&helper.lock);
+			t->work(t->arg);
+			pthread_mutex_lock(&helper.lock);
+		}
+		if (t->cancelled) {
+			pthread_mutex_unlock(&helper.lock);
+			task_free(t);
+			pthread_mutex_lock(&helper.lock);
+			continue;
+		}
+		/* under the lock: a cancel either came before (above) or finds it queued */
+		t->job->fn = task_deliver;
+		t->job->arg = t;
+		enqueue(t->wk, t->job);
+	}
+	return NULL;
+}
+
+static void helper_start(void)
+{
+	pthread_t th;
+	pthread_attr_t a;
+
+	helper.tail = &helper.head;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&th, &a, helper_thread, NULL) != 0)
+		log_err("cannot start the offload thread: %m");
+	else
+		helper.running = true;
+	pthread_attr_destroy(&a);
+}
+
+struct wk_task *wk_offload(struct worker *wk, void (*work)(void *arg),
+			   void (*done)(struct worker *wk, void *arg), void (*release)(void *arg),
+			   void *arg)
+{
+	struct wk_task *t;
+
+	pthread_once(&helper.once, helper_start);
+	if (!helper.running)
+		return NULL;
+	t = calloc(1, sizeof(*t));
+	if (!t || !(t->job = malloc(sizeof(*t->job)))) {
+		free(t);
+		return NULL;
+	}
+	t->wk = wk;
+	t->work = work;
+	t->done = done;
+	t->release = release;
+	t->arg = arg;
+	pthread_mutex_lock(&helper.lock);
+	*helper.tail = t;
+	helper.tail = &t->next;
+	pthread_cond_signal(&helper.cond);
+	pthread_mutex_unlock(&helper.lock);
+	return t;
+}
+
+void wk_offload_cancel(struct wk_task *t)
+{
+	pthread_mutex_lock(&helper.lock);
+	t->cancelled = true;
+	pthread_mutex_unlock(&helper.lock);
 }
 
 int wk_ncpus(void)

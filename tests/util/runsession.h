@@ -17,6 +17,11 @@ struct run_result {
 /* Returns 0; the session status is in r->info->status. */
 int run_session(struct session_params *p, struct run_result *r);
 void run_result_free(struct run_result *r);
+/*
+ * n sessions at once on one worker in the calling thread (as the daemon's
+ * workers run many), until every one is done; r[i] as run_session() gives.
+ */
+int run_sessions(struct session_params *p, unsigned n, struct run_result *r);
 
 /* "127.0.0.1" + port -> sockaddr (no name resolution) */
 void run_addr(struct sockaddr_storage *ss, const char *ip, unsigned port);
