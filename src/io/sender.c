@@ -39,7 +39,8 @@
  * spool, so a kill -9 loses only what has not had its first attempt yet (the
  * batch in flight and what arrived since, in a healthy state).  After the
  * back-off the spool is replayed, oldest first; a spooled batch leaves the
- * spool only after a 2xx (spool_pop) or a 4xx (spool_reject), so each is
+ * spool only after a 2xx (spool_pop; a 2xx status line counts even when the
+ * response is then cut short) or a 4xx (spool_reject), so each is
  * delivered once unless the process dies between the 2xx and the unlink.  A
  * spooled batch that cannot be read SENDER_PEEK_TRIES times in a row is moved
  * to the reject folder rather than block everything behind it.  When the
