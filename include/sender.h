@@ -13,10 +13,12 @@
  * A batch is sent when it holds BatchSize records or FlushInterval has
  * passed.  Network errors, 5xx and 429 are retried with exponential backoff
  * (1 s doubling to 60 s, honouring Retry-After up to 10 minutes); the
- * batch goes to the spool as soon as one attempt fails, so a kill -9 loses at most the batch in
- * flight, and spooled batches are replayed oldest first, each exactly once,
- * before newer data.  A 4xx other than 408/429 is logged with the response
- * body and the batch moved to the spool's reject folder.  Destinations are
+ * batch goes to the spool as soon as one attempt fails, so a kill -9 loses
+ * at most the batch in flight, and spooled batches are replayed oldest
+ * first, each exactly once, before newer data.  A 2xx status counts as
+ * delivered even when the rest of the response is cut short (curl's error
+ * is logged, nothing is resent).  A 4xx other than 408/429 is logged with
+ * the response body and the batch moved to the spool's reject folder.  Destinations are
  * independent: each has its own back-off, spool and request in flight.
  *
  * Spools: DIR/spool/<16 hex digits: FNV-1a 64 of the URL>/, each bounded by
