@@ -149,7 +149,7 @@ char *fetch_expand(const char *tmpl, const char *probe, bool url, char *err, siz
 /* base + "/" + name, before any ?query or #fragment of base; one slash. */
 char *fetch_url_join(const char *base, const char *name);
 
-/* url with the password of scheme://user:password@host replaced by "***". */
+/* url_redact(url) (include/url.h): credentials in the userinfo and the query hidden. */
 char *fetch_url_redact(const char *url);
 
 /*

@@ -12,11 +12,13 @@
  *
  * A batch is sent when it holds BatchSize records or FlushInterval has
  * passed.  Network errors, 5xx and 429 are retried with exponential backoff
- * (1 s doubling to 60 s, honouring Retry-After); the batch goes to the spool
- * as soon as one attempt fails, so a kill -9 loses at most the batch in
- * flight, and spooled batches are replayed oldest first, each exactly once,
- * before newer data.  A 4xx other than 408/429 is logged with the response
- * body and the batch moved to the spool's reject folder.  Destinations are
+ * (1 s doubling to 60 s, honouring Retry-After up to 10 minutes); the
+ * batch goes to the spool as soon as one attempt fails, so a kill -9 loses
+ * at most the batch in flight, and spooled batches are replayed oldest
+ * first, each exactly once, before newer data.  A 2xx status counts as
+ * delivered even when the rest of the response is cut short (curl's error
+ * is logged, nothing is resent).  A 4xx other than 408/429 is logged with
+ * the response body and the batch moved to the spool's reject folder.  Destinations are
  * independent: each has its own back-off, spool and request in flight.
  *
  * Spools: DIR/spool/<16 hex digits: FNV-1a 64 of the URL>/, each bounded by
@@ -88,5 +90,14 @@ void sender_get_stats(struct sender *s, struct sender_stats *out);
  * sender's life (stats.dropped: 0 unless a spool was full or the disk failed).
  */
 uint64_t sender_stop(struct sender *s, int64_t deadline);
+
+/*
+ * A Retry-After as libcurl reports it (CURLINFO_RETRY_AFTER: the delay in
+ * seconds, or an HTTP-date minus now; 0 for none or garbage, negative for a
+ * date in the past) as the minimum back-off in ns: 0 for seconds <= 0, at
+ * most 10 minutes (SENDER_RETRY_AFTER_MAX), whatever the value (a year-20260
+ * date is 5.8e11 s) and on 32-bit too.  Exposed for tests.
+ */
+int64_t sender_retry_after_ns(int64_t seconds);
 
 #endif

@@ -7,8 +7,12 @@
  * the HTTP body, so an operator can replay one by hand with
  * `curl --data-binary @FILE`.  A batch is written to DIR/<seq>.tmp,
  * fsync'ed, renamed and the directory fsync'ed, so a crash or kill -9 leaves
- * either the whole batch or none; spool_open removes stale .tmp files and
- * ignores anything else it does not recognise.
+ * either the whole batch or none; spool_open removes stale .tmp files.
+ * spool_open accepts exactly the names written here (seq 1..2^63-1, records
+ * 0..SPOOL_RECORDS_MAX in plain decimal, regular files): anything else in
+ * DIR -- another name, a symlink, a directory, a FIFO -- is moved, never
+ * followed, to DIR/reject/ (as NAME, or NAME.1 ... when taken) with a
+ * warning naming it, and counts nowhere.
  *
  * Past max_bytes (0: unbounded) the oldest batches are dropped, counted and
  * logged (rate-limited) -- except the batch spool_peek handed out, which is
@@ -30,6 +34,9 @@
 #include <stdint.h>
 
 struct spool;
+
+/* The most records one batch may hold (the sender's BatchSize is at most 100,000). */
+#define SPOOL_RECORDS_MAX 1000000u
 
 /* Creates DIR (and its parents) if needed and indexes the batches already there. NULL on error (logged). */
 struct spool *spool_open(const char *dir, uint64_t max_bytes);

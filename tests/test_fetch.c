@@ -144,7 +144,8 @@ Test(fetch, url_redact)
 {
 	static const char *const cases[][2] = {
 		{ "https://u:pw@h/x", "https://u:***@h/x" },
-		{ "https://u@h/x", "https://u@h/x" },
+		{ "https://u@h/x", "https://***@h/x" },   /* a lone userinfo may be a token */
+		{ "https://h/c.json?token=T&x=1", "https://h/c.json?token=***&x=1" },
 		{ "https://h/x@y", "https://h/x@y" },
 		{ "https://u:p@ss@h:8443/r.git", "https://u:***@h:8443/r.git" },
 		{ "git@github.example:r.git", "git@github.example:r.git" },

@@ -39,6 +39,8 @@
 #include "ntptime.h"
 #include "record.h"
 #include "sender.h"
+#include "url.h"
+#include "fetch.h"
 
 /* Shared with tsan_sender.c, which does not use all of them. */
 #define SHARED __attribute__((unused))
@@ -54,6 +56,9 @@ struct sink_req {
 	size_t body_len;
 	int status;        /* what the sink answered (0: nothing, hung) */
 };
+
+/* How a truncating sink answers (then it closes the connection). */
+enum { TRUNC_NONE, TRUNC_BODY, TRUNC_RESET, TRUNC_204 };
 
 struct sink_conn {
 	int fd;
@@ -75,6 +80,8 @@ struct sink {
 	int script[SINK_SCRIPT_MAX];   /* statuses for the next requests, then 204 */
 	int nscript, script_pos;
 	int retry_after;               /* sent with 429 when >= 0 */
+	const char *retry_after_raw;   /* sent verbatim with 429 instead, when set */
+	int truncate;                  /* answer 2xx cut short (TRUNC_*), then close */
 
 	/* what arrived, under lock */
 	struct sink_req *reqs;
@@ -142,7 +149,8 @@ static SHARED int sink_serve(struct sink *k, struct sink_conn *c)
 		size_t head_len, cl = 0, total;
 		struct sink_req rq = { 0 };
 		char resp[512];
-		int status, n;
+		const char *ra_raw;
+		int status, n, trunc;
 		bool hang;
 
 		if (!end)
@@ -184,17 +192,40 @@ static SHARED int sink_serve(struct sink *k, struct sink_conn *c)
 		}
 		k->reqs[k->nreqs++] = rq;
 		n = k->retry_after;
+		ra_raw = k->retry_after_raw;
+		trunc = k->truncate;
 		pthread_cond_broadcast(&k->cond);
 		pthread_mutex_unlock(&k->lock);
 		if (hang)
 			continue;
+		if (trunc != TRUNC_NONE) {
+			static const char *const cut[] = {
+				[TRUNC_BODY] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+					       "Content-Length: 1000\r\n\r\npartial",
+				[TRUNC_RESET] = "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\npartial",
+				[TRUNC_204] = "HTTP/1.1 204 No Content\r\nContent-Length: 1000\r\n\r\n",
+			};
+
+			send_all(c->fd, cut[trunc], strlen(cut[trunc]));
+			if (trunc == TRUNC_RESET) {
+				struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+				struct timespec ts = { 0, 100 * 1000000L };
+
+				/* let the head arrive first, then close with a RST (ECONNRESET) */
+				nanosleep(&ts, NULL);
+				setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+			}
+			return -1;
+		}
 		if (status == 204) {
 			send_all(c->fd, "HTTP/1.1 204 No Content\r\n\r\n", 27);
 		} else {
 			char body[64], ra[64] = "";
 			int bl = snprintf(body, sizeof(body), "sink says %d\n", status);
 
-			if (status == 429 && n >= 0)
+			if (status == 429 && ra_raw)
+				snprintf(ra, sizeof(ra), "Retry-After: %s\r\n", ra_raw);
+			else if (status == 429 && n >= 0)
 				snprintf(ra, sizeof(ra), "Retry-After: %d\r\n", n);
 			n = snprintf(resp, sizeof(resp),
 				     "HTTP/1.1 %d Test\r\nContent-Type: text/plain\r\n%sContent-Length: %d\r\n\r\n%s",
@@ -1149,6 +1180,252 @@ Test(sender, submit_from_many_threads)
 	cr_assert_eq(stop_now(s, 1000), 0);
 	expect_exact(&sk, 1000);
 	expect_exact(&sk2, 1000);
+}
+
+/* ---- issue 13: redaction, 2xx cut short, Retry-After ------------------------------------------ */
+
+/* stderr (where log_msg writes) into path until capture_end; returns the saved descriptor. */
+static int capture_start(const char *path)
+{
+	int saved, fd;
+
+	fflush(stderr);
+	saved = dup(2);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	cr_assert(saved >= 0 && fd >= 0, "%s: %s", path, strerror(errno));
+	cr_assert_eq(dup2(fd, 2), 2);
+	close(fd);
+	return saved;
+}
+
+/* Restore stderr; what was logged, malloc'ed. */
+static char *capture_end(int saved, const char *path)
+{
+	FILE *f;
+	char *text;
+	long n;
+
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	f = fopen(path, "r");
+	cr_assert_not_null(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	text = calloc(1, (size_t)n + 1);
+	cr_assert_not_null(text);
+	cr_assert_eq(fread(text, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	return text;
+}
+
+Test(sender, url_redact_hides_userinfo_passwords_and_secret_query_values)
+{
+	static const char *const cases[][2] = {
+		{ "http://h:8086/write?db=x&u=user&p=SECRET", "http://h:8086/write?db=x&u=user&p=***" },
+		{ "https://u:pw@h/x", "https://u:***@h/x" },
+		{ "https://ghp_token@h/x", "https://***@h/x" },
+		{ "https://u:p@ss@h:8443/r.git", "https://u:***@h:8443/r.git" },
+		{ "http://u:pw@h/w?P=a&Password=b", "http://u:***@h/w?P=***&Password=***" },
+		{ "http://h/api?Token=abc&db=x#frag", "http://h/api?Token=***&db=x#frag" },
+		{ "http://h/?access_token=a;api_key=b&apikey=c&X-Api-Key=d&client_secret=e&sig=f&key=g",
+		  "http://h/?access_token=***;api_key=***&apikey=***&X-Api-Key=***&client_secret=***"
+		  "&sig=***&key=***" },
+		{ "http://h/?%70=SECRET&%50%61ss=x", "http://h/?%70=***&%50%61ss=***" },
+		{ "http://h/?p=&u=x&p&db=p", "http://h/?p=&u=x&p&db=p" },
+		{ "http://h/?p=SECRET#p=frag", "http://h/?p=***#p=frag" },
+		{ "http://h/?%zz=1&%7=2&%=3&=p", "http://h/?%zz=1&%7=2&%=3&=p" },
+		{ "http://h/x@y", "http://h/x@y" },
+		{ "git@github.example:r.git", "git@github.example:r.git" },
+		{ "file:///srv/cfg.git", "file:///srv/cfg.git" },
+		{ "", "" },
+	};
+	char *r;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		r = url_redact(cases[i][0]);
+		cr_assert_not_null(r);
+		cr_assert_str_eq(r, cases[i][1], "url_redact(%s)", cases[i][0]);
+		free(r);
+		/* the configuration download prints URLs through the same redactor */
+		r = fetch_url_redact(cases[i][0]);
+		cr_assert_str_eq(r, cases[i][1], "fetch_url_redact(%s)", cases[i][0]);
+		free(r);
+	}
+	r = url_redact(NULL);
+	cr_assert_str_eq(r, "(none)");
+	free(r);
+}
+
+Test(sender, destination_log_lines_do_not_show_the_password)
+{
+	static const int script[] = { 500, 400 };
+	char url[160], log[256], want[200];
+	struct config_destination d = dest_for(&sk, "/", NULL);
+	struct sender *s;
+	struct sender_stats st;
+	char *text;
+	int saved;
+
+	/* InfluxDB 1.x takes its credentials in the query */
+	snprintf(url, sizeof(url), "http://probe:PWSECRET@127.0.0.1:%u/write?db=x&u=user&p=QSECRET",
+		 sk.port);
+	snprintf(want, sizeof(want), "destination http://probe:***@127.0.0.1:%u/write?db=x&u=user&p=***",
+		 sk.port);
+	d.url = url;
+	d.batch_size = 5;
+	snprintf(log, sizeof(log), "%s/log", tmpdir);
+	sink_script(&sk, script, 2, -1);
+	log_set_level(LOGL_INFO);
+	saved = capture_start(log);
+	s = start(&d, 1);
+	submit_range(s, 0, 10);
+	WAIT_STATS(s, st, st.delivered + st.rejected == 10, 5000);
+	stop_now(s, 1000);
+	text = capture_end(saved, log);
+	cr_assert_eq(st.failures, 1, "%s", text);
+	cr_assert_not_null(strstr(text, want), "no redacted destination line:\n%s", text);
+	cr_assert_not_null(strstr(text, "HTTP 500"), "no failure line:\n%s", text);
+	cr_assert_not_null(strstr(text, "HTTP 400"), "no rejection line:\n%s", text);
+	cr_assert_null(strstr(text, "QSECRET"), "the query password is logged:\n%s", text);
+	cr_assert_null(strstr(text, "PWSECRET"), "the userinfo password is logged:\n%s", text);
+	free(text);
+}
+
+static void truncated_2xx(int mode)
+{
+	struct config_destination d = dest_for(&sk, "/", NULL);
+	struct sender *s;
+	struct sender_stats st;
+
+	pthread_mutex_lock(&sk.lock);
+	sk.truncate = mode;
+	pthread_mutex_unlock(&sk.lock);
+	s = start(&d, 1);
+	submit_range(s, 0, 30);
+	cr_assert(wait_all(&sk, 30, 5000), "not everything arrived");
+	WAIT_STATS(s, st, st.delivered == 30, 2000);
+	sleep_ms(300);   /* room for a wrong retry to show */
+	sender_get_stats(s, &st);
+	cr_assert_eq(stop_now(s, 1000), 0);
+	cr_assert_eq(st.delivered, 30);
+	cr_assert_eq(st.failures, 0, "a 2xx cut short counted as a failure");
+	expect_exact(&sk, 30);
+	cr_assert_eq(tl.requests, sk.nreqs, "%zu requests for %zu batches: retried", sk.nreqs,
+		     tl.requests);
+	cr_assert_eq(count_spool_files(spooldir, ".batch"), 0, "a delivered batch was spooled");
+	cr_assert_eq(count_spool_files(spooldir, ".tmp"), 0);
+}
+
+/* Content-Length 1000, 7 octets of body, close: curl says CURLE_PARTIAL_FILE */
+Test(sender, a_200_with_a_truncated_body_is_delivered_once)
+{
+	truncated_2xx(TRUNC_BODY);
+}
+
+/* the head and part of the body, then a RST: curl says CURLE_RECV_ERROR */
+Test(sender, a_200_then_a_connection_reset_is_delivered_once)
+{
+	truncated_2xx(TRUNC_RESET);
+}
+
+Test(sender, a_204_with_a_content_length_then_close_is_delivered_once)
+{
+	truncated_2xx(TRUNC_204);
+}
+
+Test(sender, retry_after_seconds_are_clamped_without_overflow)
+{
+	static const struct {
+		int64_t in, want;
+	} cases[] = {
+		{ INT64_MIN, 0 },
+		{ -1445412480, 0 },          /* a date in the past */
+		{ -1, 0 },
+		{ 0, 0 },                    /* none, or garbage */
+		{ 1, NS_PER_SEC },
+		{ 599, 599 * NS_PER_SEC },
+		{ 600, 600 * NS_PER_SEC },
+		{ 601, 600 * NS_PER_SEC },
+		{ 2147483647, 600 * NS_PER_SEC },
+		{ 9223372036, 600 * NS_PER_SEC },   /* the first that overflows in ns */
+		{ 99999999999, 600 * NS_PER_SEC },
+		{ 577176624000, 600 * NS_PER_SEC }, /* Fri, 01 Jan 20260 */
+		{ INT64_MAX, 600 * NS_PER_SEC },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		cr_assert_eq(sender_retry_after_ns(cases[i].in), cases[i].want, "%lld",
+			     (long long)cases[i].in);
+}
+
+/*
+ * A real 429 with each Retry-After through libcurl's parser: a huge value
+ * or a far date backs off 10 minutes (plus at most 10 % jitter), never
+ * overflows (the UBSan build aborts on that); garbage, a negative number or
+ * a past date are the ordinary 10 ms back-off of these tests.
+ */
+static void retry_after_case(const char *header, bool far)
+{
+	static const int script[] = { 429 };
+	struct config_destination d = dest_for(&sk, "/", NULL);
+	struct sender *s;
+	struct sender_stats st;
+	char log[256], *text, *p;
+	double next;
+	int saved;
+
+	snprintf(log, sizeof(log), "%s/log", tmpdir);
+	pthread_mutex_lock(&sk.lock);
+	sk.retry_after_raw = header;
+	pthread_mutex_unlock(&sk.lock);
+	sink_script(&sk, script, 1, -1);
+	log_set_level(LOGL_WARN);
+	saved = capture_start(log);
+	s = start(&d, 1);
+	submit_range(s, 0, 10);
+	WAIT_STATS(s, st, st.failures >= 1, 5000);
+	if (!far)
+		WAIT_STATS(s, st, st.delivered == 10, 5000);
+	stop_now(s, 1000);
+	text = capture_end(saved, log);
+	cr_assert_eq(st.failures, 1, "Retry-After: %s\n%s", header, text);
+	cr_assert_eq(st.delivered, far ? 0 : 10, "Retry-After: %s\n%s", header, text);
+	p = strstr(text, "next attempt in ");
+	cr_assert_not_null(p, "%s", text);
+	next = strtod(p + 16, NULL);
+	if (far)
+		cr_assert(next >= 599.9 && next <= 660.1, "Retry-After: %s: next attempt in %.1f s",
+			  header, next);
+	else
+		cr_assert(next < 1.0, "Retry-After: %s: next attempt in %.1f s", header, next);
+	free(text);
+}
+
+Test(sender, retry_after_huge_or_far_future_is_clamped)
+{
+	retry_after_case("99999999999", true);
+}
+
+Test(sender, retry_after_in_year_20260_is_clamped)
+{
+	retry_after_case("Fri, 01 Jan 20260 00:00:00 GMT", true);
+}
+
+Test(sender, retry_after_garbage_is_ignored)
+{
+	retry_after_case("soon", false);
+}
+
+Test(sender, retry_after_negative_is_ignored)
+{
+	retry_after_case("-5", false);
+}
+
+Test(sender, retry_after_in_the_past_is_ignored)
+{
+	retry_after_case("Wed, 21 Oct 2015 07:28:00 GMT", false);
 }
 
 #endif /* SINK_ONLY */

@@ -173,7 +173,7 @@ Test(spool, survives_a_restart_and_removes_stale_temporaries)
 		spool_pop(s);
 	spool_close(s);
 
-	/* a crash in the middle of a write, and a file that is none of ours */
+	/* a crash in the middle of a write, and a file that is none of ours (set aside, not deleted) */
 	snprintf(path, sizeof(path), "%s/00000000000000000099.tmp", dir);
 	fd = open(path, O_WRONLY | O_CREAT, 0600);
 	cr_assert_geq(fd, 0);
@@ -188,7 +188,9 @@ Test(spool, survives_a_restart_and_removes_stale_temporaries)
 	cr_assert_eq(spool_count(s), 7);
 	cr_assert_eq(spool_records(s), 14);
 	cr_assert_eq(count_files(dir, ".tmp"), 0);
-	cr_assert_eq(access(path, F_OK), 0, "README removed");
+	cr_assert_neq(access(path, F_OK), 0, "README left among the batches");
+	snprintf(path, sizeof(path), "%s/reject/README", dir);
+	cr_assert_eq(access(path, F_OK), 0, "README not kept in reject/");
 	put_text(s, "b%d", 10, 2);   /* numbered after what is there */
 	for (i = 3; i <= 10; i++) {
 		expect_head(s, "b%d", i, 2);
@@ -548,3 +550,156 @@ Test(spool, random_operations_match_a_model)
 	}
 	spool_close(s);
 }
+
+/* ---- issue 13: only the names the spool writes; everything else to reject/ ---- */
+
+static void plant(const char *name, const char *text)
+{
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	cr_assert_geq(fd, 0, "%s: %s", path, strerror(errno));
+	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+/* lstat of DIR/sub/name: its type (S_IFMT bits), 0 when absent. */
+static mode_t kind_at(const char *sub, const char *name)
+{
+	char path[512];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s%s/%s", dir, sub, name);
+	return lstat(path, &st) == 0 ? st.st_mode & S_IFMT : 0;
+}
+
+Test(spool, names_it_did_not_write_are_moved_to_reject_and_real_batches_replay)
+{
+	static const char *const stray[] = {
+		"00000000000000000005.batch",            /* no record count: never replayable */
+		"00000000000000000006-007.batch",        /* leading zeros */
+		"00000000000000000007-4294967295.batch", /* inflates the counters */
+		"00000000000000000008-+1.batch",
+		"00000000000000000009--1.batch",
+		"000000000000000000010-1.batch",         /* 21 digits */
+		"0000000000000000011-1.batch",           /* 19 digits */
+		"+0000000000000000012-1.batch",
+		"99999999999999999999-1.batch",          /* above UINT64_MAX */
+		"18446744073709551599-1.batch",          /* above the sequence limit */
+		"00000000000000000000-1.batch",          /* sequence 0 is never written */
+		"00000000000000000013-1.batch.bak",
+		"00000000000000000014-1.BATCH",
+		"00000000000000000015-1000001.batch",    /* above SPOOL_RECORDS_MAX */
+		"README",
+		".hidden",
+	};
+	char outside[256], path[512], buf[64];
+	struct spool *s = spool_open(dir, 0);
+	size_t i;
+	int fd;
+
+	cr_assert_not_null(s);
+	put_text(s, "real%d", 0, 2);
+	put_text(s, "real%d", 1, 3);
+	spool_close(s);
+	for (i = 0; i < sizeof(stray) / sizeof(stray[0]); i++)
+		plant(stray[i], "stray");
+	/* the same name twice: the second one must not overwrite the first in reject/ */
+	cr_assert_eq(mkdir(dir, 0700) < 0 && errno == EEXIST, 1);
+	snprintf(path, sizeof(path), "%s/reject", dir);
+	cr_assert_eq(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/reject/README", dir);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	cr_assert_eq(write(fd, "earlier", 7), 7);
+	close(fd);
+	/* rejected batches with a bad count in reject/ must not count either */
+	snprintf(path, sizeof(path), "%s/reject/00000000000000000030-4294967295.batch", dir);
+	close(open(path, O_WRONLY | O_CREAT, 0600));
+	snprintf(path, sizeof(path), "%s/reject/00000000000000000031-4.batch", dir);
+	close(open(path, O_WRONLY | O_CREAT, 0600));
+
+	/* hostile entries with a valid name: a symlink to a file outside, a directory, a FIFO */
+	snprintf(outside, sizeof(outside), "%s/outside", base);
+	fd = open(outside, O_WRONLY | O_CREAT, 0600);
+	cr_assert_eq(write(fd, "keep me", 7), 7);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/00000000000000000016-3.batch", dir);
+	cr_assert_eq(symlink(outside, path), 0);
+	snprintf(path, sizeof(path), "%s/00000000000000000017.tmp", dir);
+	cr_assert_eq(symlink(outside, path), 0);
+	snprintf(path, sizeof(path), "%s/00000000000000000018-1.batch", dir);
+	cr_assert_eq(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/00000000000000000019-1.batch", dir);
+	cr_assert_eq(mkfifo(path, 0600), 0);
+	snprintf(path, sizeof(path), "%s/link-to-base", dir);
+	cr_assert_eq(symlink(base, path), 0);
+
+	s = spool_open(dir, 0);
+	cr_assert_not_null(s);
+	cr_assert_eq(spool_count(s), 2, "only the two real batches are queued");
+	cr_assert_eq(spool_records(s), 5);
+	cr_assert_eq(spool_bytes(s), 10);
+	cr_assert_eq(spool_rejected_records(s), 4, "only reject/...31-4.batch counts");
+	for (i = 0; i < sizeof(stray) / sizeof(stray[0]); i++) {
+		cr_assert_eq(kind_at("", stray[i]), 0, "%s left in the spool", stray[i]);
+		cr_assert_eq(kind_at("/reject", strcmp(stray[i], "README") ? stray[i] : "README.1"),
+			     S_IFREG, "%s not in reject/", stray[i]);
+	}
+	snprintf(path, sizeof(path), "%s/reject/README", dir);
+	fd = open(path, O_RDONLY);
+	cr_assert_eq(read(fd, buf, sizeof(buf)), 7, "reject/README overwritten");
+	close(fd);
+	cr_assert_eq(kind_at("/reject", "00000000000000000016-3.batch"), S_IFLNK);
+	cr_assert_eq(kind_at("/reject", "00000000000000000017.tmp"), S_IFLNK);
+	cr_assert_eq(kind_at("/reject", "00000000000000000018-1.batch"), S_IFDIR);
+	cr_assert_eq(kind_at("/reject", "00000000000000000019-1.batch"), S_IFIFO);
+	cr_assert_eq(kind_at("/reject", "link-to-base"), S_IFLNK);
+	cr_assert_eq(kind_at("", "00000000000000000016-3.batch"), 0);
+	/* nothing was followed: the target outside is untouched and nothing landed in base */
+	fd = open(outside, O_RDONLY);
+	cr_assert_eq(read(fd, buf, sizeof(buf)), 7);
+	cr_assert_eq(memcmp(buf, "keep me", 7), 0);
+	close(fd);
+	cr_assert_eq(count_files(base, ".batch"), 0);
+
+	/* the real batches still replay, in order, and new ones are numbered after them */
+	expect_head(s, "real%d", 0, 2);
+	spool_pop(s);
+	put_text(s, "real%d", 2, 1);
+	spool_close(s);
+	s = spool_open(dir, 0);
+	cr_assert_eq(spool_count(s), 2);
+	cr_assert_eq(spool_records(s), 4);
+	expect_head(s, "real%d", 1, 3);
+	spool_pop(s);
+	expect_head(s, "real%d", 2, 1);
+	spool_pop(s);
+	cr_assert_eq(spool_count(s), 0);
+	cr_assert_eq(count_files(dir, ".batch"), 0);
+	spool_close(s);
+}
+
+Test(spool, a_symlink_named_reject_is_not_followed)
+{
+	char outdir[256], path[512];
+	struct spool *s;
+
+	snprintf(outdir, sizeof(outdir), "%s/elsewhere", base);
+	cr_assert_eq(mkdir(outdir, 0700), 0);
+	s = spool_open(dir, 0);
+	spool_close(s);
+	snprintf(path, sizeof(path), "%s/reject", dir);
+	cr_assert_eq(symlink(outdir, path), 0);
+	plant("README", "stray");
+	s = spool_open(dir, 0);
+	cr_assert_not_null(s);
+	put_text(s, "x%d", 0, 1);
+	cr_assert_eq(spool_put_reject(s, "y", 1, 1), -1, "wrote through the symlink");
+	expect_head(s, "x%d", 0, 1);
+	spool_reject(s);
+	spool_close(s);
+	cr_assert_eq(rmdir(outdir), 0, "the symlink's target is not empty: %s", strerror(errno));
+}
+

@@ -39,7 +39,8 @@
  * spool, so a kill -9 loses only what has not had its first attempt yet (the
  * batch in flight and what arrived since, in a healthy state).  After the
  * back-off the spool is replayed, oldest first; a spooled batch leaves the
- * spool only after a 2xx (spool_pop) or a 4xx (spool_reject), so each is
+ * spool only after a 2xx (spool_pop; a 2xx status line counts even when the
+ * response is then cut short) or a 4xx (spool_reject), so each is
  * delivered once unless the process dies between the 2xx and the unlink.  A
  * spooled batch that cannot be read SENDER_PEEK_TRIES times in a row is moved
  * to the reject folder rather than block everything behind it.  When the
@@ -74,6 +75,7 @@
 #include "log.h"
 #include "ntptime.h"
 #include "spool.h"
+#include "url.h"
 
 #define SENDER_BACKOFF_MIN (1 * NS_PER_SEC)
 #define SENDER_BACKOFF_FACTOR 60                 /* maximum = 60 x minimum */
@@ -189,24 +191,6 @@ static uint64_t fnv1a64(const char *s)
 		h *= 0x100000001b3ULL;
 	}
 	return h;
-}
-
-/* The URL with any user:password@ replaced by ***@. */
-static char *redact_url(const char *url)
-{
-	const char *auth = strstr(url, "://"), *at, *end;
-	char *out;
-
-	if (!auth)
-		return strdup(url);
-	auth += 3;
-	end = auth + strcspn(auth, "/?#");
-	at = memchr(auth, '@', (size_t)(end - auth));
-	if (!at)
-		return strdup(url);
-	if (asprintf(&out, "%.*s***%s", (int)(auth - url), url, at) < 0)
-		return NULL;
-	return out;
 }
 
 static char *dupstr(const char *s, bool *fail)
@@ -419,7 +403,7 @@ static struct dest *dest_new(struct sender *s, const struct config_destination *
 	if (!d)
 		goto oom;
 	d->pend_tail = &d->pend;
-	if (cfg_copy(&d->cfg, cfg) < 0 || !(d->label = redact_url(cfg->url)))
+	if (cfg_copy(&d->cfg, cfg) < 0 || !(d->label = url_redact(cfg->url)))
 		goto oom;
 	snprintf(d->id, sizeof(d->id), "%016" PRIx64, fnv1a64(cfg->url));
 	if (asprintf(&path, "%s/%s", s->spool_dir, d->id) < 0) {
@@ -442,7 +426,7 @@ static struct dest *dest_new(struct sender *s, const struct config_destination *
 	free(path);
 	return d;
 oom:
-	log_err("destination %s: cannot set up (out of memory)", cfg->url ? cfg->url : "?");
+	log_err("destination %s: cannot set up (out of memory)", d && d->label ? d->label : "(URL not shown)");
 	free(path);
 	dest_free(d);
 	return NULL;
@@ -621,6 +605,16 @@ static void dest_backoff(struct sender *s, struct dest *d, int64_t now, int64_t 
 	d->next_try = now + delay;
 }
 
+int64_t sender_retry_after_ns(int64_t seconds)
+{
+	/* compare in seconds first: seconds * NS_PER_SEC overflows from about 292 years */
+	if (seconds <= 0)
+		return 0;
+	if (seconds >= SENDER_RETRY_AFTER_MAX / NS_PER_SEC)
+		return SENDER_RETRY_AFTER_MAX;
+	return seconds * NS_PER_SEC;
+}
+
 static void dest_done(struct sender *s, struct dest *d, CURLcode res, int64_t now)
 {
 	struct batch *b = d->fly;
@@ -632,11 +626,26 @@ static void dest_done(struct sender *s, struct dest *d, CURLcode res, int64_t no
 
 	curl_easy_getinfo(d->easy, CURLINFO_RESPONSE_CODE, &code);
 	curl_easy_getinfo(d->easy, CURLINFO_RETRY_AFTER, &ra);
+	if (res == CURLE_FAILED_INIT) {
+		/* never started (dest_start): the handle still holds the previous request's answer */
+		code = 0;
+		ra = -1;
+	}
 	curl_multi_remove_handle(s->multi, d->easy);
 	d->busy = false;
 	d->fly = NULL;
 
-	if (res == CURLE_OK && code >= 200 && code < 300) {
+	/*
+	 * A 2xx status line is the destination's word that it took the batch,
+	 * even when the rest of the response is cut short (CURLE_PARTIAL_FILE,
+	 * CURLE_RECV_ERROR, a timeout in the body): sending it again would only
+	 * duplicate it.  code stays 0 when no status line arrived.
+	 */
+	if (code >= 200 && code < 300) {
+		if (res != CURLE_OK)
+			LOG_RL(LOGL_WARN, 60,
+			       "destination %s: HTTP %ld, then %s: %u records counted as delivered",
+			       d->label, code, curl_easy_strerror(res), b->n);
 		if (d->fly_src == SRC_SPOOL)
 			spool_pop(d->spool);
 		else
@@ -681,7 +690,7 @@ static void dest_done(struct sender *s, struct dest *d, CURLcode res, int64_t no
 			 d->errbuf[0] ? ": " : "", d->errbuf);
 	else
 		snprintf(reason, sizeof(reason), "HTTP %ld: %s", code, resp_text(d));
-	dest_backoff(s, d, now, ra > 0 ? (int64_t)ra * NS_PER_SEC : 0);
+	dest_backoff(s, d, now, sender_retry_after_ns((int64_t)ra));
 	/* rate-limited, except when the kind of failure changes (500, then timeouts...) */
 	where = d->fly_src == SRC_SPOOL ? "stay spooled" : d->spool ? "spooled" : "kept in memory";
 	kind = res != CURLE_OK ? -(long)res : code;

@@ -30,6 +30,8 @@
 #include "log.h"
 
 #define SPOOL_SEQ_DIGITS 20
+/* far beyond any real count (2^63 batches), and max + 1 cannot wrap next_seq */
+#define SPOOL_SEQ_MAX ((uint64_t)INT64_MAX)
 #define SPOOL_NAME_MAX 64
 #define SPOOL_REJECT "reject"
 
@@ -55,36 +57,49 @@ struct spool {
 
 enum name_kind { NAME_OTHER, NAME_BATCH, NAME_TMP };
 
-/* "<20 digits>-<records>.batch", "<20 digits>.batch" (records unknown: 0), "<20 digits>.tmp". */
+/* n decimal digits at *p, no sign: *v; false when not digits or above max. */
+static bool parse_digits(const char **p, int n, uint64_t max, uint64_t *v)
+{
+	*v = 0;
+	for (int i = 0; i < n; i++, (*p)++) {
+		unsigned d = (unsigned char)**p - '0';
+
+		if (d > 9 || *v > (max - d) / 10)
+			return false;
+		*v = *v * 10 + d;
+	}
+	return true;
+}
+
+/*
+ * Exactly the names write_batch and batch_name make: "<seq>-<records>.batch"
+ * and "<seq>.tmp", seq 20 digits in 1..SPOOL_SEQ_MAX, records in decimal
+ * without leading zeros (a lone "0" for none) up to SPOOL_RECORDS_MAX.
+ * Anything else ("<seq>.batch", "-007", a sign, 4294967295 records) is
+ * NAME_OTHER: it would be indexed under a name batch_name cannot rebuild,
+ * never replayed, or inflate the counters.
+ */
 static enum name_kind parse_name(const char *name, uint64_t *seq, uint32_t *records)
 {
-	uint64_t v = 0, r = 0;
-	const char *p = name;
-	int i;
+	const char *p = name, *r;
+	uint64_t v;
+	int n;
 
-	for (i = 0; i < SPOOL_SEQ_DIGITS; i++, p++) {
-		if (*p < '0' || *p > '9')
-			return NAME_OTHER;
-		if (v > (UINT64_MAX - 9) / 10)
-			return NAME_OTHER;
-		v = v * 10 + (uint64_t)(*p - '0');
-	}
-	*seq = v;
+	if (!parse_digits(&p, SPOOL_SEQ_DIGITS, SPOOL_SEQ_MAX, seq) || *seq == 0)
+		return NAME_OTHER;
 	*records = 0;
 	if (strcmp(p, ".tmp") == 0)
 		return NAME_TMP;
-	if (*p == '-') {
-		p++;
-		if (*p < '0' || *p > '9')
-			return NAME_OTHER;
-		for (; *p >= '0' && *p <= '9'; p++) {
-			r = r * 10 + (uint64_t)(*p - '0');
-			if (r > UINT32_MAX)
-				return NAME_OTHER;
-		}
-		*records = (uint32_t)r;
-	}
-	return strcmp(p, ".batch") == 0 ? NAME_BATCH : NAME_OTHER;
+	if (*p++ != '-')
+		return NAME_OTHER;
+	for (r = p; *r >= '0' && *r <= '9'; r++)
+		;
+	n = (int)(r - p);
+	if (n == 0 || n > 10 || (p[0] == '0' && n > 1) || strcmp(r, ".batch") != 0 ||
+	    !parse_digits(&p, n, SPOOL_RECORDS_MAX, &v))
+		return NAME_OTHER;
+	*records = (uint32_t)v;
+	return NAME_BATCH;
 }
 
 static void batch_name(char *buf, size_t len, const struct spool_entry *e)
@@ -182,7 +197,7 @@ static void scan_reject(struct spool *s, uint64_t *max_seq)
 {
 	DIR *d;
 	struct dirent *de;
-	int fd = openat(s->dfd, SPOOL_REJECT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = openat(s->dfd, SPOOL_REJECT, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 	if (fd < 0)
 		return;
@@ -195,16 +210,60 @@ static void scan_reject(struct spool *s, uint64_t *max_seq)
 		uint64_t seq;
 		uint32_t rec;
 
+		struct stat st;
+
 		if (parse_name(de->d_name, &seq, &rec) != NAME_BATCH)
 			continue;
 		if (seq > *max_seq)
 			*max_seq = seq;
-		s->rejected_records += rec;
+		/* a symlink, directory or FIFO set aside here holds no records */
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+			s->rejected_records += rec;
 	}
 	closedir(d);
 }
 
 static void drop_oldest(struct spool *s);
+static int open_reject(struct spool *s);
+
+/*
+ * Move DIR/name, whatever it is (a symlink is moved, not followed), into
+ * DIR/reject/ under a name not taken yet.  Logged either way.
+ */
+static void reject_stray(struct spool *s, const char *name, const char *why)
+{
+	char dst[300];
+	int i, rc = -1;
+
+	if (open_reject(s) < 0)
+		goto fail;
+	for (i = 0; i < 100; i++) {
+		struct stat st;
+
+		if (i == 0)
+			snprintf(dst, sizeof(dst), "%s", name);
+		else
+			snprintf(dst, sizeof(dst), "%s.%d", name, i);
+		rc = renameat2(s->dfd, name, s->rfd, dst, RENAME_NOREPLACE);
+		if (rc < 0 && errno == EINVAL) {
+			/* a file system without RENAME_NOREPLACE: look first (only this thread writes here) */
+			if (fstatat(s->rfd, dst, &st, AT_SYMLINK_NOFOLLOW) == 0)
+				errno = EEXIST;
+			else if (errno == ENOENT)
+				rc = renameat(s->dfd, name, s->rfd, dst);
+		}
+		if (rc == 0 || errno != EEXIST)
+			break;
+	}
+	if (rc == 0) {
+		sync_dir(s, s->rfd, "/" SPOOL_REJECT);
+		log_warn("spool %s/%s: %s: moved to %s/%s", s->dir, name, why, SPOOL_REJECT, dst);
+		return;
+	}
+fail:
+	log_err("spool %s/%s: %s: cannot move to %s/: %m (left in place)", s->dir, name, why,
+		SPOOL_REJECT);
+}
 
 struct spool *spool_open(const char *dir, uint64_t max_bytes)
 {
@@ -241,22 +300,32 @@ struct spool *spool_open(const char *dir, uint64_t max_bytes)
 	while ((de = readdir(d))) {
 		struct spool_entry e = { 0 };
 		struct stat st;
+		enum name_kind kind;
 
-		switch (parse_name(de->d_name, &e.seq, &e.records)) {
-		case NAME_TMP:
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    strcmp(de->d_name, SPOOL_REJECT) == 0)
+			continue;
+		kind = parse_name(de->d_name, &e.seq, &e.records);
+		if (kind == NAME_OTHER) {
+			reject_stray(s, de->d_name, "not a name this spool writes");
+			continue;
+		}
+		if (fstatat(s->dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			log_warn("spool %s/%s: stat: %m (skipped)", dir, de->d_name);
+			continue;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			reject_stray(s, de->d_name, "not a regular file");
+			continue;
+		}
+		if (kind == NAME_TMP) {
 			/* a write that never completed: the batch is still in memory or lost with the crash */
 			if (unlinkat(s->dfd, de->d_name, 0) < 0)
 				log_warn("spool %s/%s: cannot remove stale temporary: %m", dir, de->d_name);
 			else
 				log_info("spool %s/%s: removed stale temporary", dir, de->d_name);
 			continue;
-		case NAME_OTHER:
-			continue;
-		case NAME_BATCH:
-			break;
 		}
-		if (fstatat(s->dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
-			continue;
 		e.size = (uint64_t)st.st_size;
 		if (index_push(s, &e) < 0) {
 			log_err("spool %s: out of memory", dir);
@@ -424,7 +493,8 @@ static int open_reject(struct spool *s)
 		log_err("spool %s/%s: cannot create: %m", s->dir, SPOOL_REJECT);
 		return -1;
 	}
-	s->rfd = openat(s->dfd, SPOOL_REJECT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* a symlink named reject must not take batches out of the spool */
+	s->rfd = openat(s->dfd, SPOOL_REJECT, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (s->rfd < 0) {
 		log_err("spool %s/%s: cannot open: %m", s->dir, SPOOL_REJECT);
 		return -1;
