@@ -1219,6 +1219,7 @@ static void wake(struct sender *s)
 
 void sender_submit(struct sender *s, struct record *r)
 {
+	char id[sizeof(r->record_id)];
 	bool need_wake;
 
 	if (!r)
@@ -1228,12 +1229,15 @@ void sender_submit(struct sender *s, struct record *r)
 	pthread_mutex_lock(&s->lock);
 	/* under the lock: one counter, no 64-bit atomics needed on 32-bit targets */
 	snprintf(r->record_id, sizeof(r->record_id), "%016" PRIx64 "-%" PRIu64, s->run_id, ++s->seq);
+	memcpy(id, r->record_id, sizeof(id));
 	*s->qtail = r;
 	s->qtail = &r->next;
 	s->qlen++;
 	need_wake = !s->wake_pending;
 	s->wake_pending = true;
 	pthread_mutex_unlock(&s->lock);
+	/* r is the sender's now: only this copy of its id.  tests/killnine.sh counts these lines. */
+	log_debug("record %s queued", id);
 	if (need_wake)
 		wake(s);
 }
