@@ -180,6 +180,8 @@ counts=$(head -1 "$TMP/count.out")
 [ $rc = 0 ] && [ "$KILLS" -gt 0 ] &&
 	ok "kill -9 x $KILLS under a hanging, a failing and a healthy sink: 0 lost, duplicates only of the batch in flight ($counts)" ||
 	ko "kill -9 durability ($KILLS kills)" "$TMP/count.out"
+san=$(grep -l "Sanitizer\|runtime error" "$TMP"/run*.err 2>/dev/null | head -1)
+[ -z "$san" ] && ok "no sanitizer report in the $RUNS runs' logs" || ko "sanitizer report" "$san"
 echo "killnine: seed $SEED: $counts"
 echo "killnine: $pass passed, $fail failed"
 [ $fail = 0 ]
