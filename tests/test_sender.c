@@ -1213,6 +1213,35 @@ static void kill9_while_hanging(enum config_format fmt)
 	expect_exact(&sk, 37);
 	cr_assert_eq(count_spool_files(spooldir, ".batch"), 0);
 	cr_assert_eq(count_spool_files(spooldir, ".journal"), 0);
+
+	/*
+	 * Had the sink taken the hung request (its answer lost), the only
+	 * duplicate would be that batch: it is resent byte for byte, and it is
+	 * the first one delivered after the restart.
+	 */
+	{
+		size_t i, hung = 0, same = 0, first_ok = SIZE_MAX, hung_i = SIZE_MAX;
+
+		pthread_mutex_lock(&sk.lock);
+		for (i = 0; i < sk.nreqs; i++) {
+			if (sk.reqs[i].status == 0) {
+				hung++;
+				hung_i = i;
+			} else if (first_ok == SIZE_MAX) {
+				first_ok = i;
+			}
+		}
+		for (i = 0; hung == 1 && i < sk.nreqs; i++)
+			if (i != hung_i && sk.reqs[i].body_len == sk.reqs[hung_i].body_len &&
+			    memcmp(sk.reqs[i].body, sk.reqs[hung_i].body, sk.reqs[i].body_len) == 0)
+				same++;
+		same = same == 1 && first_ok != SIZE_MAX &&
+		       sk.reqs[first_ok].body_len == sk.reqs[hung_i].body_len &&
+		       memcmp(sk.reqs[first_ok].body, sk.reqs[hung_i].body, sk.reqs[hung_i].body_len) == 0;
+		pthread_mutex_unlock(&sk.lock);
+		cr_assert_eq(hung, 1);
+		cr_assert(same, "the batch in flight at the kill is not resent as it was, first");
+	}
 }
 
 Test(sender, kill_9_while_the_destination_hangs_loses_nothing_json)
