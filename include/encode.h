@@ -31,6 +31,9 @@
  *          fields reachable_bool=false, error and geo only.  The Influx
  *          integer is signed 64-bit: larger counters saturate.
  *
+ *   record_id (both formats, every kind of record, when set): the record's
+ *          unique id, a JSON string / an Influx string FIELD -- never a tag,
+ *          which would make every record its own series.
  * Strings are escaped for their position; invalid UTF-8 becomes U+FFFD, so
  * the output is always valid UTF-8.  Line protocol cannot carry control
  * characters: they become spaces.

@@ -36,6 +36,12 @@ struct record {
 	struct record *next;       /* for queues */
 	enum record_kind kind;
 	int64_t timestamp;         /* ns: session start (probe record: cycle start) */
+	/*
+	 * Unique per probe, set by sender_submit(): "<16 hex digits>-<n>", a random
+	 * 64-bit id of this process run and a counter from 1.  Empty: not set (not
+	 * encoded).  A sink deduplicates replayed records by it.
+	 */
+	char record_id[40];
 
 	char *from_host;           /* probe name */
 	char *from_addr;           /* our source address, NULL when unknown */

@@ -10,16 +10,33 @@
  * (connection reuse) and a spool.  All destinations are driven by one curl
  * multi handle, so one slow destination never holds back another.
  *
- * A batch is sent when it holds BatchSize records or FlushInterval has
- * passed.  Network errors, 5xx and 429 are retried with exponential backoff
- * (1 s doubling to 60 s, honouring Retry-After up to 10 minutes); the
- * batch goes to the spool as soon as one attempt fails, so a kill -9 loses
- * at most the batch in flight, and spooled batches are replayed oldest
- * first, each exactly once, before newer data.  A 2xx status counts as
- * delivered even when the rest of the response is cut short (curl's error
- * is logged, nothing is resent).  A 4xx other than 408/429 is logged with
- * the response body and the batch moved to the spool's reject folder.  Destinations are
- * independent: each has its own back-off, spool and request in flight.
+ * Durability: the disk first.  Each record is appended to its destination's
+ * open batch on disk (the spool's journal, write() without fsync) as soon as
+ * the sender thread takes it from the queue; a batch is sealed when it holds
+ * BatchSize records or FlushInterval has passed since its first, and sealing
+ * fsyncs it into the spool; every batch is then sent from the spool and
+ * removed on a 2xx.  So a kill -9 (or a crash) loses no record the sender
+ * thread has taken (only records still in the queue, normally for
+ * microseconds), and a power cut loses at most each destination's open
+ * batch.  What may be delivered twice: the batch in flight at the kill
+ * (sent, its 2xx not yet seen or its file not yet unlinked) -- each record
+ * carries a record_id for the sink to deduplicate.
+ * Network errors, 5xx and 429 are retried with exponential backoff (1 s
+ * doubling to 60 s, honouring Retry-After up to 10 minutes); spooled batches
+ * are sent oldest first.  A 2xx status counts as delivered even when the rest
+ * of the response is cut short (curl's error is logged, nothing is resent).  A 4xx other than 408/429 is logged with the response body and the
+ * batch moved to the spool's reject folder.  Destinations are independent:
+ * each has its own back-off, spool and request in flight.  Only when the
+ * spool cannot be written does a batch wait in memory (at most a few per
+ * destination, then the oldest are dropped and counted).
+ *
+ * fsync policy (an SD card is slow and wears): per sealed batch one fsync of
+ * the file and one of the directory; none per record; none for the removal
+ * of a delivered batch (a power cut may bring it back: one duplicate).
+ *
+ * record_id: "<16 hex digits>-<n>", a random 64-bit id drawn at each start
+ * (getrandom) and a counter from 1, so it is unique per probe without any
+ * state to persist (collision odds between two runs: 2^-64).
  *
  * Spools: DIR/spool/<16 hex digits: FNV-1a 64 of the URL>/, each bounded by
  * spool_max_bytes (the bound is per destination).  A spooled batch keeps
@@ -60,6 +77,7 @@ struct sender_stats {
 	uint64_t delivered;     /* records acknowledged by a destination (2xx), summed over destinations */
 	uint64_t queued;        /* records waiting in memory */
 	uint64_t spool_bytes;   /* undelivered bytes on disk, all destinations */
+	uint64_t spooled;       /* undelivered records on disk (earlier runs' included), all destinations */
 	uint64_t dropped;       /* records lost: a spool was full, or could not be written */
 	uint64_t rejected;      /* records moved to reject folders since start */
 	uint64_t failures;      /* failed delivery attempts */
@@ -83,13 +101,16 @@ void sender_get_stats(struct sender *s, struct sender_stats *out);
 
 /*
  * Flush everything: deliver what can be delivered until `deadline` (ns,
- * CLOCK_REALTIME), spool the rest, stop and join the thread, free.  A
- * destination that is failing is not waited for: its records are spooled at
- * once; batches already spooled stay for the next start.  Returns the number
+ * CLOCK_REALTIME) -- spooled batches of earlier runs too, to a healthy
+ * destination --, spool the rest, stop and join the thread, free.  A
+ * destination that is failing is not waited for: what it has stays spooled
+ * for the next start.  Returns the number
  * of records that were neither delivered, spooled nor rejected over the
  * sender's life (stats.dropped: 0 unless a spool was full or the disk failed).
  */
 uint64_t sender_stop(struct sender *s, int64_t deadline);
+/* The same, and the final figures into *final (may be NULL): what --once reports. */
+uint64_t sender_stop_final(struct sender *s, int64_t deadline, struct sender_stats *final);
 
 /*
  * A Retry-After as libcurl reports it (CURLINFO_RETRY_AFTER: the delay in

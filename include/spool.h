@@ -9,10 +9,14 @@
  * fsync'ed, renamed and the directory fsync'ed, so a crash or kill -9 leaves
  * either the whole batch or none; spool_open removes stale .tmp files.
  * spool_open accepts exactly the names written here (seq 1..2^63-1, records
- * 0..SPOOL_RECORDS_MAX in plain decimal, regular files): anything else in
- * DIR -- another name, a symlink, a directory, a FIFO -- is moved, never
- * followed, to DIR/reject/ (as NAME, or NAME.1 ... when taken) with a
- * warning naming it, and counts nowhere.
+ * 0..SPOOL_RECORDS_MAX in plain decimal, regular files; the journal): anything
+ * else in DIR -- another name, a symlink, a directory, a FIFO -- is moved,
+ * never followed, to DIR/reject/ (as NAME, or NAME.1 ... when taken) with a
+ * warning naming it, and counts nowhere.  The open batch is a journal
+ * (DIR/open.journal, see spool_journal_append) that sealing renames into the
+ * newest batch; a journal found by spool_open (a crash) becomes one too.
+ * Removing a delivered batch (spool_pop) does not fsync the directory: a
+ * power cut may bring it back, to be sent once more.
  *
  * Past max_bytes (0: unbounded) the oldest batches are dropped, counted and
  * logged (rate-limited) -- except the batch spool_peek handed out, which is
@@ -44,6 +48,21 @@ void spool_close(struct spool *s);
 
 /* Append a batch of `records` records.  0, or -1 when it could not be written (disk full, read-only: logged). */
 int spool_put(struct spool *s, const void *data, size_t len, uint32_t records);
+/*
+ * The open batch, written as it fills: DIR/open.journal.  Records are
+ * appended with write() and no fsync, so they survive a kill -9 or a crash of
+ * the process (the kernel's page cache holds them), not a power cut.  Each
+ * record must end with '\n' and contain no other '\n' (both encoders
+ * guarantee it; the JSON batch is "[rec\n,rec\n...]").  spool_journal_seal
+ * appends `tail` ("]" for JSON), fsyncs, renames the journal to the newest
+ * batch and fsyncs DIR: from then on it survives a power cut too.
+ * spool_open turns a journal left by a crash into the newest batch (its
+ * complete records; a JSON array closed).  append/seal: 0 or -1 (logged; the
+ * journal is then discarded and the caller keeps its copy in memory).
+ */
+int spool_journal_append(struct spool *s, const void *data, size_t len);
+int spool_journal_seal(struct spool *s, const void *tail, size_t tail_len, uint32_t records);
+void spool_journal_discard(struct spool *s);
 /* Write a batch straight into the reject folder.  0 or -1 (logged). */
 int spool_put_reject(struct spool *s, const void *data, size_t len, uint32_t records);
 /*

@@ -57,7 +57,9 @@ static void usage(FILE *f)
 		"  --data-dir DIR   configuration directory (default ./data); undelivered\n"
 		"                   records are spooled in DIR/spool\n"
 		"  --once           run one cycle now, as fast as MaxConcurrentSessions and\n"
-		"                   ConnectRate allow, deliver every record, exit 0\n"
+		"                   ConnectRate allow, deliver what can be delivered; exit 0\n"
+		"                   when every record (earlier runs' spool included) was\n"
+		"                   delivered, else 3 with the count on stderr\n"
 		"  --grace SECONDS  on SIGTERM, how long running sessions may finish (default 5)\n"
 		"  -v               debug logging\n"
 		"  -h, --help       this text\n"
@@ -332,6 +334,7 @@ int daemon_main(int argc, char **argv)
 	struct sender *sender;
 	sigset_t set;
 	uint64_t lost;
+	struct sender_stats fin;
 	char spool[4096];
 	static char health[4200];
 	const char *name = ct.probe_name;
@@ -474,12 +477,21 @@ int daemon_main(int argc, char **argv)
 				 "installed by rename only, so nothing is left half-written)");
 	}
 	sched_stop(sc, grace);
-	lost = sender_stop(sender, ntptime_now() + 10 * NS_PER_SEC);
+	lost = sender_stop_final(sender, ntptime_now() + 10 * NS_PER_SEC, &fin);
 	if (lost)
 		log_err("%llu records could be neither delivered nor spooled", (unsigned long long)lost);
 	if (ct_joined) {
 		fetch_free(ct.fetch);
 		tset_put(rcuptr_publish((void **)&current, NULL));
+	}
+	/* --once is a promise about delivery: a record still spooled (or lost) is a failure */
+	if (once && (fin.spooled || lost || fin.rejected)) {
+		fprintf(stderr,
+			"twamp-client run --once: not every record was delivered: %llu spooled in %s "
+			"(delivered by the next run), %llu rejected, %llu lost\n",
+			(unsigned long long)fin.spooled, spool, (unsigned long long)fin.rejected,
+			(unsigned long long)lost);
+		return 3;
 	}
 	return 0;
 }

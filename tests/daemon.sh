@@ -142,7 +142,7 @@ echo 204 >"$TMP/status2"
 "$BIN" run --data-dir "$D" --once >/dev/null 2>"$TMP/spool2.err"; rc2=$?
 read -r uniq total probes < <(count_records "$TMP/sink2.log")
 left=$(find "$D/spool" -name '*.batch' -not -path '*/reject/*' | wc -l)
-[ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] && [ "$spooled" -gt 0 ] && [ "$uniq" = 40 ] && [ "$total" = 80 ] &&
+[ $rc1 -eq 3 ] && [ $rc2 -eq 0 ] && [ "$spooled" -gt 0 ] && [ "$uniq" = 40 ] && [ "$total" = 80 ] &&
 	[ "$probes" = 2 ] && [ "$left" = 0 ] &&
 	ok "destination down: $spooled batches spooled, then every record delivered exactly once (80 = 2 cycles x 40)" ||
 	ko "spool and replay (rc $rc1/$rc2, spooled $spooled, $uniq unique, $total total, $probes probes, $left left)" "$TMP/spool1.err" "$TMP/spool2.err"

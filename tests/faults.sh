@@ -291,7 +291,7 @@ make_dir "$D" "" "[{\"DestinationURL\": \"https://127.0.0.1:$SP/w\", \"FlushInte
 make_dir "$D" "" "[{\"DestinationURL\": \"https://127.0.0.1:$SP/w\", \"DestinationCAFile\": \"$TMP/tls.crt\", \"FlushInterval\": 0.2}]" "${TARGETS[@]}"
 "$BIN" run --data-dir "$D" --once >/dev/null 2>"$TMP/tls2.log"; rc2=$?
 sp=$(spooled "$D/spool")
-[ $rc1 = 0 ] && [ $rc2 = 0 ] && [ ! -s "$TMP/tls.req" ] && [ "$sp" = 12 ] &&
+[ $rc1 = 3 ] && [ $rc2 = 3 ] && [ ! -s "$TMP/tls.req" ] && [ "$sp" = 12 ] &&
 	grep -qi "certificate" "$TMP/tls1.log" && grep -qi "certificate\|name\|match" "$TMP/tls2.log" &&
 	sanitizer_clean "$TMP/tls1.log" "$TMP/tls2.log"
 verdict $? "destination TLS certificate untrusted, then trusted but for another name: nothing sent, the reason logged, all 12 records spooled" "$TMP/tls1.log" "$TMP/tls2.log"
@@ -315,7 +315,7 @@ if [ "$(id -u)" = 0 ]; then
 	TWAMP_SENDER_BACKOFF_MS=50 "$BIN" run --data-dir "$D" --once >/dev/null 2>"$TMP/full.log"; rc=$?
 	sp=$(spooled "$D/spool")
 	lost=$(sed -n 's/.* \([0-9]*\) records could be neither delivered nor spooled.*/\1/p' "$TMP/full.log" | tail -1)
-	[ $rc = 0 ] && [ -n "$lost" ] && [ "$lost" -gt 0 ] && [ $((sp + lost)) = 301 ] &&
+	[ $rc = 3 ] && [ -n "$lost" ] && [ "$lost" -gt 0 ] && [ $((sp + lost)) = 301 ] &&
 		grep -q "No space left on device" "$TMP/full.log" && sanitizer_clean "$TMP/full.log"
 	verdict $? "spool on a full 64 KiB tmpfs: $sp records spooled + ${lost:-?} counted lost (\"neither delivered nor spooled\") = 301, the reason logged" "$TMP/full.log"
 
@@ -326,7 +326,7 @@ if [ "$(id -u)" = 0 ]; then
 	mount -o remount,ro "$D"
 	"$BIN" run --data-dir "$D" --once >/dev/null 2>"$TMP/ro1.log"; rc1=$?
 	lost=$(sed -n 's/.* \([0-9]*\) records could be neither delivered nor spooled.*/\1/p' "$TMP/ro1.log" | tail -1)
-	[ $rc1 = 0 ] && [ "$lost" = 31 ] && grep -q "Read-only file system" "$TMP/ro1.log" && sanitizer_clean "$TMP/ro1.log"
+	[ $rc1 = 3 ] && [ "$lost" = 31 ] && grep -q "Read-only file system" "$TMP/ro1.log" && sanitizer_clean "$TMP/ro1.log"
 	verdict $? "read-only DIR, destination down: no spool, all 31 records counted lost with the reason" "$TMP/ro1.log"
 	echo 204 >"$TMP/down.status"
 	"$BIN" run --data-dir "$D" --once >/dev/null 2>"$TMP/ro2.log"; rc2=$?

@@ -913,3 +913,47 @@ Test(encode_influx, buffer_is_reused)
 	cr_assert_eq(eb.cap, cap);
 	record_free(r);
 }
+
+/*
+ * record_id (set by the sender) in both formats, for every kind of record: a
+ * JSON string key, an Influx string FIELD (a tag would make every record its
+ * own series); absent when unset.
+ */
+Test(encode_json, record_id_when_set)
+{
+	struct record *r[3] = { reachable_record(), unreachable_record(), record_new(RECORD_PROBE) };
+	json_object *o;
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		r[i]->timestamp = T0;
+		o = encode_parse(r[i]);
+		cr_assert_null(json_object_object_get(o, "record_id"), "record %zu: record_id unset", i);
+		json_object_put(o);
+		snprintf(r[i]->record_id, sizeof(r[i]->record_id), "0123456789abcdef-%zu", i + 41);
+		o = encode_parse(r[i]);
+		expect_string(o, "record_id", r[i]->record_id);
+		json_object_put(o);
+		record_free(r[i]);
+	}
+}
+
+Test(encode_influx, record_id_is_a_string_field_not_a_tag)
+{
+	struct record *r[3] = { reachable_record(), unreachable_record(), record_new(RECORD_PROBE) };
+	struct lp_point pt;
+	char want[64];
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		r[i]->timestamp = T0;
+		encode_line(r[i], &pt);
+		cr_assert_null(lp_get(pt.fields, pt.nfields, "record_id"), "record %zu", i);
+		snprintf(r[i]->record_id, sizeof(r[i]->record_id), "fedcba9876543210-%zu", i + 7);
+		encode_line(r[i], &pt);
+		snprintf(want, sizeof(want), "%s", r[i]->record_id);
+		expect_field(&pt, "record_id", 's', want);
+		expect_tag(&pt, "record_id", NULL);
+		record_free(r[i]);
+	}
+}

@@ -29,8 +29,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1103,6 +1105,12 @@ Test(sender, a_full_spool_drops_the_oldest_and_counts_them)
 	int i, got = 0, first = -1;
 
 	sink_set_down(&sk, true);
+	/*
+	 * Every batch is spooled first and the oldest sent at once; the batch in
+	 * flight is exempt from drop-oldest.  A long back-off after the first
+	 * failure keeps anything from being in flight while the spool overflows.
+	 */
+	setenv("TWAMP_SENDER_BACKOFF_MS", "10000", 1);
 	/* room for about three batches of ten records */
 	s = sender_start(&d, 1, spooldir, 30000, stdout);
 	cr_assert_not_null(s);
@@ -1114,6 +1122,7 @@ Test(sender, a_full_spool_drops_the_oldest_and_counts_them)
 	cr_assert_gt(lost, 0, "nothing dropped");
 	cr_assert_eq(lost % 10, 0, "whole batches are dropped");
 
+	setenv("TWAMP_SENDER_BACKOFF_MS", "10", 1);
 	sink_set_down(&sk, false);
 	s = sender_start(&d, 1, spooldir, 30000, stdout);
 	for (int64_t end = ms_now() + 5000; ms_now() < end; sleep_ms(5)) {
@@ -1426,6 +1435,136 @@ Test(sender, retry_after_negative_is_ignored)
 Test(sender, retry_after_in_the_past_is_ignored)
 {
 	retry_after_case("Wed, 21 Oct 2015 07:28:00 GMT", false);
+}
+
+
+/*
+ * kill -9 of a process whose sender is stuck on a hanging destination: a
+ * child submits records in bursts (sealed batches of 4 pile up behind the
+ * hung request; the last, unsealed batch is younger than FlushInterval) and
+ * is killed with SIGKILL.  A sender started on the same spool must then
+ * deliver every record: 0 lost.  The hung request was never answered, so
+ * the sink counts each record exactly once.
+ */
+static void kill9_while_hanging(enum config_format fmt)
+{
+	struct config_destination d = dest_for(&sk, "/", NULL);
+	struct sender *s;
+	int pfd[2], status;
+	char c;
+	pid_t pid;
+
+	d.format = fmt;
+	d.batch_size = 4;
+	d.flush_interval = 60 * NS_PER_SEC;   /* the open batch stays open until the kill */
+	sink_set_hang(&sk, true);
+	cr_assert_eq(pipe(pfd), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		close(pfd[0]);
+		s = sender_start(&d, 1, spooldir, 64 << 20, stdout);
+		if (!s)
+			_exit(1);
+		submit_range(s, 0, 4);
+		sleep_ms(200);                    /* the first batch hangs in flight */
+		submit_range(s, 4, 37);           /* 8 more sealed batches and one open with 1 record */
+		sleep_ms(300);
+		if (write(pfd[1], "k", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(pfd[1]);
+	cr_assert_eq(read(pfd[0], &c, 1), 1, "the child did not get ready");
+	close(pfd[0]);
+	cr_assert_eq(sink_nreqs(&sk), 1, "one request hanging");
+	kill(pid, SIGKILL);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+
+	sink_set_hang(&sk, false);
+	s = start(&d, 1);
+	cr_assert(wait_all(&sk, 37, 5000), "records lost at kill -9");
+	cr_assert_eq(stop_now(s, 1000), 0);
+	expect_exact(&sk, 37);
+	cr_assert_eq(count_spool_files(spooldir, ".batch"), 0);
+	cr_assert_eq(count_spool_files(spooldir, ".journal"), 0);
+
+	/*
+	 * Had the sink taken the hung request (its answer lost), the only
+	 * duplicate would be that batch: it is resent byte for byte, and it is
+	 * the first one delivered after the restart.
+	 */
+	{
+		size_t i, hung = 0, same = 0, first_ok = SIZE_MAX, hung_i = SIZE_MAX;
+
+		pthread_mutex_lock(&sk.lock);
+		for (i = 0; i < sk.nreqs; i++) {
+			if (sk.reqs[i].status == 0) {
+				hung++;
+				hung_i = i;
+			} else if (first_ok == SIZE_MAX) {
+				first_ok = i;
+			}
+		}
+		for (i = 0; hung == 1 && i < sk.nreqs; i++)
+			if (i != hung_i && sk.reqs[i].body_len == sk.reqs[hung_i].body_len &&
+			    memcmp(sk.reqs[i].body, sk.reqs[hung_i].body, sk.reqs[i].body_len) == 0)
+				same++;
+		same = same == 1 && first_ok != SIZE_MAX &&
+		       sk.reqs[first_ok].body_len == sk.reqs[hung_i].body_len &&
+		       memcmp(sk.reqs[first_ok].body, sk.reqs[hung_i].body, sk.reqs[hung_i].body_len) == 0;
+		pthread_mutex_unlock(&sk.lock);
+		cr_assert_eq(hung, 1);
+		cr_assert(same, "the batch in flight at the kill is not resent as it was, first");
+	}
+}
+
+Test(sender, kill_9_while_the_destination_hangs_loses_nothing_json)
+{
+	kill9_while_hanging(CONFIG_FMT_JSON);
+}
+
+Test(sender, kill_9_while_the_destination_hangs_loses_nothing_influx)
+{
+	kill9_while_hanging(CONFIG_FMT_INFLUX);
+}
+
+/* Every record gets an id, unique within a run and across runs (a new random run id each start). */
+Test(sender, record_ids_are_unique_across_restarts)
+{
+	struct config_destination d = dest_for(&sk, "/", NULL);
+	struct sender *s;
+	char ids[40][40];
+	int n = 0, i, j;
+	size_t k;
+
+	for (i = 0; i < 2; i++) {
+		s = start(&d, 1);
+		submit_range(s, i * 20, i * 20 + 20);
+		cr_assert(wait_all(&sk, (i + 1) * 20, 5000));
+		cr_assert_eq(stop_now(s, 1000), 0);
+	}
+	/* no assertion under the sink's lock (teardown needs it) */
+	pthread_mutex_lock(&sk.lock);
+	for (k = 0; k < sk.nreqs; k++) {
+		json_object *a = json_tokener_parse(sk.reqs[k].body), *id;
+		size_t m;
+
+		for (m = 0; a && m < json_object_array_length(a) && n < 40; m++)
+			snprintf(ids[n++], sizeof(ids[0]), "%s",
+				 json_object_object_get_ex(json_object_array_get_idx(a, m), "record_id", &id)
+					 ? json_object_get_string(id) : "");
+		json_object_put(a);
+	}
+	pthread_mutex_unlock(&sk.lock);
+	cr_assert_eq(n, 40);
+	for (i = 0; i < n; i++) {
+		cr_assert_eq(strlen(ids[i]) > 17 && ids[i][16] == '-', 1, "%s", ids[i]);
+		for (j = 0; j < i; j++)
+			cr_assert_str_neq(ids[i], ids[j], "record id %s twice", ids[i]);
+	}
 }
 
 #endif /* SINK_ONLY */

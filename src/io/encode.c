@@ -334,6 +334,8 @@ static void json_target(struct jw *w, const struct record *r)
 	jstr(w, "measurement_name", "twamp_twping1");
 	jkey(w, "timestamp");
 	put_unix_seconds(w->b, r->timestamp);
+	if (r->record_id[0])
+		jstr(w, "record_id", r->record_id);
 	jstr(w, "from_host", r->from_host);
 	if (!r->reachable) {
 		/* the seed's short key set, plus timestamp, mode and error */
@@ -402,6 +404,8 @@ static void json_probe(struct jw *w, const struct record *r)
 	jstr(w, "measurement_name", "twamp_probe");
 	jkey(w, "timestamp");
 	put_unix_seconds(w->b, r->timestamp);
+	if (r->record_id[0])
+		jstr(w, "record_id", r->record_id);
 	jstr(w, "from_host", r->from_host);
 	jint(w, "cycle", clamp_u64(p->cycle));
 	jint(w, "targets", p->targets);
@@ -596,6 +600,8 @@ static void influx_target(struct ebuf *b, const struct record *r)
 
 	ibool(&w, "reachable_bool", r->reachable);
 	istr(&w, "error", r->error);
+	if (r->record_id[0])
+		istr(&w, "record_id", r->record_id);
 	ifloat(&w, "geo_lat", r->has_geo, r->latitude);
 	ifloat(&w, "geo_lon", r->has_geo, r->longitude);
 	if (r->reachable) {
@@ -654,6 +660,8 @@ static void influx_probe(struct ebuf *b, const struct record *r)
 	iint(&w, "config_errors", clamp_u64(p->config_errors));
 	ifloat(&w, "geo_lat", r->has_geo, r->latitude);
 	ifloat(&w, "geo_lon", r->has_geo, r->longitude);
+	if (r->record_id[0])
+		istr(&w, "record_id", r->record_id);
 }
 
 void encode_influx(struct ebuf *b, const struct record *r)

@@ -19,32 +19,33 @@
  * under the lock makes it one write per burst, not one per record.
  *
  * Per destination.  Each record is encoded for every destination as soon as
- * it arrives, into that destination's open batch ("fill"); the record itself
- * is then freed.  A full or old enough fill is sealed onto a FIFO of batches
- * in memory ("pending").  One request at a time per destination (one easy
- * handle, so the connection is reused).  Order of delivery:
+ * it arrives, into that destination's open batch ("fill", in memory) and
+ * appended, the same bytes, to the spool's journal (on disk); the record
+ * itself is then freed.  A full or old enough fill is sealed: its journal
+ * becomes the newest spooled batch (spool_journal_seal, fsync'ed) and the
+ * fill's memory is reused.  One request at a time per destination (one easy
+ * handle, so the connection is reused), always for the oldest spooled batch.
  *
- *   spool (oldest first) -> pending (oldest first) -> fill
+ * Memory holds batches ("pending", oldest first) only when the disk failed
+ * them (or there is no spool).  Order of delivery stays
  *
- * and the invariant that makes it hold: every batch in the spool is older
- * than every batch in memory.  Batches move to the spool only from the head
- * of memory (a failed in-flight batch, which was the oldest in memory) or as
- * the whole pending FIFO in order, and never while an in-memory batch is in
- * flight (it might still fail and have to go in front of them).
+ *   memory (older) -> spool -> fill      when the disk failed before, else
+ *   spool (oldest first) -> fill
  *
- * Failures.  A network error, 5xx, 408 or 429 spools the batch (when it came
- * from memory) and backs the destination off: 1 s doubling to 60 s, at least
- * Retry-After (capped at 10 min), plus up to 10 % jitter so that many probes
- * do not return in step.  While backing off, sealed batches go straight to the
- * spool, so a kill -9 loses only what has not had its first attempt yet (the
- * batch in flight and what arrived since, in a healthy state).  After the
- * back-off the spool is replayed, oldest first; a spooled batch leaves the
- * spool only after a 2xx (spool_pop; a 2xx status line counts even when the
- * response is then cut short) or a 4xx (spool_reject), so each is
- * delivered once unless the process dies between the 2xx and the unlink.  A
- * spooled batch that cannot be read SENDER_PEEK_TRIES times in a row is moved
- * to the reject folder rather than block everything behind it.  When the
- * spool cannot be written, the batch stays in memory (at most
+ * because nothing is spooled while a batch is pending or an in-memory batch
+ * is in flight (mem_first: it might still fail and must stay in front);
+ * dest_flush_pending retries writing the pending ones at each step.
+ *
+ * Failures.  A network error, 5xx, 408 or 429 leaves the batch in the spool
+ * (or spools it, when it came from memory) and backs the destination off:
+ * 1 s doubling to 60 s, at least Retry-After (capped at 10 min), plus up to
+ * 10 % jitter so that many probes do not return in step.  A spooled batch
+ * leaves the spool only after a 2xx (spool_pop; a 2xx status line counts even
+ * when the response is then cut short) or a 4xx (spool_reject), so
+ * each is delivered once unless the process dies between the request and the
+ * unlink.  A spooled batch that cannot be read SENDER_PEEK_TRIES times in a
+ * row is moved to the reject folder rather than block everything behind it.
+ * When the spool cannot be written, batches stay in memory (at most
  * SENDER_MEM_BATCHES per destination; older ones are dropped and counted).
  *
  * Content-Type is chosen per batch from its first byte ('[' is JSON), so a
@@ -52,10 +53,10 @@
  * DestinationFormat.
  *
  * Stop.  sender_stop() sets the stop flag and the deadline.  The thread then
- * seals every fill, sends what memory holds to healthy destinations with an
- * empty spool, spools everything else (spooled batches are not replayed
- * during a stop: they are safe where they are), and at the deadline aborts
- * the requests in flight and spools their batches.
+ * seals every fill and delivers the spools to healthy destinations until they
+ * are empty or the deadline; a destination backing off is not waited for.
+ * At the deadline the requests in flight are aborted (their batches stay
+ * spooled), and what memory still holds is spooled.
  */
 #include "sender.h"
 
@@ -68,6 +69,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -116,6 +118,7 @@ struct dest {
 	uint32_t fill_n;
 	int64_t fill_t0;              /* monotonic ns of its first record */
 	enum config_format fill_fmt;
+	bool jok;                     /* the spool's journal holds exactly the fill */
 
 	struct batch *pend, **pend_tail;   /* sealed, oldest first */
 	size_t npend;
@@ -139,6 +142,8 @@ struct sender {
 	pthread_mutex_t lock;
 	struct record *qhead, **qtail;
 	uint64_t qlen;
+	uint64_t run_id;              /* random per start: record ids "<run_id>-<seq>" */
+	uint64_t seq;                 /* the last record id's counter */
 	bool wake_pending;
 	bool stop;
 	int64_t stop_deadline;        /* monotonic ns */
@@ -159,7 +164,8 @@ struct sender {
 	int64_t deadline;
 	struct ebuf line;
 
-	_Atomic uint64_t submitted, delivered, mem_records, spool_bytes, dropped, rejected, failures;
+	_Atomic uint64_t submitted, delivered, mem_records, spool_bytes, spool_records, dropped, rejected,
+		failures;
 };
 
 /* ---- small helpers -------------------------------------------------------- */
@@ -439,13 +445,39 @@ static void drop_mem(struct sender *s, uint32_t n)
 	count(&s->dropped, n);
 }
 
+static void dest_flush_pending(struct sender *s, struct dest *d);
+
+/* An in-memory batch is older than anything spooled while it waits or flies: the spool must wait. */
+static bool mem_first(const struct dest *d)
+{
+	return d->pend || (d->busy && d->fly_src == SRC_MEM);
+}
+
+/*
+ * Close the open batch.  Normally its journal becomes the newest spooled
+ * batch (fsync'ed) and the fill's memory is kept for the next one; only when
+ * that fails, or older batches are still in memory, does it become an
+ * in-memory batch (then spooled by dest_flush_pending when the disk allows).
+ */
 static void dest_seal(struct sender *s, struct dest *d)
 {
+	bool json = d->fill_fmt == CONFIG_FMT_JSON;
 	struct batch *b;
 
 	if (!d->fill_n)
 		return;
-	if (d->fill_fmt == CONFIG_FMT_JSON)
+	if (d->jok && !mem_first(d) &&
+	    spool_journal_seal(d->spool, "]", json ? 1 : 0, d->fill_n) == 0) {
+		uncount(&s->mem_records, d->fill_n);
+		ebuf_reset(&d->fill);
+		d->fill_n = 0;
+		d->jok = false;
+		return;
+	}
+	if (d->jok)
+		spool_journal_discard(d->spool);   /* the batch goes on from memory */
+	d->jok = false;
+	if (json)
 		ebuf_put(&d->fill, "]", 1);
 	b = calloc(1, sizeof(*b));
 	if (!b || d->fill.failed) {
@@ -464,6 +496,7 @@ static void dest_seal(struct sender *s, struct dest *d)
 	*d->pend_tail = b;
 	d->pend_tail = &b->next;
 	d->npend++;
+	dest_flush_pending(s, d);
 }
 
 static struct batch *pend_pop(struct dest *d)
@@ -502,10 +535,14 @@ static void dest_bound_mem(struct sender *s, struct dest *d)
 	}
 }
 
-/* Spool the pending batches, oldest first.  What cannot be written stays, within the memory bound. */
+/*
+ * Spool the pending batches, oldest first.  What cannot be written stays,
+ * within the memory bound.  Not while an in-memory batch is in flight: it may
+ * fail and must then stay in front of them.
+ */
 static void dest_flush_pending(struct sender *s, struct dest *d)
 {
-	while (d->pend && d->spool &&
+	while (d->pend && d->spool && !(d->busy && d->fly_src == SRC_MEM) &&
 	       spool_put(d->spool, d->pend->body.data, d->pend->body.len, d->pend->n) == 0) {
 		struct batch *b = pend_pop(d);
 
@@ -527,10 +564,12 @@ static void dest_add(struct sender *s, struct dest *d, const struct record *r, i
 		ebuf_reset(&d->fill);
 		d->fill_t0 = now;
 		d->fill_fmt = d->cfg.format;
+		d->jok = d->spool != NULL;
 	}
 	if (d->fill_fmt == CONFIG_FMT_JSON) {
 		ebuf_put(&d->fill, d->fill_n ? "," : "[", 1);
 		encode_json(&d->fill, r);
+		ebuf_put(&d->fill, "\n", 1);   /* the journal's record separator (JSON whitespace) */
 	} else {
 		encode_influx(&d->fill, r);
 	}
@@ -545,6 +584,9 @@ static void dest_add(struct sender *s, struct dest *d, const struct record *r, i
 		drop_mem(s, 1);
 		return;
 	}
+	/* on the disk (page cache) at once: a kill -9 from now on loses nothing of it */
+	if (d->jok && spool_journal_append(d->spool, d->fill.data + old, d->fill.len - old) < 0)
+		d->jok = false;
 	d->fill_n++;
 	if (d->fill_n >= (d->cfg.batch_size ? d->cfg.batch_size : 1))
 		dest_seal(s, d);
@@ -764,17 +806,12 @@ static void dest_step(struct sender *s, struct dest *d, int64_t now)
 
 	if (fill_due(s, d, now))
 		dest_seal(s, d);
-	if (d->busy) {
-		/* a spooled batch in flight: newer batches may join the spool behind it */
-		if (d->fly_src == SRC_SPOOL && d->npend > SENDER_MEM_BATCHES)
-			dest_flush_pending(s, d);
+	if (d->busy)
 		return;
-	}
+	dest_flush_pending(s, d);   /* batches the disk refused before: try again */
+	if (now < d->next_try)
+		return;
 	spooled = d->spool && spool_count(d->spool) > 0;
-	if (now < d->next_try || (s->stopping && spooled)) {
-		dest_flush_pending(s, d);
-		return;
-	}
 	if (spooled) {
 		rc = spool_peek(d->spool, &data, &len, &n);
 		if (rc > 0) {
@@ -812,13 +849,20 @@ static void dest_step(struct sender *s, struct dest *d, int64_t now)
 		dest_start(s, d, pend_pop(d), SRC_MEM);
 }
 
-static bool dest_idle(const struct dest *d)
+/*
+ * Stopping: nothing more to do for d.  A destination backing off is not
+ * waited for (what it holds in memory is spooled when the thread ends);
+ * a healthy one delivers its spool, the batches of this run included.
+ */
+static bool dest_idle(const struct dest *d, int64_t now)
 {
-	return !d->busy && !d->fill_n && !d->pend;
+	if (d->busy || d->fill_n)
+		return false;
+	return now < d->next_try || (!d->pend && !(d->spool && spool_count(d->spool)));
 }
 
 /* Fold the spool figures of d into the sender's counters. */
-static void dest_sync(struct sender *s, struct dest *d, uint64_t *bytes)
+static void dest_sync(struct sender *s, struct dest *d, uint64_t *bytes, uint64_t *records)
 {
 	uint64_t dr;
 
@@ -830,26 +874,28 @@ static void dest_sync(struct sender *s, struct dest *d, uint64_t *bytes)
 		d->spool_dropped_seen = dr;
 	}
 	*bytes += spool_bytes(d->spool);
+	*records += spool_records(d->spool);
 }
 
 static void sync_stats(struct sender *s)
 {
-	uint64_t bytes = 0;
+	uint64_t bytes = 0, records = 0;
 	size_t i;
 
 	for (i = 0; i < s->ndests; i++)
-		dest_sync(s, s->dests[i], &bytes);
+		dest_sync(s, s->dests[i], &bytes, &records);
 	atomic_store_explicit(&s->spool_bytes, bytes, memory_order_relaxed);
+	atomic_store_explicit(&s->spool_records, records, memory_order_relaxed);
 }
 
 static void dest_retire(struct sender *s, struct dest *d)
 {
-	uint64_t bytes = 0;
+	uint64_t bytes = 0, records = 0;
 
 	log_info("destination %s removed%s", d->label,
 		 d->spool && spool_count(d->spool) ? ": its spool is kept for when it returns" : "");
 	dest_spool_all(s, d);
-	dest_sync(s, d, &bytes);
+	dest_sync(s, d, &bytes, &records);
 	dest_free(d);
 }
 
@@ -1047,10 +1093,15 @@ static void *sender_main(void *arg)
 		if (s->stopping) {
 			bool idle = true;
 
+			now = mono_now();
 			for (i = 0; i < s->ndests; i++)
-				idle = idle && dest_idle(s->dests[i]);
-			if (idle)
+				idle = idle && dest_idle(s->dests[i], now);
+			if (idle) {
+				for (i = 0; i < s->ndests; i++)
+					dest_spool_all(s, s->dests[i]);
+				sync_stats(s);
 				break;
+			}
 		}
 		if (progress)
 			continue;
@@ -1108,6 +1159,10 @@ struct sender *sender_start(const struct config_destination *dests, size_t ndest
 	s->backoff_max = s->backoff_min * SENDER_BACKOFF_FACTOR;
 	request_timeout_ms = env_ms("TWAMP_SENDER_TIMEOUT_MS", SENDER_TIMEOUT_MS, SENDER_TIMEOUT_MS);
 	s->rnd = (uint64_t)ntptime_now() | 1;
+	if (getrandom(&s->run_id, sizeof(s->run_id), 0) != (ssize_t)sizeof(s->run_id)) {
+		log_warn("sender: getrandom: %m: record ids from the clock and the process id");
+		s->run_id = (uint64_t)ntptime_now() ^ ((uint64_t)getpid() << 40);
+	}
 	pthread_mutex_init(&s->lock, NULL);
 	if (!(s->spool_dir = strdup(spool_dir ? spool_dir : "spool"))) {
 		log_err("sender: out of memory");
@@ -1173,6 +1228,7 @@ static void wake(struct sender *s)
 
 void sender_submit(struct sender *s, struct record *r)
 {
+	char id[sizeof(r->record_id)];
 	bool need_wake;
 
 	if (!r)
@@ -1180,12 +1236,17 @@ void sender_submit(struct sender *s, struct record *r)
 	r->next = NULL;
 	count(&s->submitted, 1);
 	pthread_mutex_lock(&s->lock);
+	/* under the lock: one counter, no 64-bit atomics needed on 32-bit targets */
+	snprintf(r->record_id, sizeof(r->record_id), "%016" PRIx64 "-%" PRIu64, s->run_id, ++s->seq);
+	memcpy(id, r->record_id, sizeof(id));
 	*s->qtail = r;
 	s->qtail = &r->next;
 	s->qlen++;
 	need_wake = !s->wake_pending;
 	s->wake_pending = true;
 	pthread_mutex_unlock(&s->lock);
+	/* r is the sender's now: only this copy of its id.  tests/killnine.sh counts these lines. */
+	log_debug("record %s queued", id);
 	if (need_wake)
 		wake(s);
 }
@@ -1221,12 +1282,18 @@ void sender_get_stats(struct sender *s, struct sender_stats *out)
 	out->delivered = atomic_load_explicit(&s->delivered, memory_order_relaxed);
 	out->queued += atomic_load_explicit(&s->mem_records, memory_order_relaxed);
 	out->spool_bytes = atomic_load_explicit(&s->spool_bytes, memory_order_relaxed);
+	out->spooled = atomic_load_explicit(&s->spool_records, memory_order_relaxed);
 	out->dropped = atomic_load_explicit(&s->dropped, memory_order_relaxed);
 	out->rejected = atomic_load_explicit(&s->rejected, memory_order_relaxed);
 	out->failures = atomic_load_explicit(&s->failures, memory_order_relaxed);
 }
 
 uint64_t sender_stop(struct sender *s, int64_t deadline)
+{
+	return sender_stop_final(s, deadline, NULL);
+}
+
+uint64_t sender_stop_final(struct sender *s, int64_t deadline, struct sender_stats *final)
 {
 	struct record *r, *left;
 	uint64_t lost;
@@ -1249,6 +1316,8 @@ uint64_t sender_stop(struct sender *s, int64_t deadline)
 	if (s->new_dests)
 		cfg_array_free(s->new_dests, s->new_ndests);
 	lost = atomic_load_explicit(&s->dropped, memory_order_relaxed);
+	if (final)
+		sender_get_stats(s, final);
 	curl_multi_cleanup(s->multi);
 	curl_global_cleanup();
 	close(s->efd);

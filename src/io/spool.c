@@ -34,6 +34,7 @@
 #define SPOOL_SEQ_MAX ((uint64_t)INT64_MAX)
 #define SPOOL_NAME_MAX 64
 #define SPOOL_REJECT "reject"
+#define SPOOL_JOURNAL "open.journal"    /* the open batch; not a batch name: the listing leaves it to recover_journal */
 
 struct spool_entry {
 	uint64_t seq;
@@ -53,6 +54,7 @@ struct spool {
 	bool peeked;                  /* e[head] was handed out by spool_peek */
 	uint64_t dropped_batches, dropped_records;
 	uint64_t rejected_records;
+	int jfd;                      /* DIR/open.journal, -1 when closed */
 };
 
 enum name_kind { NAME_OTHER, NAME_BATCH, NAME_TMP };
@@ -265,6 +267,72 @@ fail:
 		SPOOL_REJECT);
 }
 
+static int write_all(int fd, const char *p, size_t len);
+
+/*
+ * A journal left by a crash or kill -9: keep its complete records (each ends
+ * with '\n'), close a JSON array, and make it the newest batch.  Its records
+ * may not have had their first delivery attempt yet, so it must not be lost;
+ * a torn last record (the kernel may cut a write short at SIGKILL) is cut off.
+ */
+static void recover_journal(struct spool *s)
+{
+	struct spool_entry e = { 0 };
+	char name[SPOOL_NAME_MAX], *buf = NULL;
+	struct stat st;
+	size_t got = 0, keep = 0, i;
+	int fd = openat(s->dfd, SPOOL_JOURNAL, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0) {
+		if (errno != ENOENT)
+			log_err("spool %s/%s: cannot open: %m", s->dir, SPOOL_JOURNAL);
+		return;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !(buf = malloc((size_t)st.st_size + 1))) {
+		log_err("spool %s/%s: cannot recover (not a readable regular file, or out of memory)",
+			s->dir, SPOOL_JOURNAL);
+		goto out;
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	for (i = 0; i < got; i++)
+		if (buf[i] == '\n') {
+			e.records++;
+			keep = i + 1;
+		}
+	if (!e.records) {
+		unlinkat(s->dfd, SPOOL_JOURNAL, 0);
+		goto out;
+	}
+	if (ftruncate(fd, (off_t)keep) < 0 || lseek(fd, 0, SEEK_END) < 0 ||
+	    (buf[0] == '[' && write_all(fd, "]", 1) < 0) || fsync(fd) < 0) {
+		log_err("spool %s/%s: cannot recover: %m", s->dir, SPOOL_JOURNAL);
+		goto out;
+	}
+	e.seq = s->next_seq++;
+	e.size = keep + (buf[0] == '[');
+	batch_name(name, sizeof(name), &e);
+	if (renameat(s->dfd, SPOOL_JOURNAL, s->dfd, name) < 0) {
+		log_err("spool %s/%s: cannot rename to %s: %m", s->dir, SPOOL_JOURNAL, name);
+		goto out;
+	}
+	(void)sync_dir(s, s->dfd, "");
+	if (index_push(s, &e) < 0)
+		log_err("spool %s: out of memory indexing %s", s->dir, name);
+	log_info("spool %s: the open batch of the last run (%" PRIu32 " records%s) recovered as %s",
+		 s->dir, e.records, keep < got ? ", a torn last record cut off" : "", name);
+out:
+	free(buf);
+	close(fd);
+}
+
 struct spool *spool_open(const char *dir, uint64_t max_bytes)
 {
 	struct spool *s;
@@ -279,7 +347,7 @@ struct spool *spool_open(const char *dir, uint64_t max_bytes)
 		free(s);
 		return NULL;
 	}
-	s->dfd = s->rfd = -1;
+	s->dfd = s->rfd = s->jfd = -1;
 	s->max_bytes = max_bytes;
 	if (mkdir_p(dir) < 0) {
 		log_err("spool %s: cannot create: %m", dir);
@@ -305,6 +373,12 @@ struct spool *spool_open(const char *dir, uint64_t max_bytes)
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
 		    strcmp(de->d_name, SPOOL_REJECT) == 0)
 			continue;
+		if (strcmp(de->d_name, SPOOL_JOURNAL) == 0) {
+			/* recovered below when it is a regular file; anything else is set aside */
+			if (fstatat(s->dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode))
+				reject_stray(s, de->d_name, "not a regular file");
+			continue;
+		}
 		kind = parse_name(de->d_name, &e.seq, &e.records);
 		if (kind == NAME_OTHER) {
 			reject_stray(s, de->d_name, "not a name this spool writes");
@@ -341,6 +415,7 @@ struct spool *spool_open(const char *dir, uint64_t max_bytes)
 	/* rejected files keep their names: new sequence numbers must not collide with them */
 	scan_reject(s, &max_seq);
 	s->next_seq = max_seq + 1;
+	recover_journal(s);
 	if (s->tail)
 		log_info("spool %s: %zu batches (%" PRIu64 " bytes, %" PRIu64 " records) to replay",
 			 dir, spool_count(s), s->bytes, s->records);
@@ -362,6 +437,8 @@ void spool_close(struct spool *s)
 		close(s->dfd);
 	if (s->rfd >= 0)
 		close(s->rfd);
+	if (s->jfd >= 0)
+		close(s->jfd);   /* an unsealed journal stays: recovered at the next open */
 	free(s->e);
 	free(s->dir);
 	free(s);
@@ -518,6 +595,85 @@ int spool_put_reject(struct spool *s, const void *data, size_t len, uint32_t rec
 	return 0;
 }
 
+int spool_journal_append(struct spool *s, const void *data, size_t len)
+{
+	if (s->jfd < 0) {
+		s->jfd = openat(s->dfd, SPOOL_JOURNAL,
+				O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (s->jfd < 0) {
+			LOG_RL(LOGL_ERR, 10, "spool %s/%s: cannot create: %m", s->dir, SPOOL_JOURNAL);
+			return -1;
+		}
+	}
+	if (write_all(s->jfd, data, len) < 0) {
+		LOG_RL(LOGL_ERR, 10, "spool %s/%s: write: %m", s->dir, SPOOL_JOURNAL);
+		spool_journal_discard(s);
+		return -1;
+	}
+	return 0;
+}
+
+void spool_journal_discard(struct spool *s)
+{
+	if (s->jfd < 0)
+		return;
+	close(s->jfd);
+	s->jfd = -1;
+	unlinkat(s->dfd, SPOOL_JOURNAL, 0);
+}
+
+int spool_journal_seal(struct spool *s, const void *tail, size_t tail_len, uint32_t records)
+{
+	struct spool_entry e = { .records = records };
+	char name[SPOOL_NAME_MAX];
+	struct stat st;
+	int fd = s->jfd;
+
+	if (fd < 0)
+		return -1;
+	s->jfd = -1;
+	if (write_all(fd, tail, tail_len) < 0 || fstat(fd, &st) < 0) {
+		LOG_RL(LOGL_ERR, 10, "spool %s/%s: write: %m", s->dir, SPOOL_JOURNAL);
+		goto fail;
+	}
+	e.size = (uint64_t)st.st_size;
+	if (s->max_bytes && e.size > s->max_bytes) {
+		log_err("spool %s: a batch of %" PRIu64 " bytes is larger than the spool (%" PRIu64
+			" bytes)", s->dir, e.size, s->max_bytes);
+		goto fail;
+	}
+	if (fsync(fd) < 0) {
+		LOG_RL(LOGL_ERR, 10, "spool %s/%s: fsync: %m", s->dir, SPOOL_JOURNAL);
+		goto fail;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		LOG_RL(LOGL_ERR, 10, "spool %s/%s: close: %m", s->dir, SPOOL_JOURNAL);
+		goto fail;
+	}
+	fd = -1;
+	e.seq = s->next_seq++;
+	batch_name(name, sizeof(name), &e);
+	if (renameat(s->dfd, SPOOL_JOURNAL, s->dfd, name) < 0) {
+		LOG_RL(LOGL_ERR, 10, "spool %s/%s: cannot rename to %s: %m", s->dir, SPOOL_JOURNAL, name);
+		goto fail;
+	}
+	(void)sync_dir(s, s->dfd, "");
+	if (index_push(s, &e) < 0) {
+		log_err("spool %s: out of memory indexing %s", s->dir, name);
+		return 0;
+	}
+	while (s->max_bytes && s->bytes > s->max_bytes && droppable(s) != SIZE_MAX &&
+	       droppable(s) != s->tail - 1)
+		drop_oldest(s);
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlinkat(s->dfd, SPOOL_JOURNAL, 0);
+	return -1;
+}
+
 int spool_peek(struct spool *s, void **data, size_t *len, uint32_t *records)
 {
 	while (s->head < s->tail) {
@@ -595,11 +751,14 @@ void spool_pop(struct spool *s)
 	if (s->head == s->tail)
 		return;
 	batch_name(name, sizeof(name), &s->e[s->head]);
+	/*
+	 * No fsync of the directory: should a power cut undo the unlink, the batch
+	 * is sent once more (the sink deduplicates by record_id), and one fsync
+	 * fewer per batch spares an SD card.
+	 */
 	if (unlinkat(s->dfd, name, 0) < 0 && errno != ENOENT)
 		/* it was delivered: forget it anyway (it would be sent again after a restart) */
 		log_err("spool %s/%s: cannot remove delivered batch: %m", s->dir, name);
-	else
-		sync_dir(s, s->dfd, "");
 	s->peeked = false;
 	index_remove(s, s->head);
 }
