@@ -678,7 +678,7 @@ static void usage_responder(FILE *f)
 		"  --max-conn-per-client N  control connections per client address (default 1000);\n"
 		"                         past a limit a connection is closed at once, and logged\n"
 		"  --control-timeout S    seconds a client may take between control messages\n"
-		"                         before it starts its sessions (default 30)\n"
+		"                         while none of its test sessions runs (default 30)\n"
 		"  --refwait S            seconds without a test packet before a started session is\n"
 		"                         dropped (REFWAIT, default 900)\n"
 		"  --greeting-count N     Count field of the Server Greeting, the PBKDF2 iteration\n"
