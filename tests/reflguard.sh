@@ -191,5 +191,10 @@ if [ $st = 0 ]; then
 fi
 verdict $st "a second responder on the busy TCP port 18660 / UDP port 18661 exits ${rc_tcp:-?} / ${rc_udp:-?} with 'address already in use' naming the address and port" "$TMP/busy-tcp.log" "$TMP/busy-udp.log"
 
+# the sanitizer build (make reflguard-test) must stay silent
+bad=$(grep -l "Sanitizer\|runtime error:" "$TMP"/*.log 2>/dev/null)
+[ -z "$bad" ]
+verdict $? "no sanitizer report in the responders' logs${bad:+: $bad}" $bad
+
 echo "reflguard: $pass passed, $fail failed"
 [ $fail = 0 ]
