@@ -24,6 +24,17 @@
  * packet was sent to, T3 read once right before that call.  A readable
  * socket gets at most four batches before the loop moves on.
  *
+ * Each fixed port is first bound once without SO_REUSEPORT, as a test, so
+ * that a port another program (or another responder) holds is an error and
+ * not a silent share of its traffic.
+ *
+ * Forged datagrams: one whose source is a reflector port of this host (ours,
+ * 862, or a light port another responder announced through an abstract
+ * AF_UNIX name) on an address of this host is dropped, so it cannot loop;
+ * the light sockets also rate-limit reflections per source address
+ * (token buckets in a fixed table per worker).  Both are lookups in tables
+ * the worker refreshes every 10 s, never a syscall per packet.
+ *
  * A reflection is never larger than the packet it answers: it is written in
  * place over the received packet.  Optional impairments (loss, delay, jitter,
  * duplication, reordering) draw from a seeded generator per worker, for tests
