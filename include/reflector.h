@@ -24,6 +24,17 @@
  * packet was sent to, T3 read once right before that call.  A readable
  * socket gets at most four batches before the loop moves on.
  *
+ * Each fixed port is first bound once without SO_REUSEPORT, as a test, so
+ * that a port another program (or another responder) holds is an error and
+ * not a silent share of its traffic.
+ *
+ * Forged datagrams: one whose source is a reflector port of this host (ours,
+ * 862, or a light port another responder announced through an abstract
+ * AF_UNIX name) on an address of this host is dropped, so it cannot loop;
+ * the light sockets also rate-limit reflections per source address
+ * (token buckets in a fixed table per worker).  Both are lookups in tables
+ * the worker refreshes every 10 s, never a syscall per packet.
+ *
  * A reflection is never larger than the packet it answers: it is written in
  * place over the received packet.  Optional impairments (loss, delay, jitter,
  * duplication, reordering) draw from a seeded generator per worker, for tests
@@ -74,7 +85,17 @@ struct refl_config {
 	int nworkers;
 	struct refl_impair imp;
 	unsigned impair_slots;         /* delayed packets in flight per worker */
+	unsigned rate_limit;           /* light/STAMP reflections/s per source address, per worker; 0 off */
+	unsigned rate_burst;           /* ... of which this many may come at once */
 };
+
+/*
+ * --rate-limit default: a hundred sessions at the original probe's 10
+ * packets/s from one address, with a second of them at once.  Loopback
+ * sources (benchmarks, tests) are never limited.
+ */
+#define REFL_RATE_LIMIT 1000
+#define REFL_RATE_BURST 1000
 
 /* What the responder implements of the extension bits: RFC 5938, 6038 and 7750. */
 #define REFL_EXTENSIONS (WIRE_MODE_INDIV_SESSION | WIRE_MODE_REFLECT_OCTETS | WIRE_MODE_SYMMETRICAL | \
@@ -97,6 +118,8 @@ struct refl_counters {
 	uint64_t dscp_seen;          /* bit d set: a test packet arrived with DSCP d */
 	uint64_t denied;             /* Set-Up-Response with an unknown KeyID or wrong secret */
 	uint64_t conn_refused;       /* connections closed at once: --max-connections / --max-conn-per-client */
+	uint64_t looped;             /* dropped: from a reflector port of this host (loop guard) */
+	uint64_t rate_limited;       /* light/STAMP packets not answered: over --rate-limit */
 };
 
 struct responder;

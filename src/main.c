@@ -690,7 +690,7 @@ static void usage_responder(FILE *f)
 		"  --max-conn-per-client N  control connections per client address (default 1000);\n"
 		"                         past a limit a connection is closed at once, and logged\n"
 		"  --control-timeout S    seconds a client may take between control messages\n"
-		"                         before it starts its sessions (default 30)\n"
+		"                         while none of its test sessions runs (default 30)\n"
 		"  --refwait S            seconds without a test packet before a started session is\n"
 		"                         dropped (REFWAIT, default 900)\n"
 		"  --greeting-count N     Count field of the Server Greeting, the PBKDF2 iteration\n"
@@ -708,6 +708,14 @@ static void usage_responder(FILE *f)
 		"  --pad-short            answer test packets shorter than 41 octets (twampy's\n"
 		"                         default) with 41 octets; off: they are dropped, because a\n"
 		"                         reflection must never be larger than what it answers\n"
+		"  --rate-limit PPS[:BURST]  light/STAMP reflections per second to one source\n"
+		"                         address, BURST of them at once (default 1000:1000, a\n"
+		"                         hundred sessions at 10 packets/s); past it packets are\n"
+		"                         not answered (counted, logged).  Each worker counts on\n"
+		"                         its own; loopback sources are never limited; 'off'\n"
+		"                         disables it.  Datagrams from a reflector port of this\n"
+		"                         host (ours, 862, another responder's light port) are\n"
+		"                         never answered: a forged one would loop for ever\n"
 		"  --workers N            reflector threads (default: number of CPUs)\n"
 		"  --delay MS             impairment: add MS milliseconds to every reflection\n"
 		"  --jitter MS            impairment: add a uniform random 0..MS milliseconds\n"
@@ -776,6 +784,7 @@ static int cmd_responder(int argc, char **argv)
 		{ "seed", required_argument, NULL, 's' },
 		{ "debug", no_argument, NULL, 'G' },
 		{ "hw-timestamps", required_argument, NULL, 'H' },
+		{ "rate-limit", required_argument, NULL, 'Z' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -904,6 +913,35 @@ static int cmd_responder(int argc, char **argv)
 		case 'H':
 			hw_iface = optarg;
 			break;
+		case 'Z': {
+			char *colon = strchr(optarg, ':');
+
+			if (!strcmp(optarg, "off") || !strcmp(optarg, "0")) {
+				c.rate_limit = 0;
+				break;
+			}
+			if (colon)
+				*colon = 0;
+			if (parse_uint(optarg, 100000000, &v) || !v) {
+				if (colon)
+					*colon = ':';
+				fprintf(stderr, "twamp-client responder: --rate-limit %s: give PPS[:BURST] "
+					"(1 to 100000000 packets/s, burst 1 to 100000000) or off\n", optarg);
+				return EXIT_USAGE;
+			}
+			c.rate_limit = (unsigned)v;
+			c.rate_burst = (unsigned)v < REFL_RATE_BURST ? (unsigned)v : REFL_RATE_BURST;
+			if (colon) {
+				*colon = ':';
+				if (parse_uint(colon + 1, 100000000, &v) || !v) {
+					fprintf(stderr, "twamp-client responder: --rate-limit %s: give PPS[:BURST] "
+						"(1 to 100000000 packets/s, burst 1 to 100000000) or off\n", optarg);
+					return EXIT_USAGE;
+				}
+				c.rate_burst = (unsigned)v;
+			}
+			break;
+		}
 		case 'h':
 			usage_responder(stdout);
 			return 0;
@@ -979,18 +1017,26 @@ static int cmd_responder(int argc, char **argv)
 		log_info("light/STAMP reflector on [%s]:%u", tsock_addr_str(&c.light[i], a, sizeof(a)),
 			 responder_light_port(r, i));
 	}
-	log_info("%d worker(s), test ports %s", c.nworkers, c.port_lo ? "from the range" : "any free port");
+	if (c.rate_limit)
+		log_info("%d worker(s), test ports %s, light/STAMP rate limit %u/s (burst %u) per source "
+			 "address and worker", c.nworkers, c.port_lo ? "from the range" : "any free port",
+			 c.rate_limit, c.rate_burst);
+	else
+		log_info("%d worker(s), test ports %s, no light/STAMP rate limit", c.nworkers,
+			 c.port_lo ? "from the range" : "any free port");
 	sigwait(&set, &sig);
 	responder_counters(r, &k);
 	responder_stop(r);
 	log_info("stopping on signal %d: %llu connections, %llu sessions (%llu refused), %llu test "
 		 "packets received, %llu reflected, %llu dropped by --loss, %llu malformed, %llu from "
-		 "foreign addresses, %llu before start, %llu connections refused by the limits",
+		 "foreign addresses, %llu before start, %llu connections refused by the limits, %llu "
+		 "from reflector ports of this host (loop guard), %llu over --rate-limit",
 		 sig, (unsigned long long)k.connections, (unsigned long long)k.sessions,
 		 (unsigned long long)k.refused, (unsigned long long)k.rx,
 		 (unsigned long long)k.reflected, (unsigned long long)k.dropped_loss,
 		 (unsigned long long)k.malformed, (unsigned long long)k.foreign,
-		 (unsigned long long)k.early, (unsigned long long)k.conn_refused);
+		 (unsigned long long)k.early, (unsigned long long)k.conn_refused,
+		 (unsigned long long)k.looped, (unsigned long long)k.rate_limited);
 	return 0;
 bad_opt:
 	for (const struct option *o = longopts; o->name; o++)

@@ -324,3 +324,84 @@ Test(refl_batch, stamp_bursts_ipv4) { burst("127.0.0.1", "127.0.0.1", WIRE_TEST_
 Test(refl_batch, light_bursts_ipv6) { burst("::1", "::1", WIRE_TEST_OPEN); }
 /* a wildcard reflector answers from the address each packet was sent to */
 Test(refl_batch, light_bursts_wildcard_source) { burst("0.0.0.0", "127.0.0.5", WIRE_TEST_OPEN); }
+
+/* A UDP socket bound to ip:port (a port number one of the responder's sockets uses elsewhere). */
+static int udp_socket_port(const char *ip, uint16_t port)
+{
+	struct sockaddr_storage a;
+	int fd;
+
+	run_addr(&a, ip, port);
+	fd = socket(a.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	cr_assert(fd >= 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&a, tsock_addr_len(&a)), 0, "bind %s:%u: %s", ip, port,
+		     strerror(errno));
+	return fd;
+}
+
+static void send_test(int fd, const char *ip, uint16_t port, uint32_t seq)
+{
+	struct sockaddr_storage to;
+	struct wire_test_sender snd = { .seq = seq, .ts = ntptime_now() };
+	uint8_t p[60];
+
+	memset(p, 0, sizeof(p));
+	wire_encode_test_sender(p, sizeof(p), WIRE_TEST_OPEN, &snd);
+	run_addr(&to, ip, port);
+	cr_assert_eq(sendto(fd, p, sizeof(p), 0, (struct sockaddr *)&to, tsock_addr_len(&to)), (ssize_t)sizeof(p));
+}
+
+/*
+ * Loop guard (issue 13): a datagram from this host whose source port is one
+ * of the responder's reflector ports is never answered, IPv4 and IPv6; a
+ * datagram from any other port of the same address is.
+ */
+Test(refl_batch, loop_guard_own_ports)
+{
+	struct refl_config c;
+	struct responder *r;
+	struct refl_counters k;
+	uint16_t p4, p6;
+	int from_p6_v4, from_p4_v6, plain;
+	unsigned got = 0;
+
+	refl_config_default(&c);
+	c.nlisten = 0;
+	c.nlight = 2;
+	c.nworkers = 1;
+	run_addr(&c.light[0], "127.0.0.1", 0);
+	run_addr(&c.light[1], "::1", 0);
+	r = responder_start(&c);
+	cr_assert_not_null(r);
+	p4 = responder_light_port(r, 0);
+	p6 = responder_light_port(r, 1);
+	/* 127.0.0.1:<the IPv6 light port> -> the IPv4 light port, and [::1]:<the IPv4 one> -> the IPv6 one */
+	from_p6_v4 = udp_socket_port("127.0.0.1", p6);
+	from_p4_v6 = udp_socket_port("::1", p4);
+	plain = udp_socket("127.0.0.1");
+	for (uint32_t i = 0; i < 10; i++) {
+		send_test(from_p6_v4, "127.0.0.1", p4, i);
+		send_test(from_p4_v6, "::1", p6, i);
+	}
+	send_test(plain, "127.0.0.1", p4, 99);
+	cr_assert(readable(plain, 2000), "an ordinary sender is answered");
+	for (int i = 0; i < 100; i++) {
+		responder_counters(r, &k);
+		if (k.rx == 21)
+			break;
+		usleep(10000);
+	}
+	cr_assert_eq(k.rx, 21);
+	cr_assert_eq(k.looped, 20, "20 datagrams from our own ports dropped, not %llu",
+		     (unsigned long long)k.looped);
+	cr_assert_eq(k.reflected, 1);
+	while (readable(from_p6_v4, 100) && recv(from_p6_v4, &got, sizeof(got), 0) >= 0)
+		got++;
+	while (readable(from_p4_v6, 100) && recv(from_p4_v6, &got, sizeof(got), 0) >= 0)
+		got++;
+	cr_assert_eq(got, 0, "no reflection went to a reflector port");
+	close(from_p6_v4);
+	close(from_p4_v6);
+	close(plain);
+	responder_stop(r);
+}

@@ -14,8 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ifaddrs.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
+#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crypto.h"
@@ -36,6 +39,9 @@ _Static_assert(CONN_RBUF >= WIRE_CONTROL_MAX_LEN, "room for every fixed-size mes
 #define CLIENT_BUCKETS 1024
 #define REFL_BATCH 64      /* datagrams per recvmmsg / sendmmsg */
 #define REFL_ROUNDS 4      /* batches per readable event: 256 datagrams, as one socket's share */
+#define LOCAL_ADDRS 64     /* addresses of this host a worker knows (getifaddrs, every 10 s) */
+#define RL_ENTRIES 4096    /* token buckets of the light rate limit, per worker (power of 2) */
+#define REG_PREFIX "twamp-client/reflector/udp/"  /* abstract socket naming a reflector port */
 
 struct rworker;
 struct rconn;
@@ -61,6 +67,7 @@ struct rtest {
 	uint16_t pad_reflect;          /* RFC 6038 Length of Padding to Reflect */
 	int dscp;                      /* Type-P DSCP of the reflections */
 	bool ecn_set;                  /* RFC 7750: the reply ECN follows the sender's */
+	uint16_t port;                 /* our UDP port, counted in responder.udp_ports */
 };
 
 struct slot {
@@ -106,6 +113,14 @@ struct rlistener {
 	struct wk_timer pause;         /* accept() ran out of descriptors: rest, then listen again */
 };
 
+/* One source address's reflections (light sockets): GCRA, tat is when its bucket is full again. */
+struct rl_entry {
+	uint8_t addr[16];              /* IPv4 as ::ffff:a.b.c.d */
+	int64_t tat;                   /* CLOCK_MONOTONIC ns */
+};
+
+enum { REG_UNKNOWN, REG_NOT_OURS, REG_OURS };
+
 struct rworker {
 	struct responder *r;
 	struct worker *wk;
@@ -119,10 +134,17 @@ struct rworker {
 	uint16_t next_port;
 	struct slot *slots, *free_slots;
 	struct tsock_batch *batch;     /* receive and reply buffers of every test socket */
+	/* loop guard: this host's addresses, and what is known of other reflectors' ports */
+	uint8_t local[LOCAL_ADDRS][16];
+	int nlocal;
+	uint8_t *reg_cache;            /* 65536 REG_*: a local port is another responder's reflector */
+	int reg_fd;                    /* AF_UNIX datagram socket the look-ups connect with */
+	struct rl_entry *rl;           /* RL_ENTRIES, when the rate limit is on */
+	int64_t mono;                  /* CLOCK_MONOTONIC of the batch being reflected */
 	struct {
 		_Atomic uint64_t connections, sessions, refused, rx, reflected, dropped_loss,
 			duplicated, reordered, malformed, foreign, early, slots_full,
-			protocol_errors, dscp_seen, denied, conn_refused;
+			protocol_errors, dscp_seen, denied, conn_refused, looped, rate_limited;
 	} c;
 };
 
@@ -137,6 +159,10 @@ struct responder {
 	int nw;
 	_Atomic unsigned sessions;
 	_Atomic unsigned conns;        /* control connections open */
+	_Atomic uint16_t *udp_ports;   /* 65536: how many of our UDP sockets use each port */
+	int reg_fd[REFL_MAX_ADDRS];    /* abstract sockets announcing our light ports */
+	int64_t rl_interval;           /* ns per reflection at --rate-limit; 0 off */
+	int64_t rl_slack;              /* (burst - 1) intervals */
 	pthread_mutex_t clients_lock;
 	struct client_entry *clients[CLIENT_BUCKETS];
 };
@@ -160,6 +186,8 @@ void refl_config_default(struct refl_config *c)
 	c->nworkers = 1;
 	c->impair_slots = 8192;
 	c->extensions = REFL_EXTENSIONS;
+	c->rate_limit = REFL_RATE_LIMIT;
+	c->rate_burst = REFL_RATE_BURST;
 }
 
 /* ---- keys file -------------------------------------------------------- */
@@ -327,6 +355,160 @@ static void account_release(struct responder *r, const struct sockaddr_storage *
 	atomic_fetch_sub(&r->sessions, 1);
 }
 
+/* ---- loop guard and rate limit ---------------------------------------- */
+
+/*
+ * A forged datagram whose source is a reflector of this host (our own
+ * socket, or another responder's light port) would be answered back and
+ * forth for ever.  Such a datagram is dropped when its source port is one
+ * of ours (responder.udp_ports: light ports, test session ports, the
+ * control ports and 862), or a port another responder on this host
+ * announced (an abstract AF_UNIX socket named REG_PREFIX<port>, looked up
+ * once per port and remembered for 10 s), and its source address is this
+ * host's: loopback, the datagram's own destination address, or one of the
+ * addresses getifaddrs() gave at the last refresh (every 10 s).  No
+ * syscall per packet: only a local source with a port not yet looked up
+ * costs one connect().
+ */
+
+/* The address of ss as 16 octets, IPv4 as ::ffff:a.b.c.d; false for another family. */
+static bool addr_key(const struct sockaddr_storage *ss, uint8_t k[16])
+{
+	if (ss->ss_family == AF_INET6) {
+		memcpy(k, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+		return true;
+	}
+	if (ss->ss_family == AF_INET) {
+		memset(k, 0, 10);
+		k[10] = k[11] = 0xff;
+		memcpy(k + 12, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+		return true;
+	}
+	return false;
+}
+
+static bool key_loopback(const uint8_t k[16])
+{
+	static const uint8_t v6lo[16] = { [15] = 1 };
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	return !memcmp(k, v6lo, 16) || (!memcmp(k, mapped, 12) && k[12] == 127);
+}
+
+/* This host's addresses, for the loop guard; at start and every 10 s on the worker. */
+static void local_refresh(struct rworker *rw)
+{
+	struct ifaddrs *ifa, *i;
+	int n = 0;
+
+	if (getifaddrs(&ifa) < 0) {
+		LOG_RL(LOGL_WARN, 60, "getifaddrs: %m: the loop guard knows only loopback and "
+		       "destination addresses");
+		return;
+	}
+	for (i = ifa; i; i = i->ifa_next) {
+		if (!i->ifa_addr || (i->ifa_addr->sa_family != AF_INET && i->ifa_addr->sa_family != AF_INET6))
+			continue;
+		if (n == LOCAL_ADDRS) {
+			LOG_RL(LOGL_WARN, 3600, "more than %d addresses on this host: the loop guard "
+			       "knows the first %d", LOCAL_ADDRS, LOCAL_ADDRS);
+			break;
+		}
+		{
+			struct sockaddr_storage ss = { 0 };
+
+			memcpy(&ss, i->ifa_addr, i->ifa_addr->sa_family == AF_INET ? sizeof(struct sockaddr_in)
+										   : sizeof(struct sockaddr_in6));
+			if (addr_key(&ss, rw->local[n]) && !key_loopback(rw->local[n]))
+				n++;
+		}
+	}
+	freeifaddrs(ifa);
+	rw->nlocal = n;
+}
+
+static bool key_local(const struct rworker *rw, const uint8_t k[16], const struct tsock_rx *rx)
+{
+	uint8_t d[16];
+
+	if (key_loopback(k))
+		return true;
+	if (addr_key(&rx->dst, d) && !memcmp(k, d, 16))
+		return true;
+	for (int i = 0; i < rw->nlocal; i++)
+		if (!memcmp(k, rw->local[i], 16))
+			return true;
+	return false;
+}
+
+static void reg_name(struct sockaddr_un *un, socklen_t *len, uint16_t port)
+{
+	memset(un, 0, sizeof(*un));
+	un->sun_family = AF_UNIX;
+	/* abstract: sun_path[0] is 0; the name lives in the network namespace, not the file system */
+	*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+			   (size_t)snprintf(un->sun_path + 1, sizeof(un->sun_path) - 1, REG_PREFIX "%u", port));
+}
+
+/* Another responder on this host reflects on UDP port `port` (it announced it). */
+static bool reg_lookup(struct rworker *rw, uint16_t port)
+{
+	struct sockaddr_un un;
+	socklen_t len;
+
+	if (rw->reg_cache[port] != REG_UNKNOWN)
+		return rw->reg_cache[port] == REG_OURS;
+	if (rw->reg_fd < 0)
+		return false;
+	reg_name(&un, &len, port);
+	rw->reg_cache[port] = connect(rw->reg_fd, (struct sockaddr *)&un, len) == 0 ? REG_OURS : REG_NOT_OURS;
+	return rw->reg_cache[port] == REG_OURS;
+}
+
+/* The datagram comes from a reflector of this host: answering it could start a loop. */
+static bool from_reflector(struct rworker *rw, const uint8_t k[16], uint16_t sport, const struct tsock_rx *rx)
+{
+	if (!key_local(rw, k, rx))
+		return false;
+	return atomic_load_explicit(&rw->r->udp_ports[sport], memory_order_relaxed) || reg_lookup(rw, sport);
+}
+
+static void udp_port_hold(struct responder *r, uint16_t port, int delta)
+{
+	atomic_fetch_add_explicit(&r->udp_ports[port], (uint16_t)delta, memory_order_relaxed);
+}
+
+/*
+ * --rate-limit: reflections per source address on the light sockets, a
+ * token bucket per address (GCRA) in a fixed table per worker.  An address
+ * whose slot another holds takes it over when the other's bucket is full
+ * again (idle), and shares it otherwise, so a flood never escapes its
+ * limit by colliding.  Loopback sources are not limited: they come from
+ * this host, and the loop guard handles the loops among them.
+ */
+static bool rate_ok(struct rworker *rw, const uint8_t k[16])
+{
+	const struct responder *r = rw->r;
+	struct rl_entry *e;
+	int64_t now = rw->mono, tat;
+	unsigned h = 2166136261u;
+
+	if (!rw->rl || key_loopback(k))
+		return true;
+	for (int i = 0; i < 16; i++)
+		h = (h ^ k[i]) * 16777619u;
+	e = &rw->rl[h & (RL_ENTRIES - 1)];
+	if (memcmp(e->addr, k, 16) && e->tat <= now) {
+		memcpy(e->addr, k, 16);
+		e->tat = now;
+	}
+	tat = e->tat > now ? e->tat : now;
+	if (tat - now > r->rl_slack)
+		return false;
+	e->tat = tat + r->rl_interval;
+	return true;
+}
+
 /* ---- reflecting ------------------------------------------------------ */
 
 static void rtest_free(struct rtest *rt)
@@ -343,6 +525,7 @@ static void rtest_close(struct rtest *rt)
 		return;
 	rt->dead = true;
 	if (rt->io.fd >= 0) {
+		udp_port_hold(rw->r, rt->port, -1);
 		wk_del_io(rw->wk, &rt->io);
 		close(rt->io.fd);
 		rt->io.fd = -1;
@@ -501,7 +684,27 @@ static void reflect_one(struct rworker *rw, struct rtest *rt, unsigned i, uint64
 	enum wire_test_fmt fmt;
 	size_t len;
 	uint8_t *buf = tsock_batch_msg(rw->batch, i, &len, &rx);
+	uint8_t key[16];
 
+	if (!addr_key(&rx->from, key))
+		return;
+	if (from_reflector(rw, key, tsock_addr_port(&rx->from), rx)) {
+		char a[INET6_ADDRSTRLEN];
+
+		COUNT(rw, looped);
+		LOG_RL(LOGL_WARN, 10, "dropped a datagram from [%s]:%u, a reflector port of this host: "
+		       "answering could start an endless loop (a forged source)",
+		       tsock_addr_str(&rx->from, a, sizeof(a)), tsock_addr_port(&rx->from));
+		return;
+	}
+	if (!rt->conn && !rate_ok(rw, key)) {
+		char a[INET6_ADDRSTRLEN];
+
+		COUNT(rw, rate_limited);
+		LOG_RL(LOGL_WARN, 10, "not answering %s: more than %u reflections/s (--rate-limit)",
+		       tsock_addr_str(&rx->from, a, sizeof(a)), cfg->rate_limit);
+		return;
+	}
 	if (rx->tos >= 0)
 		*dscp_seen |= 1ULL << (rx->tos >> 2);
 	if (rt->conn) {
@@ -638,6 +841,7 @@ static void rtest_cb(struct wk_io *io, uint32_t events)
 	for (int round = 0; round < REFL_ROUNDS; round++) {
 		uint64_t dscp_seen = 0;
 		int n = tsock_recv_batch(rt->io.fd, rw->batch);
+		struct timespec ts;
 
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -647,6 +851,11 @@ static void rtest_cb(struct wk_io *io, uint32_t events)
 			continue;
 		}
 		atomic_fetch_add_explicit(&rw->c.rx, (uint64_t)n, memory_order_relaxed);
+		if (rw->rl && !rt->conn) {
+			/* the rate limit's clock: once per batch (vDSO, no syscall) */
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			rw->mono = ntptime_from_timespec(&ts);
+		}
 		for (unsigned i = 0; i < (unsigned)n; i++)
 			reflect_one(rw, rt, i, &dscp_seen);
 		if (dscp_seen)
@@ -674,6 +883,8 @@ static struct rtest *rtest_open(struct rworker *rw, const struct sockaddr_storag
 		free(rt);
 		return NULL;
 	}
+	rt->port = *port;
+	udp_port_hold(rw->r, rt->port, 1);
 	return rt;
 }
 
@@ -746,13 +957,36 @@ static size_t first_len(const struct rconn *c)
 	return c->ch.keyed ? CTLCHAN_IV_LEN : 1;
 }
 
+/* A test session of the connection is started: then REFWAIT applies, not the control timeout. */
+static bool conn_running(const struct rconn *c)
+{
+	for (int i = 0; i < c->ntests; i++)
+		if (c->tests[i]->started)
+			return true;
+	return false;
+}
+
+/*
+ * The connection's one timer: the control timeout while no test session runs
+ * (before Start-Sessions, after a Start-Sessions that started nothing, after
+ * Stop-N-Sessions stopped the last one), REFWAIT while one does.
+ */
+static void conn_arm_timer(struct rconn *c)
+{
+	if (conn_running(c))
+		wk_timer_arm(c->rw->wk, &c->timer, ntptime_now() + c->rw->r->cfg.refwait);
+	else
+		wk_timer_arm(c->rw->wk, &c->timer, ntptime_now() + c->rw->r->cfg.ctl_timeout);
+}
+
 static void conn_expect(struct rconn *c, size_t need)
 {
 	c->rlen = 0;
 	c->rneed = need;
 	c->peeked = false;
-	if (!c->started)
-		wk_timer_arm(c->rw->wk, &c->timer, ntptime_now() + c->rw->r->cfg.ctl_timeout);
+	/* each message restarts the control timeout; a running session keeps its REFWAIT timer */
+	if (!conn_running(c))
+		conn_arm_timer(c);
 }
 
 static void make_sid(struct rworker *rw, const struct sockaddr_storage *local, uint8_t sid[16])
@@ -878,8 +1112,6 @@ static void handle_request(struct rconn *c)
 	conn_expect(c, first_len(c));
 }
 
-static void refwait_cb(struct wk_timer *t);
-
 static int find_test(const struct rconn *c, const uint8_t sid[16])
 {
 	for (int i = 0; i < c->ntests; i++)
@@ -929,8 +1161,7 @@ static void handle_n_sessions(struct rconn *c)
 		}
 		if (start && !c->started) {
 			c->started = true;
-			c->timer.cb = refwait_cb;
-			wk_timer_arm(c->rw->wk, &c->timer, ntptime_now() + c->rw->r->cfg.refwait);
+			conn_arm_timer(c);
 		}
 	} else {
 		LOG_RL(LOGL_INFO, 10, "%s names a session this connection does not have: refused",
@@ -972,8 +1203,8 @@ static void handle_command(struct rconn *c)
 			c->tests[i]->last_rx = ntptime_now();
 			c->tests[i]->started = true;
 		}
-		c->timer.cb = refwait_cb;
-		wk_timer_arm(c->rw->wk, &c->timer, ntptime_now() + c->rw->r->cfg.refwait);
+		/* no session to start: the connection is idle and the control timeout goes on */
+		conn_arm_timer(c);
 		wire_encode_start_ack(out, &ack);
 		if (ctlchan_seal(&c->ch, out, sizeof(out)) < 0) {
 			conn_close(c, "cannot seal Start-Ack");
@@ -1182,22 +1413,20 @@ static void conn_cb(struct wk_io *io, uint32_t events)
 	conn_reap(c);
 }
 
-static void ctl_timeout_cb(struct wk_timer *t)
-{
-	struct rconn *c = (struct rconn *)((char *)t - offsetof(struct rconn, timer));
-
-	COUNT(c->rw, protocol_errors);
-	conn_close(c, "control timeout (the client stalled)");
-	conn_reap(c);
-}
-
-static void refwait_cb(struct wk_timer *t)
+static void conn_timer_cb(struct wk_timer *t)
 {
 	struct rconn *c = (struct rconn *)((char *)t - offsetof(struct rconn, timer));
 	int64_t last = 0, refwait = c->rw->r->cfg.refwait;
 
+	if (!conn_running(c)) {
+		COUNT(c->rw, protocol_errors);
+		conn_close(c, c->started ? "control timeout (no test session running)"
+					 : "control timeout (the client stalled)");
+		conn_reap(c);
+		return;
+	}
 	for (int i = 0; i < c->ntests; i++)
-		if (c->tests[i]->last_rx > last)
+		if (c->tests[i]->started && c->tests[i]->last_rx > last)
 			last = c->tests[i]->last_rx;
 	if (last + refwait > ntptime_now()) {
 		wk_timer_arm(c->rw->wk, &c->timer, last + refwait);
@@ -1265,7 +1494,7 @@ static void accept_cb(struct wk_io *io, uint32_t events)
 		plen = sizeof(c->local);
 		getsockname(fd, (struct sockaddr *)&c->local, &plen);
 		tsock_addr_unmap(&c->local);
-		wk_timer_init(&c->timer, ctl_timeout_cb);
+		wk_timer_init(&c->timer, conn_timer_cb);
 		c->next = rw->conns;
 		if (rw->conns)
 			rw->conns->prev = c;
@@ -1296,6 +1525,8 @@ static void clk_cb(struct wk_timer *t)
 	struct rworker *rw = (struct rworker *)((char *)t - offsetof(struct rworker, clk_timer));
 
 	ntptime_clock_status(&rw->clk);
+	local_refresh(rw);
+	memset(rw->reg_cache, REG_UNKNOWN, 65536); /* responders come and go */
 	wk_timer_arm(rw->wk, t, ntptime_now() + 10 * NS_PER_SEC);
 }
 
@@ -1330,6 +1561,75 @@ fail:
 	return -1;
 }
 
+/*
+ * Our workers share each port through SO_REUSEPORT, and so would any other
+ * process of the same user that sets it: a second responder would start
+ * silently and take part of the traffic.  So before the workers bind, one
+ * socket without SO_REUSEPORT binds the port as a test: it fails when
+ * anything holds it.  (A port given as 0 is chosen by the first worker's
+ * bind, and is ours.)  0, or -1 with the address and port logged.
+ */
+static int port_check_free(const struct sockaddr_storage *addr, int type)
+{
+	struct sockaddr_storage a = *addr;
+	int fd = socket(a.ss_family, type | SOCK_CLOEXEC, 0);
+	int one = 1, zero = 0, rc = 0;
+	char s[INET6_ADDRSTRLEN];
+
+	if (!tsock_addr_port(&a))
+		return fd >= 0 ? close(fd) : 0;
+	if (fd < 0) {
+		log_err("cannot open a socket for [%s]:%u: %m", tsock_addr_str(addr, s, sizeof(s)),
+			tsock_addr_port(addr));
+		return -1;
+	}
+	/* TCP: a connection of a previous run in TIME_WAIT does not hold the port */
+	if (type == SOCK_STREAM)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (a.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(fd, (struct sockaddr *)&a, tsock_addr_len(&a)) < 0) {
+		if (errno == EADDRINUSE)
+			log_err("cannot %s [%s]:%u: address already in use (another program, or another "
+				"responder, holds the %s port)", type == SOCK_STREAM ? "listen on" : "reflect on",
+				tsock_addr_str(addr, s, sizeof(s)), tsock_addr_port(addr),
+				type == SOCK_STREAM ? "TCP" : "UDP");
+		else
+			log_err("cannot %s [%s]:%u: %m", type == SOCK_STREAM ? "listen on" : "reflect on",
+				tsock_addr_str(addr, s, sizeof(s)), tsock_addr_port(addr));
+		rc = -1;
+	}
+	close(fd);
+	return rc;
+}
+
+/*
+ * Tell the other responders of this host (their loop guards) which UDP ports
+ * we reflect on: an abstract AF_UNIX socket per light port, held until stop.
+ * Best effort: a port already announced (by us on another address, or by
+ * another responder on another address) stays announced.
+ */
+static void announce_light_ports(struct responder *r)
+{
+	for (int i = 0; i < r->cfg.nlight; i++) {
+		struct sockaddr_un un;
+		socklen_t len;
+		int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+		if (fd < 0)
+			continue;
+		reg_name(&un, &len, r->light_ports[i]);
+		if (bind(fd, (struct sockaddr *)&un, len) < 0) {
+			if (errno != EADDRINUSE)
+				log_warn("cannot announce light port %u to other responders: %m",
+					 r->light_ports[i]);
+			close(fd);
+			continue;
+		}
+		r->reg_fd[i] = fd;
+	}
+}
+
 static void rworker_cleanup(struct rworker *rw)
 {
 	/* next is taken before c may be freed, whatever state c is in */
@@ -1359,6 +1659,21 @@ static void rworker_cleanup(struct rworker *rw)
 	if (rw->wk)
 		wk_destroy(rw->wk);
 	tsock_batch_free(rw->batch);
+	free(rw->reg_cache);
+	free(rw->rl);
+	if (rw->reg_fd >= 0)
+		close(rw->reg_fd);
+}
+
+static void responder_free(struct responder *r)
+{
+	for (int i = 0; i < REFL_MAX_ADDRS; i++)
+		if (r->reg_fd[i] >= 0)
+			close(r->reg_fd[i]);
+	free(r->udp_ports);
+	pthread_mutex_destroy(&r->clients_lock);
+	refl_keys_free(r->keys, r->cfg.nkeys);
+	free(r);
 }
 
 struct responder *responder_start(const struct refl_config *cfg)
@@ -1398,12 +1713,31 @@ struct responder *responder_start(const struct refl_config *cfg)
 		    cfg->imp.reorder > 0;
 	r->start_time = ntptime_now();
 	pthread_mutex_init(&r->clients_lock, NULL);
+	for (int i = 0; i < REFL_MAX_ADDRS; i++)
+		r->reg_fd[i] = -1;
+	if (cfg->rate_limit) {
+		unsigned burst = cfg->rate_burst ? cfg->rate_burst : 1;
+
+		r->rl_interval = NS_PER_SEC / cfg->rate_limit;
+		r->rl_slack = (int64_t)(burst - 1) * r->rl_interval;
+	}
+	r->udp_ports = calloc(65536, sizeof(*r->udp_ports));
 	r->w = calloc((size_t)nw, sizeof(*r->w));
-	if (!r->w)
+	if (!r->w || !r->udp_ports)
 		goto fail;
 	r->nw = nw;
+	for (int w = 0; w < nw; w++)
+		r->w[w].reg_fd = -1;
+	/* 862 is the TWAMP and STAMP port: whatever answers there on this host is a reflector */
+	udp_port_hold(r, 862, 1);
 	if (!seed && getrandom(&seed, sizeof(seed), 0) < 0)
 		seed = (uint64_t)r->start_time;
+	for (int i = 0; i < cfg->nlisten; i++)
+		if (port_check_free(&cfg->listen[i], SOCK_STREAM) < 0)
+			goto fail;
+	for (int i = 0; i < cfg->nlight; i++)
+		if (port_check_free(&cfg->light[i], SOCK_DGRAM) < 0)
+			goto fail;
 	for (int w = 0; w < nw; w++) {
 		struct rworker *rw = &r->w[w];
 
@@ -1421,6 +1755,19 @@ struct responder *responder_start(const struct refl_config *cfg)
 		if (!rw->batch)
 			goto fail;
 		ntptime_clock_status(&rw->clk);
+		rw->reg_cache = calloc(65536, 1);
+		if (!rw->reg_cache)
+			goto fail;
+		rw->reg_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (rw->reg_fd < 0)
+			log_warn("loop guard: cannot open an AF_UNIX socket (%m): other responders' light "
+				 "ports are not recognised");
+		local_refresh(rw);
+		if (r->rl_interval) {
+			rw->rl = calloc(RL_ENTRIES, sizeof(*rw->rl));
+			if (!rw->rl)
+				goto fail;
+		}
 		wk_timer_init(&rw->clk_timer, clk_cb);
 		wk_timer_arm(rw->wk, &rw->clk_timer, ntptime_now() + 10 * NS_PER_SEC);
 		if (r->impair) {
@@ -1443,6 +1790,8 @@ struct responder *responder_start(const struct refl_config *cfg)
 			rw->listeners[i].rw = rw;
 			wk_timer_init(&rw->listeners[i].pause, listener_resume_cb);
 			r->ports[i] = port;
+			if (w == 0)
+				udp_port_hold(r, port, 1);
 			if (wk_add_io(rw->wk, &rw->listeners[i].io, EPOLLIN) < 0)
 				goto fail;
 		}
@@ -1462,6 +1811,7 @@ struct responder *responder_start(const struct refl_config *cfg)
 			r->light_ports[i] = port;
 		}
 	}
+	announce_light_ports(r);
 	for (int w = 0; w < nw; w++)
 		if (wk_start(r->w[w].wk) < 0)
 			goto fail_started;
@@ -1476,9 +1826,7 @@ fail:
 		for (int w = 0; w < r->nw; w++)
 			rworker_cleanup(&r->w[w]);
 	free(r->w);
-	pthread_mutex_destroy(&r->clients_lock);
-	refl_keys_free(r->keys, r->cfg.nkeys);
-	free(r);
+	responder_free(r);
 	return NULL;
 }
 
@@ -1514,6 +1862,8 @@ void responder_counters(const struct responder *r, struct refl_counters *o)
 		SUM(protocol_errors);
 		SUM(denied);
 		SUM(conn_refused);
+		SUM(looped);
+		SUM(rate_limited);
 #undef SUM
 		o->dscp_seen |= atomic_load_explicit(&rw->c.dscp_seen, memory_order_relaxed);
 	}
@@ -1536,8 +1886,6 @@ void responder_stop(struct responder *r)
 			r->clients[i] = e->next;
 			free(e);
 		}
-	pthread_mutex_destroy(&r->clients_lock);
 	free(r->w);
-	refl_keys_free(r->keys, r->cfg.nkeys);
-	free(r);
+	responder_free(r);
 }
