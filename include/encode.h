@@ -6,8 +6,8 @@
  *          original-behaviour.md: measurement_name "twamp_twping1", from_host,
  *          ... reachable_bool, custom_comment, custom_id, geo_lon, geo_lat),
  *          null for what could not be computed, plus our keys (timestamp,
- *          loss_ratio, mean/p95/p99_rtt_seconds, send_lateness_p99_seconds, reorder_pkt, mode,
- *          timestamp_source, clock_sync, error, description, tags,
+ *          loss_ratio, mean/p95/p99_rtt_seconds, send_lateness_p99_seconds,
+ *          reorder_pkt, foreign_pkt, mode, timestamp_source, clock_sync, error, description, tags,
  *          probe_description, probe_tags).  An unreachable target carries only
  *          the seed's short key set plus timestamp, mode and error.  A batch is
  *          a JSON array of objects.  The timestamp is Unix seconds with the

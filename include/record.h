@@ -66,6 +66,7 @@ struct record {
 	bool clock_sync;
 	bool has_late;
 	int64_t send_late_p99;         /* ns: 99th percentile of actual minus planned send time */
+	uint32_t foreign_pkt;          /* datagrams on the test socket from anyone but the reflector, dropped */
 
 	struct record_probe probe;     /* RECORD_PROBE only */
 };

@@ -75,6 +75,7 @@ static struct record *reachable_record(void)
 	r->sum.dups_fwd = 1;
 	r->sum.dups_bck = 4;
 	r->sum.reordered = 3;
+	r->foreign_pkt = 7;
 	r->sum.loss_ratio = 0.02;
 	dist(&r->sum.rtt, 1500 * NS_PER_US, 2 * MS, 9 * MS);
 	dist(&r->sum.fwd, 700 * NS_PER_US, 1 * MS, 4 * MS);
@@ -214,7 +215,7 @@ static const char *const seed_keys[] = {
 /* Ours, from encode.h. */
 static const char *const new_keys[] = {
 	"timestamp", "loss_ratio", "mean_rtt_seconds", "p95_rtt_seconds", "p99_rtt_seconds",
-	"reorder_pkt", "mode", "timestamp_source", "clock_sync", "error", "description", "tags",
+	"reorder_pkt", "foreign_pkt", "mode", "timestamp_source", "clock_sync", "error", "description", "tags",
 	"probe_description", "probe_tags", "send_lateness_p99_seconds",
 	"dscp_tx", "dscp_rx_fwd", "dscp_rx_bck", "dscp_remarked", "ecn_tx", "ecn_rx_fwd", "ecn_rx_bck",
 	"ecn_ce_fwd", "ecn_ce_bck",
@@ -289,6 +290,7 @@ Test(encode_json, reachable_has_every_seed_key_with_its_type_and_value)
 	expect_double(o, "p99_rtt_seconds", ntptime_to_sec(r->sum.rtt.p99));
 	expect_double(o, "send_lateness_p99_seconds", ntptime_to_sec(r->send_late_p99));
 	expect_int(o, "reorder_pkt", 3);
+	expect_int(o, "foreign_pkt", 7);
 	expect_string(o, "mode", "control");
 	expect_string(o, "timestamp_source", "kernel");
 	expect_type(o, "clock_sync", json_type_boolean);
@@ -720,6 +722,7 @@ Test(encode_influx, reachable_line)
 	expect_field(&pt, "duplicates_fwd_pkt", 'i', "1i");
 	expect_field(&pt, "duplicates_bck_pkt", 'i', "4i");
 	expect_field(&pt, "reorder_pkt", 'i', "3i");
+	expect_field(&pt, "foreign_pkt", 'i', "7i");
 	expect_field(&pt, "min_hops_fwd", 'i', "3i");
 	expect_field(&pt, "max_hops_bck", 'i', "195i");
 	expect_field(&pt, "min_rtt_seconds", 'f', "0.0015");

@@ -361,6 +361,7 @@ static void json_target(struct jw *w, const struct record *r)
 	jint(w, "duplicates_fwd_pkt", s->dups_fwd);
 	jint(w, "duplicates_bck_pkt", s->dups_bck);
 	jint(w, "reorder_pkt", s->reordered);
+	jint(w, "foreign_pkt", r->foreign_pkt);
 
 	jfloat(w, "min_rtt_seconds", s->rtt.valid, sec(s->rtt.min));
 	jfloat(w, "median_rtt_seconds", s->rtt.valid, sec(s->rtt.median));
@@ -611,6 +612,7 @@ static void influx_target(struct ebuf *b, const struct record *r)
 		iint(&w, "duplicates_fwd_pkt", s->dups_fwd);
 		iint(&w, "duplicates_bck_pkt", s->dups_bck);
 		iint(&w, "reorder_pkt", s->reordered);
+		iint(&w, "foreign_pkt", r->foreign_pkt);
 		ifloat(&w, "min_rtt_seconds", s->rtt.valid, sec(s->rtt.min));
 		ifloat(&w, "median_rtt_seconds", s->rtt.valid, sec(s->rtt.median));
 		ifloat(&w, "max_rtt_seconds", s->rtt.valid, sec(s->rtt.max));

@@ -293,6 +293,7 @@ static struct record *job_record(struct scheduler *sc, const struct job *j, unsi
 		r->clock_sync = sum->sync;
 		r->has_late = sum->sent > 0;
 		r->send_late_p99 = info->late_p99;
+		r->foreign_pkt = info->foreign;
 	}
 	/* where T1 and T4 came from: both kernel, one of them, or neither */
 	r->timestamp_source = info->kernel_rx && info->kernel_tx ? "kernel"
