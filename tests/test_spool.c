@@ -793,3 +793,49 @@ Test(spool, an_empty_or_torn_only_journal_is_removed)
 {
 	recover("[{\"a\":", NULL, 0);
 }
+
+/*
+ * A journal already there when the first record of a run is appended (an
+ * earlier run's, its recovery failed at open): never truncated, nor opened if
+ * it is a FIFO (that would block the sender thread for good).  Its records
+ * become a batch; what cannot be recovered goes to reject/.
+ */
+Test(spool, an_existing_journal_is_recovered_not_truncated, .timeout = 20)
+{
+	char path[256];
+	struct spool *s = spool_open(dir, 0);
+	void *data = NULL;
+	size_t len = 0;
+	uint32_t rec = 0;
+	FILE *f;
+
+	cr_assert_not_null(s);
+	snprintf(path, sizeof(path), "%s/open.journal", dir);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("[{\"old\":1}\n,{\"old\":2}\n", f);
+	fclose(f);
+	cr_assert_eq(spool_journal_append(s, "[{\"a\":1}\n", 9), 0);
+	cr_assert_eq(spool_count(s), 1, "the earlier journal was not recovered");
+	cr_assert_eq(spool_records(s), 2);
+	cr_assert_eq(spool_peek(s, &data, &len, &rec), 1);
+	cr_assert_str_eq((char *)data, "[{\"old\":1}\n,{\"old\":2}\n]");
+	cr_assert_eq(rec, 2);
+	free(data);
+	spool_pop(s);
+	cr_assert_eq(spool_journal_seal(s, "]", 1, 1), 0);
+	cr_assert_eq(spool_peek(s, &data, &len, &rec), 1);
+	cr_assert_str_eq((char *)data, "[{\"a\":1}\n]");
+	free(data);
+	spool_pop(s);
+
+	/* a FIFO in its place: set aside, a new journal written */
+	cr_assert_eq(mkfifo(path, 0600), 0);
+	cr_assert_eq(spool_journal_append(s, "[{\"b\":1}\n", 9), 0);
+	cr_assert_eq(kind_at("/reject", "open.journal"), S_IFIFO);
+	cr_assert_eq(spool_journal_seal(s, "]", 1, 1), 0);
+	cr_assert_eq(spool_peek(s, &data, &len, &rec), 1);
+	cr_assert_str_eq((char *)data, "[{\"b\":1}\n]");
+	free(data);
+	spool_close(s);
+}

@@ -226,6 +226,7 @@ static void scan_reject(struct spool *s, uint64_t *max_seq)
 }
 
 static void drop_oldest(struct spool *s);
+static void journal_set_aside(struct spool *s);
 static int open_reject(struct spool *s);
 
 /*
@@ -416,6 +417,7 @@ struct spool *spool_open(const char *dir, uint64_t max_bytes)
 	scan_reject(s, &max_seq);
 	s->next_seq = max_seq + 1;
 	recover_journal(s);
+	journal_set_aside(s);
 	if (s->tail)
 		log_info("spool %s: %zu batches (%" PRIu64 " bytes, %" PRIu64 " records) to replay",
 			 dir, spool_count(s), s->bytes, s->records);
@@ -595,11 +597,36 @@ int spool_put_reject(struct spool *s, const void *data, size_t len, uint32_t rec
 	return 0;
 }
 
+/*
+ * A journal that recover_journal() could not turn into a batch (a full disk,
+ * no memory, not a regular file) is never reused nor truncated: its records
+ * are moved to reject/ with a warning, kept for the operator.
+ */
+static void journal_set_aside(struct spool *s)
+{
+	struct stat st;
+
+	if (fstatat(s->dfd, SPOOL_JOURNAL, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		reject_stray(s, SPOOL_JOURNAL, "an open batch of an earlier run that could not be recovered");
+}
+
+static int journal_create(struct spool *s)
+{
+	/* O_EXCL: never truncate, nor open (a FIFO would block), what is already there */
+	return openat(s->dfd, SPOOL_JOURNAL,
+		      O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+}
+
 int spool_journal_append(struct spool *s, const void *data, size_t len)
 {
 	if (s->jfd < 0) {
-		s->jfd = openat(s->dfd, SPOOL_JOURNAL,
-				O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+		s->jfd = journal_create(s);
+		if (s->jfd < 0 && errno == EEXIST) {
+			/* left by an earlier run, or by a failed recovery: recover it, else set it aside */
+			recover_journal(s);
+			journal_set_aside(s);
+			s->jfd = journal_create(s);
+		}
 		if (s->jfd < 0) {
 			LOG_RL(LOGL_ERR, 10, "spool %s/%s: cannot create: %m", s->dir, SPOOL_JOURNAL);
 			return -1;
