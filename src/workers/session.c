@@ -24,6 +24,9 @@
 #include "rng.h"
 #include "worker.h"
 
+/* datagrams read per wake-up of a test socket (see test_cb) */
+#define SESSION_RX_BUDGET 256u
+
 enum sess_state {
 	ST_CONNECTING,
 	ST_GREETING,
@@ -929,7 +932,10 @@ static void test_cb(struct wk_io *io, uint32_t events)
 
 	if (events & (EPOLLERR | EPOLLPRI))
 		read_txstamps(s);
-	for (;;) {
+	/* a budget per wake-up (the socket is level-triggered: the rest comes at
+	 * the next one): a flood of datagrams, foreign or not, cannot keep the
+	 * worker here while the other sessions' send timers come due */
+	for (unsigned budget = SESSION_RX_BUDGET; budget; budget--) {
 		struct wire_test_reflect r;
 		struct stats_reflection sr;
 		ssize_t n = tsock_recv(s->test.fd, buf, sizeof(buf) - 1, &rx);
