@@ -1569,7 +1569,7 @@ Test(sender, record_ids_are_unique_across_restarts)
 
 /*
  * BatchSize far beyond what SpoolMaxBytes holds: the open batch is sealed at
- * a quarter of the spool bound, so records still reach the disk (a batch
+ * half the spool bound, so records still reach the disk (a batch
  * larger than the spool could never be sealed and waited in memory, where
  * a kill -9 loses it).
  */
@@ -1585,14 +1585,14 @@ Test(sender, a_batch_is_sealed_before_it_outgrows_the_spool)
 	d.flush_interval = 3600 * NS_PER_SEC;
 	s = sender_start(&d, 1, spooldir, 64 << 10, stdout);
 	cr_assert_not_null(s);
-	/* about 1.3 kB each: 40 fit in the 64 KiB spool; sealed about 12 at a time */
+	/* about 1.3 kB each: 40 fit in the 64 KiB spool; sealed about 24 at a time */
 	submit_range(s, 0, 40);
-	WAIT_STATS(s, st, st.spooled >= 24, 5000);
-	cr_assert_geq(st.spooled, 24, "%llu of 40 records spooled, %llu in memory",
+	WAIT_STATS(s, st, st.spooled >= 20, 5000);
+	cr_assert_geq(st.spooled, 20, "%llu of 40 records spooled, %llu in memory",
 		      (unsigned long long)st.spooled, (unsigned long long)st.queued);
 	cr_assert_eq(st.dropped, 0);
 	cr_assert_leq(st.spool_bytes, 64 << 10);
-	cr_assert_gt(count_spool_files(spooldir, ".batch"), 1);
+	cr_assert_geq(count_spool_files(spooldir, ".batch"), 1);
 	stop_now(s, 200);
 	unsetenv("TWAMP_SENDER_BACKOFF_MS");
 }

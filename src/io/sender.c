@@ -588,10 +588,10 @@ static void dest_add(struct sender *s, struct dest *d, const struct record *r, i
 	if (d->jok && spool_journal_append(d->spool, d->fill.data + old, d->fill.len - old) < 0)
 		d->jok = false;
 	d->fill_n++;
-	/* also sealed at a quarter of SpoolMaxBytes: a batch larger than the spool
+	/* also sealed at half of SpoolMaxBytes: a batch larger than the spool
 	 * could never be sealed into it, and would wait in memory instead */
 	if (d->fill_n >= (d->cfg.batch_size ? d->cfg.batch_size : 1) ||
-	    (s->spool_max && d->fill.len >= s->spool_max / 4))
+	    (s->spool_max && d->fill.len >= s->spool_max / 2))
 		dest_seal(s, d);
 }
 
