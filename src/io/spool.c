@@ -492,6 +492,35 @@ static int write_all(int fd, const char *p, size_t len)
 }
 
 /*
+ * The end of every durable write here: fsync fd, close it (always), rename
+ * DIR/from to DIR/final (final may be in reject/), fsync final's directory,
+ * final_dfd.  0, or -1 logged with errno kept (from stays where it was).
+ */
+static int seal_file(struct spool *s, int fd, const char *from, const char *final, int final_dfd)
+{
+	int err;
+
+	if (fsync(fd) < 0) {
+		err = errno;
+		LOG_RL(LOGL_ERR, 10, "spool %s/%s: fsync: %m", s->dir, from);
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	if (close(fd) < 0) {
+		LOG_RL(LOGL_ERR, 10, "spool %s/%s: close: %m", s->dir, from);
+		return -1;
+	}
+	if (renameat(s->dfd, from, s->dfd, final) < 0) {
+		LOG_RL(LOGL_ERR, 10, "spool %s/%s: cannot rename to %s: %m", s->dir, from, final);
+		return -1;
+	}
+	/* on failure the file is complete but its name may not survive a power cut: keep going */
+	(void)sync_dir(s, final_dfd, final_dfd == s->dfd ? "" : "/" SPOOL_REJECT);
+	return 0;
+}
+
+/*
  * Write data to DIR/<seq>.tmp, fsync, rename to `final` (relative to DIR,
  * may be in reject/), fsync the directories.  0 or -1 (logged, temporary
  * removed).
@@ -512,23 +541,10 @@ static int write_batch(struct spool *s, uint64_t seq, const char *final, int fin
 		LOG_RL(LOGL_ERR, 10, "spool %s/%s: write: %m", s->dir, tmp);
 		goto fail;
 	}
-	if (fsync(fd) < 0) {
-		LOG_RL(LOGL_ERR, 10, "spool %s/%s: fsync: %m", s->dir, tmp);
-		goto fail;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		LOG_RL(LOGL_ERR, 10, "spool %s/%s: close: %m", s->dir, tmp);
-		goto fail;
-	}
+	err = seal_file(s, fd, tmp, final, final_dfd);
 	fd = -1;
-	if (renameat(s->dfd, tmp, s->dfd, final) < 0) {
-		LOG_RL(LOGL_ERR, 10, "spool %s/%s: cannot rename to %s: %m", s->dir, tmp, final);
-		goto fail;
-	}
-	/* on failure the file is complete but its name may not survive a power cut: keep going */
-	(void)sync_dir(s, final_dfd, final_dfd == s->dfd ? "" : "/" SPOOL_REJECT);
-	return 0;
+	if (err == 0)
+		return 0;
 fail:
 	err = errno;
 	if (fd >= 0)
@@ -654,7 +670,7 @@ int spool_journal_seal(struct spool *s, const void *tail, size_t tail_len, uint3
 	struct spool_entry e = { .records = records };
 	char name[SPOOL_NAME_MAX];
 	struct stat st;
-	int fd = s->jfd;
+	int fd = s->jfd, rc;
 
 	if (fd < 0)
 		return -1;
@@ -669,23 +685,12 @@ int spool_journal_seal(struct spool *s, const void *tail, size_t tail_len, uint3
 			" bytes)", s->dir, e.size, s->max_bytes);
 		goto fail;
 	}
-	if (fsync(fd) < 0) {
-		LOG_RL(LOGL_ERR, 10, "spool %s/%s: fsync: %m", s->dir, SPOOL_JOURNAL);
-		goto fail;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		LOG_RL(LOGL_ERR, 10, "spool %s/%s: close: %m", s->dir, SPOOL_JOURNAL);
-		goto fail;
-	}
-	fd = -1;
 	e.seq = s->next_seq++;
 	batch_name(name, sizeof(name), &e);
-	if (renameat(s->dfd, SPOOL_JOURNAL, s->dfd, name) < 0) {
-		LOG_RL(LOGL_ERR, 10, "spool %s/%s: cannot rename to %s: %m", s->dir, SPOOL_JOURNAL, name);
+	rc = seal_file(s, fd, SPOOL_JOURNAL, name, s->dfd);
+	fd = -1;
+	if (rc < 0)
 		goto fail;
-	}
-	(void)sync_dir(s, s->dfd, "");
 	if (index_push(s, &e) < 0) {
 		log_err("spool %s: out of memory indexing %s", s->dir, name);
 		return 0;
