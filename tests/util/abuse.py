@@ -24,7 +24,7 @@ stdlib only.
 import json, select, socket, struct, sys, time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-from twampwire import ntp_now, recv_exact  # noqa: E402
+from twampwire import ntp_now, recv_exact, wait_closed  # noqa: E402
 
 
 def setup(port, src="127.0.0.1"):
@@ -100,15 +100,6 @@ def cmd_sessions(port, n, src, hold):
     print(" ".join(map(str, codes)), flush=True)
     time.sleep(hold)
 
-
-def wait_closed(c, t0, limit=60):
-    c.settimeout(limit)
-    try:
-        while c.recv(4096):
-            pass
-    except (ConnectionError, socket.timeout, OSError):
-        pass
-    return time.time() - t0
 
 
 def cmd_slow(port, mode):

@@ -20,7 +20,7 @@ usage: reflguard.py COMMAND ARGS...
 import socket, struct, sys, time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-from twampwire import ntp_now, recv_exact  # noqa: E402
+from twampwire import ntp_now, recv_exact, wait_closed  # noqa: E402
 # (abuse.py runs its command line when imported: its few lines we need are here)
 
 
@@ -39,15 +39,6 @@ def test_packet(seq, size):
     p = struct.pack("!I", seq) + ntp_now() + b"\x80\x01"
     return (p + b"\0" * max(0, size - len(p)))[:size]
 
-
-def wait_closed(c, t0, limit):
-    c.settimeout(max(0.1, limit - (time.time() - t0)))
-    try:
-        while c.recv(4096):
-            pass
-    except (ConnectionError, socket.timeout, OSError):
-        pass
-    return time.time() - t0
 
 
 def csum(b):

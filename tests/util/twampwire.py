@@ -1,5 +1,6 @@
-"""What the scripted TWAMP peers (twampfake.py, abuse.py) share: NTP time and exact reads."""
-import struct, time
+"""What the scripted TWAMP peers (twampfake.py, abuse.py, reflguard.py) share: NTP time, exact
+reads, waiting for the server to close."""
+import socket, struct, time
 
 NTP_OFFSET = 2208988800
 
@@ -19,3 +20,14 @@ def recv_exact(c, n):
             raise ConnectionError("peer closed")
         b += d
     return b
+
+
+def wait_closed(c, t0, limit=60):
+    """Read c until the peer closes it or `limit` s after t0; the seconds since t0."""
+    c.settimeout(max(0.1, limit - (time.time() - t0)))
+    try:
+        while c.recv(4096):
+            pass
+    except (ConnectionError, socket.timeout, OSError):
+        pass
+    return time.time() - t0
