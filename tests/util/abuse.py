@@ -101,7 +101,6 @@ def cmd_sessions(port, n, src, hold):
     time.sleep(hold)
 
 
-
 def cmd_slow(port, mode):
     c = socket.socket()
     c.connect(("127.0.0.1", port))
