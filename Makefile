@@ -117,8 +117,9 @@ cli-test: $(BIN)
 CHECK_DIR := build/check
 CHECK_RUN = @scripts/check-suite.sh run $(CHECK_DIR)
 TSAN_ENV := env TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=$(CURDIR)/tests/tsan.supp"
-check: test-deps
+check:
 	@scripts/check-suite.sh begin $(CHECK_DIR)
+	$(CHECK_RUN) test-deps scripts/install-deps.sh --test
 	$(CHECK_RUN) build $(MAKE) --no-print-directory WERROR=1 all $(TEST_BINS)
 	$(CHECK_RUN) unit-test $(MAKE) --no-print-directory WERROR=1 unit-test
 	$(CHECK_RUN) cli-test $(MAKE) --no-print-directory WERROR=1 cli-test
