@@ -113,13 +113,15 @@ cli-test: $(BIN)
 # keeps each one's log and counts in build/check/); the last line is the sum
 # over all of them, `N passed, N failed`, and make check fails when a suite
 # failed or a test changed /etc/passwd, /etc/group, /etc/hosts or
-# /etc/resolv.conf (their sha256 is compared after every suite).
+# /etc/resolv.conf (their sha256, recorded once every package is installed,
+# is compared after every suite).
 CHECK_DIR := build/check
 CHECK_RUN = @scripts/check-suite.sh run $(CHECK_DIR)
 TSAN_ENV := env TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=$(CURDIR)/tests/tsan.supp"
 check:
 	@scripts/check-suite.sh begin $(CHECK_DIR)
-	$(CHECK_RUN) test-deps scripts/install-deps.sh --test
+	$(CHECK_RUN) test-deps scripts/install-deps.sh --test --analyze --fuzz
+	@scripts/check-suite.sh record $(CHECK_DIR)
 	$(CHECK_RUN) build $(MAKE) --no-print-directory WERROR=1 all $(TEST_BINS)
 	$(CHECK_RUN) unit-test $(MAKE) --no-print-directory WERROR=1 unit-test
 	$(CHECK_RUN) cli-test $(MAKE) --no-print-directory WERROR=1 cli-test

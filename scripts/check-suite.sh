@@ -2,8 +2,11 @@
 # The bookkeeping of `make check`: every suite runs, whatever the others did,
 # and one summary line over all of them ends the run.
 #
-#   scripts/check-suite.sh begin DIR            empty DIR; record the checksums
-#                                               of the host files no test may touch
+#   scripts/check-suite.sh begin DIR            empty DIR
+#   scripts/check-suite.sh record DIR           record the checksums of the host
+#                                               files no test may touch (after the
+#                                               packages are installed: installing
+#                                               adds system users to /etc/passwd)
 #   scripts/check-suite.sh run DIR NAME CMD...  run CMD (output to the terminal and
 #                                               DIR/NAME.log), count what it printed,
 #                                               compare the host files again
@@ -29,12 +32,15 @@ sums() { # one line per host file: its sha256, or "absent"
 
 cmd=${1:-}
 dir=${2:-}
-[ -n "$dir" ] || { echo "usage: $0 begin|run|summary DIR ..." >&2; exit 2; }
+[ -n "$dir" ] || { echo "usage: $0 begin|record|run|summary DIR ..." >&2; exit 2; }
 case $cmd in
 begin)
 	rm -rf "$dir" && mkdir -p "$dir" || exit 1
-	sums >"$dir/host.sha256"
 	: >"$dir/results"
+	;;
+record)
+	[ -f "$dir/results" ] || { echo "$0: record before begin" >&2; exit 2; }
+	sums >"$dir/host.sha256"
 	echo "check: host files recorded (sha256): $HOST_FILES"
 	;;
 run)
@@ -70,7 +76,7 @@ run)
 	fi
 	echo "$name $rc $passed $failed" >>"$dir/results"
 	# the host files, after every suite, so that the culprit is named
-	now=$(sums)
+	[ -f "$dir/host.sha256" ] && now=$(sums) || now=""
 	while read -r sum f; do
 		was=$(awk -v f="$f" '$2 == f {print $1}' "$dir/host.sha256")
 		if [ "$sum" != "$was" ]; then
@@ -80,7 +86,7 @@ run)
 			awk -v f="$f" -v s="$sum" '$2 == f {$1 = s} {print}' "$dir/host.sha256" >"$dir/host.tmp" &&
 				mv "$dir/host.tmp" "$dir/host.sha256"
 		fi
-	done <<<"$now"
+	done < <([ -n "$now" ] && echo "$now")
 	echo "==== $name: exit $rc, $passed passed, $failed failed ($((SECONDS - start)) s)"
 	exit 0
 	;;
@@ -96,7 +102,7 @@ summary)
 		}' "$dir/results"
 	;;
 *)
-	echo "usage: $0 begin|run|summary DIR ..." >&2
+	echo "usage: $0 begin|record|run|summary DIR ..." >&2
 	exit 2
 	;;
 esac
