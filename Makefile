@@ -37,12 +37,16 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 TEST_HELPERS := $(wildcard tests/util/*.c)
 TEST_HELPER_OBJS := $(TEST_HELPERS:%.c=$(BUILD)/%.o)
 
-.PHONY: all deps check test unit-test cli-test influx-test fetch-test tsan-test dscp-test run bench clean
+.PHONY: all deps test-deps check test unit-test cli-test influx-test fetch-test tsan-test dscp-test run bench clean
 
 all: $(BIN)
 
 deps:
 	@scripts/install-deps.sh
+
+# make check's packages: the build's and every tool tests/*.sh use
+test-deps:
+	@scripts/install-deps.sh --test
 
 $(BIN): $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -63,12 +67,15 @@ $(BUILD)/tests/util/%.o: tests/util/%.c
 test: unit-test cli-test
 
 # Criterion reports a test as passed even when LeakSanitizer or UBSan printed a
-# report from its process: any such report fails the run here.
+# report from its process: any such report fails the run here.  Every binary
+# runs; the target fails at the end, naming the binaries that failed.
 unit-test: $(TEST_BINS)
-	@set -eo pipefail; for t in $(TEST_BINS); do echo "== $$t"; \
+	@bad=; for t in $(TEST_BINS); do echo "== $$t"; \
 		$$t --jobs 1 2>&1 | tee $(BUILD)/tests/last.log; \
+		[ $${PIPESTATUS[0]} = 0 ] || bad="$$bad $$t"; \
 		if grep -q "Sanitizer\|runtime error:" $(BUILD)/tests/last.log; then \
-			echo "FAIL: sanitizer report in $$t"; exit 1; fi; done
+			echo "FAIL: sanitizer report in $$t"; bad="$$bad $$t"; fi; done; \
+		[ -z "$$bad" ] || { echo "FAIL: unit tests:$$bad"; exit 1; }
 
 # InfluxDB 1.x (Debian's influxdb, installed by the script when missing) receives
 # the sender's and the daemon's line protocol; the test reads it back.
@@ -96,18 +103,40 @@ dscp-test: $(BIN)
 	@TWAMP_CLIENT=$(BIN) tests/dscp.sh
 
 cli-test: $(BIN)
-	@TWAMP_CLIENT=$(BIN) tests/cli.sh
-	@TWAMP_CLIENT=$(BIN) tests/daemon.sh
+	@TWAMP_CLIENT=$(BIN) tests/cli.sh; r=$$?; TWAMP_CLIENT=$(BIN) tests/daemon.sh && exit $$r
 
 # Criterion's own start-up aborts under ThreadSanitizer ("Could not initialize
 # inheritable arena", Criterion issue 274), so the TSan pass runs the
 # multi-threaded responder and the client through the command-line tests.
-check: deps
-	$(MAKE) WERROR=1 test influx-test fetch-test packaging-test dscp-test
-	$(MAKE) WERROR=1 SANITIZE=address,undefined test fetch-test
-	TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=$(CURDIR)/tests/tsan.supp" \
-		$(MAKE) WERROR=1 SANITIZE=thread OPT=-O1 cli-test tsan-test
-	$(if $(strip $(CHECK_EXTRA)),$(MAKE) WERROR=1 $(CHECK_EXTRA))
+#
+# Every suite runs even when an earlier one failed (scripts/check-suite.sh
+# keeps each one's log and counts in build/check/); the last line is the sum
+# over all of them, `N passed, N failed`, and make check fails when a suite
+# failed or a test changed /etc/passwd, /etc/group, /etc/hosts or
+# /etc/resolv.conf (their sha256, recorded once every package is installed,
+# is compared after every suite).
+CHECK_DIR := build/check
+CHECK_RUN = @scripts/check-suite.sh run $(CHECK_DIR)
+TSAN_ENV := env TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=$(CURDIR)/tests/tsan.supp"
+check:
+	@scripts/check-suite.sh begin $(CHECK_DIR)
+	$(CHECK_RUN) test-deps scripts/install-deps.sh --test --analyze --fuzz
+	@scripts/check-suite.sh record $(CHECK_DIR)
+	$(CHECK_RUN) build $(MAKE) --no-print-directory WERROR=1 all $(TEST_BINS)
+	$(CHECK_RUN) unit-test $(MAKE) --no-print-directory WERROR=1 unit-test
+	$(CHECK_RUN) cli-test $(MAKE) --no-print-directory WERROR=1 cli-test
+	$(CHECK_RUN) influx-test $(MAKE) --no-print-directory WERROR=1 influx-test
+	$(CHECK_RUN) fetch-test $(MAKE) --no-print-directory WERROR=1 fetch-test
+	$(CHECK_RUN) packaging-test $(MAKE) --no-print-directory WERROR=1 packaging-test
+	$(CHECK_RUN) dscp-test $(MAKE) --no-print-directory WERROR=1 dscp-test
+	$(CHECK_RUN) asan-build $(MAKE) --no-print-directory WERROR=1 SANITIZE=address,undefined all
+	$(CHECK_RUN) asan-unit-test $(MAKE) --no-print-directory WERROR=1 SANITIZE=address,undefined unit-test
+	$(CHECK_RUN) asan-cli-test $(MAKE) --no-print-directory WERROR=1 SANITIZE=address,undefined cli-test
+	$(CHECK_RUN) asan-fetch-test $(MAKE) --no-print-directory WERROR=1 SANITIZE=address,undefined fetch-test
+	$(CHECK_RUN) tsan-cli-test $(TSAN_ENV) $(MAKE) --no-print-directory WERROR=1 SANITIZE=thread OPT=-O1 cli-test
+	$(CHECK_RUN) tsan-test $(TSAN_ENV) $(MAKE) --no-print-directory WERROR=1 SANITIZE=thread OPT=-O1 tsan-test
+	$(foreach t,$(CHECK_EXTRA),$(CHECK_RUN) $(t) $(MAKE) --no-print-directory WERROR=1 $(t)$(newline))
+	@scripts/check-suite.sh summary $(CHECK_DIR)
 
 run: deps $(BIN)
 	@scripts/run-demo.sh $(BIN)
@@ -128,6 +157,10 @@ clean:
 # `make check` runs after the sanitizer passes.
 CHECK_EXTRA :=
 include $(sort $(wildcard mk/*.mk))
+define newline
+
+
+endef
 
 # ---- Packaging and containers (issue 7): install, packaging-test, container-check ----
 #   make install PREFIX=/usr/local DESTDIR=/tmp/stage

@@ -72,20 +72,9 @@ finish() {
 [ -x "$BIN" ] || { echo "no $BIN: run make first" >&2; exit 1; }
 
 # ---- tools ---------------------------------------------------------------
-missing=""
-for p in podman buildah debootstrap runc; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-	if [ "$(id -u)" != 0 ]; then
-		echo "missing Debian packages:$missing; run: sudo apt-get install -y$missing" >&2
-		exit 1
-	fi
-	step "installing:$missing"
-	DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null ||
-		exit 1
-fi
+# podman, buildah, debootstrap, runc, docker-compose and the dnsname plugin
+# (step 7): scripts/install-deps.sh --container, which shows apt's error
+scripts/install-deps.sh --container || exit 1
 if [ "$(id -u)" != 0 ]; then
 	echo "container-check needs root (rootful podman, debootstrap)" >&2
 	exit 1
@@ -423,15 +412,7 @@ podman rm -f -v -t 0 "$SCTR" >/dev/null 2>&1
 
 # ---- 7. the demo: docker-compose.demo.yml, end to end ---------------------------
 step "7. docker-compose.demo.yml: docker-compose on podman's Docker API, responder and InfluxDB containers"
-missing=""
-for p in docker-compose golang-github-containernetworking-plugin-dnsname; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-	echo "  installing:$missing (compose; service names on podman's networks)"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null ||
-		{ bad "apt-get install$missing"; finish; }
-fi
+command -v docker-compose >/dev/null || { bad "docker-compose is missing (scripts/install-deps.sh --container)"; finish; }
 # influxdb:1.8 cannot be pulled here: a stand-in from Debian's influxdb, unless
 # the real image is there
 influx_image=docker.io/library/influxdb:1.8

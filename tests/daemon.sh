@@ -219,7 +219,7 @@ import json, sys
 g = json.load(open(sys.argv[1])); g["Probe"]["Workers"] = 1
 json.dump(g, open(sys.argv[1], "w"))
 PY
-python3 -m http.server --bind 127.0.0.1 0 --directory "$TMP/central" >"$TMP/web.log" 2>&1 &
+python3 -u -m http.server --bind 127.0.0.1 0 --directory "$TMP/central" >"$TMP/web.log" 2>&1 &
 PIDS+=($!)
 WEBPID=$!
 for _ in $(seq 50); do grep -q "port" "$TMP/web.log" && break; sleep 0.1; done

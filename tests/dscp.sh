@@ -25,10 +25,9 @@ if [ "$(id -u)" != 0 ]; then
 	echo "dscp: needs root for network namespaces and iptables; run: sudo make check" >&2
 	exit 1
 fi
-if ! command -v iptables >/dev/null; then
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q iptables >/dev/null || {
-		echo "dscp: cannot install iptables: apt-get install iptables" >&2; exit 1; }
-fi
+# iptables, iproute2: scripts/install-deps.sh --test (apt's error when it cannot)
+"$(dirname "$0")/../scripts/install-deps.sh" --test || { echo "dscp: cannot install the test dependencies" >&2; exit 1; }
+command -v iptables >/dev/null && command -v ip >/dev/null || { echo "dscp: iptables or ip is missing" >&2; exit 1; }
 
 ip netns add "$NS_C" && ip netns add "$NS_R" &&
 ip link add tdc$$ netns "$NS_C" type veth peer name tdr$$ netns "$NS_R" &&

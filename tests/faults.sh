@@ -30,6 +30,10 @@ trap cleanup EXIT
 
 ok() { pass=$((pass + 1)); echo "ok   $1"; }
 ko() { fail=$((fail + 1)); echo "FAIL $1"; for f in "${@:2}"; do [ -f "$f" ] && sed 's/^/     | /' "$f" | tail -25; done; }
+
+# time (/usr/bin/time), hping3, iproute2, openssl: installed by scripts/install-deps.sh
+# --test; one it cannot install fails here with apt's error
+"$HERE/../scripts/install-deps.sh" --test || { ko "test dependencies (scripts/install-deps.sh --test)"; echo "faults: $pass passed, $fail failed"; exit 1; }
 verdict() { # condition-result name files...: ok or ko
 	local rc=$1; shift
 	if [ "$rc" = 0 ]; then ok "$1"; else ko "$@"; fi
@@ -334,7 +338,7 @@ if [ "$(id -u)" = 0 ]; then
 	[ $rc2 = 0 ] && [ "$uniq" = 30 ] && [ "$total" = 30 ] && [ "$probes" = 1 ] && sanitizer_clean "$TMP/ro2.log"
 	verdict $? "read-only DIR, destination up: every record delivered" "$TMP/ro2.log"
 else
-	echo "skip disk full and read-only DIR: not root"
+	verdict 1 "disk full and read-only DIR: need root for the tmpfs mounts (run as root)"
 fi
 
 ########################################################################
@@ -382,7 +386,7 @@ mkdir -p "$TMP/central/tcf-probe"
 TARGETS=()
 for i in $(seq 40); do TARGETS+=("h$i:127.0.0.$i:$LIGHT:light:100"); done
 make_dir "$TMP/central/tcf-probe" '{"Interval": 0.05}' "" "${TARGETS[@]}"
-start_bg web python3 -m http.server --bind 127.0.0.1 0 --directory "$TMP/central"
+start_bg web python3 -u -m http.server --bind 127.0.0.1 0 --directory "$TMP/central"
 wait_log "$TMP/web.out" "port" 50
 WPORT=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$TMP/web.out" | head -1)
 set_source "$TMP/central/tcf-probe/global_config.json" "$WPORT"
@@ -539,7 +543,7 @@ kill $RPID; wait $RPID 2>/dev/null
 verdict $? "connection flood past the descriptor limit (96): the listener pauses (responder CPU $((c1 - c0)) ticks in 1.5 s, not a spin), the live session loses nothing, new clients are served after it" "$TMP/fdflood.log" "$TMP/fdflood-live.out" "$TMP/fdflood.out"
 
 # SYN flood from random sources, in a network namespace of its own
-if [ "$(id -u)" = 0 ] && { command -v hping3 >/dev/null || apt-get install -y hping3 >/dev/null 2>&1; }; then
+if [ "$(id -u)" = 0 ] && command -v hping3 >/dev/null; then
 	NS=tcf-syn-$$
 	ip netns add $NS && ip -n $NS link set lo up
 	trap 'ip netns del $NS 2>/dev/null; cleanup' EXIT
@@ -561,7 +565,7 @@ if [ "$(id -u)" = 0 ] && { command -v hping3 >/dev/null || apt-get install -y hp
 		sanitizer_clean "$TMP/syn.log"
 	verdict $? "SYN flood (hping3 --flood --rand-source, 3 s): the live session loses $lost of 400 (at most 1 %), a new client connects and measures" "$TMP/syn-live.out" "$TMP/syn-new.out" "$TMP/hping.out"
 else
-	echo "skip SYN flood: needs root and hping3"
+	verdict 1 "SYN flood: needs root and hping3 (scripts/install-deps.sh --test installs it)"
 fi
 
 # every daemon, responder and ping run above logged to $TMP: no sanitizer report anywhere

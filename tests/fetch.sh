@@ -33,33 +33,9 @@ ko() { fail=$((fail + 1)); echo "FAIL $1"; }
 skip() { skipped=$((skipped + 1)); echo "skip $1"; }
 
 # --- requirements -------------------------------------------------------------
-need_pkgs=
-command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_pkgs="$need_pkgs nginx"
-command -v fcgiwrap >/dev/null 2>&1 || [ -x /usr/sbin/fcgiwrap ] || need_pkgs="$need_pkgs fcgiwrap"
-command -v git >/dev/null 2>&1 || need_pkgs="$need_pkgs git"
-if [ -n "$need_pkgs" ]; then
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "missing Debian packages:$need_pkgs; install them as root with:"
-		echo "  apt-get install -y$need_pkgs"
-		exit 1
-	fi
-	echo "installing$need_pkgs with apt-get"
-	made_policy=
-	if [ ! -e /usr/sbin/policy-rc.d ]; then # keep the packages' services from starting
-		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
-		made_policy=1
-	fi
-	# shellcheck disable=SC2086
-	DEBIAN_FRONTEND=noninteractive apt-get install -y $need_pkgs >/dev/null 2>&1 ||
-		{ apt-get update >/dev/null 2>&1 &&
-			DEBIAN_FRONTEND=noninteractive apt-get install -y $need_pkgs >/dev/null; }
-	rc=$?
-	[ -n "$made_policy" ] && rm -f /usr/sbin/policy-rc.d
-	if [ $rc -ne 0 ]; then
-		echo "could not install:$need_pkgs (apt-get install -y$need_pkgs)"
-		exit 1
-	fi
-fi
+# nginx, fcgiwrap, git, openssl: scripts/install-deps.sh --test installs them
+# (a package it cannot install fails the test with apt's error).
+scripts/install-deps.sh --test || { ko "test dependencies (scripts/install-deps.sh --test)"; echo "fetch: $pass passed, $fail failed"; exit 1; }
 export PATH="$PATH:/usr/sbin:/usr/lib/git-core"
 for tool in nginx git openssl python3 pkg-config sha256sum "${CC:-cc}"; do
 	if ! command -v "$tool" >/dev/null 2>&1; then
@@ -736,7 +712,7 @@ if [ -n "$HAVE_FCGI" ]; then
 	run gtls "git: https ConfigInsecure" UNCHANGED "" same method=git \
 		url=https://127.0.0.1:$SP/git/cfg.git user=probe password=$PW path=p1 insecure=1
 else
-	skip "git http-backend cases: fcgiwrap or git-http-backend is missing (git daemon has no authentication)"
+	ko "git http-backend cases: fcgiwrap ($FCGIWRAP) or $HTTP_BACKEND is missing"
 fi
 
 # --- drivers exit cleanly (and, with SANITIZE, without reports) ---------------------------------
