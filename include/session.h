@@ -91,6 +91,13 @@ struct session_params {
 	uint32_t extensions;
 	uint16_t pad_reflect;             /* RFC 6038 Length of Padding to Reflect */
 	/*
+	 * Largest Server Greeting Count (PBKDF2 iterations) we derive a key for;
+	 * a greeting asking for more is refused (SESSION_ERR_MODE, the message
+	 * names both).  Default SESSION_KDF_COUNT_DEFAULT, at most
+	 * CTLCHAN_COUNT_MAX.  The derivation runs off the worker's loop.
+	 */
+	uint32_t kdf_count_max;
+	/*
 	 * Control mode: nstreams test sessions (1 by default) on the one
 	 * control connection, all alike but for their DSCP: stream 0 uses dscp,
 	 * stream i stream_dscp[i].  They start together (Start-N-Sessions when
@@ -103,13 +110,6 @@ struct session_params {
 	char keyid[80 + 1];
 	const uint8_t *secret;
 	size_t secret_len;
-	/*
-	 * Largest Server Greeting Count (PBKDF2 iterations) we derive a key for;
-	 * a greeting asking for more is refused (SESSION_ERR_MODE, the message
-	 * names both).  Default SESSION_KDF_COUNT_DEFAULT, at most
-	 * CTLCHAN_COUNT_MAX.  The derivation runs off the worker's loop.
-	 */
-	uint32_t kdf_count_max;
 	/* tests replaying a capture: these session keys and Client-IV, not random ones */
 	const struct ctlchan_keys *fixed_keys;
 	/*

@@ -1356,6 +1356,7 @@ static void merge_identical(struct loader *ld, struct config *c)
 
 	if (n < 2)
 		return;
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, sized by its element */
 	by_key = malloc(n * sizeof(*by_key));
 	first = malloc(n * sizeof(*first));
 	if (!by_key || !first) {
@@ -1368,6 +1369,7 @@ static void merge_identical(struct loader *ld, struct config *c)
 		by_key[i] = &c->targets[i];
 		first[i] = i;
 	}
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): the elements are pointers */
 	qsort(by_key, n, sizeof(*by_key), cmp_target_ptr);
 	for (size_t i = 1; i < n; i++)
 		if (strcmp(by_key[i]->key, by_key[i - 1]->key) == 0) /* in list order within a key */

@@ -98,34 +98,34 @@ char *url_redact(const char *url)
 		const char *colon = memchr(url + us, ':', ue - us);
 
 		/* user:password -> user:***; a lone userinfo may itself be a token */
-		fwrite(url, 1, colon ? (size_t)(colon + 1 - url) : us, f);
-		fputs("***", f);
+		(void)fwrite(url, 1, colon ? (size_t)(colon + 1 - url) : us, f);
+		(void)fputs("***", f);
 		pos = ue;
 	}
 	q = pos + strcspn(url + pos, "?#");
-	fwrite(url + pos, 1, q - pos, f);
+	(void)fwrite(url + pos, 1, q - pos, f);
 	if (url[q] == '?') {
 		size_t p = q + 1, qend = p + strcspn(url + p, "#");
 
-		fputc('?', f);
+		(void)fputc('?', f);
 		while (p < qend) {
 			size_t plen = strcspn(url + p, "&;#");
 			const char *eq = memchr(url + p, '=', plen);
 
 			if (eq && eq + 1 < url + p + plen &&
 			    secret_name(url + p, (size_t)(eq - (url + p)))) {
-				fwrite(url + p, 1, (size_t)(eq + 1 - (url + p)), f);
-				fputs("***", f);
+				(void)fwrite(url + p, 1, (size_t)(eq + 1 - (url + p)), f);
+				(void)fputs("***", f);
 			} else {
-				fwrite(url + p, 1, plen, f);
+				(void)fwrite(url + p, 1, plen, f);
 			}
 			p += plen;
 			if (p < qend)
-				fputc(url[p++], f);   /* the separator */
+				(void)fputc(url[p++], f);   /* the separator */
 		}
 		q = qend;
 	}
-	fputs(url + q, f);   /* the fragment, if any */
+	(void)fputs(url + q, f);   /* the fragment, if any */
 	if (fclose(f) != 0) {
 		free(out);
 		return NULL;

@@ -498,7 +498,7 @@ static bool rate_ok(struct rworker *rw, const uint8_t k[16])
 	for (int i = 0; i < 16; i++)
 		h = (h ^ k[i]) * 16777619u;
 	e = &rw->rl[h & (RL_ENTRIES - 1)];
-	if (memcmp(e->addr, k, 16) && e->tat <= now) {
+	if (memcmp(e->addr, k, 16) != 0 && e->tat <= now) {
 		memcpy(e->addr, k, 16);
 		e->tat = now;
 	}

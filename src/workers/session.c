@@ -80,13 +80,13 @@ struct session {
 	size_t pkt_cap;               /* octets allocated at pkt */
 	struct ctlchan ch;            /* control connection security */
 	struct wire_greeting greet;   /* kept for the Set-Up-Response after the derivation */
-	uint32_t setup_mode;          /* mode and extension bits of that Set-Up-Response */
 	struct wk_task *kdf;          /* derivation in flight (ST_DERIVING), else NULL */
 	struct ctlchan_test tt;       /* test packet security (auth/encrypted) */
 	bool sealed;                  /* test packets use the 48/112-octet sealed layouts */
 	bool tt_ready;                /* tt initialised from the SID */
 	struct wire_test_layout lay;  /* offsets once the extensions are known */
 	uint16_t octets_reflect;      /* RFC 6038: what Accept-Session must return */
+	uint32_t setup_mode;          /* mode and extension bits of the Set-Up-Response (greet) */
 	/*
 	 * Where reflections must come from (address unmapped, and port): the
 	 * server's address and the port of Accept-Session; AF_UNSPEC until then.
