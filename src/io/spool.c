@@ -554,6 +554,23 @@ fail:
 	return -1;
 }
 
+/*
+ * A batch just written as DIR/name: index it, then drop the oldest past the
+ * bound (written first, dropped after: a failed write never costs older
+ * data; the new batch itself is never dropped for itself).
+ */
+static void admit(struct spool *s, const struct spool_entry *e, const char *name)
+{
+	if (index_push(s, e) < 0) {
+		/* the file is safe on disk and will be indexed at the next start */
+		log_err("spool %s: out of memory indexing %s", s->dir, name);
+		return;
+	}
+	while (s->max_bytes && s->bytes > s->max_bytes && droppable(s) != SIZE_MAX &&
+	       droppable(s) != s->tail - 1)
+		drop_oldest(s);
+}
+
 int spool_put(struct spool *s, const void *data, size_t len, uint32_t records)
 {
 	struct spool_entry e = { .seq = s->next_seq, .size = len, .records = records };
@@ -568,15 +585,7 @@ int spool_put(struct spool *s, const void *data, size_t len, uint32_t records)
 	s->next_seq++;
 	if (write_batch(s, e.seq, name, s->dfd, data, len) < 0)
 		return -1;
-	if (index_push(s, &e) < 0) {
-		/* the file is safe on disk and will be indexed at the next start */
-		log_err("spool %s: out of memory indexing %s", s->dir, name);
-		return 0;
-	}
-	/* write first, then drop: a failed write never costs older data */
-	while (s->max_bytes && s->bytes > s->max_bytes && droppable(s) != SIZE_MAX &&
-	       droppable(s) != s->tail - 1)
-		drop_oldest(s);
+	admit(s, &e, name);
 	return 0;
 }
 
@@ -691,13 +700,7 @@ int spool_journal_seal(struct spool *s, const void *tail, size_t tail_len, uint3
 	fd = -1;
 	if (rc < 0)
 		goto fail;
-	if (index_push(s, &e) < 0) {
-		log_err("spool %s: out of memory indexing %s", s->dir, name);
-		return 0;
-	}
-	while (s->max_bytes && s->bytes > s->max_bytes && droppable(s) != SIZE_MAX &&
-	       droppable(s) != s->tail - 1)
-		drop_oldest(s);
+	admit(s, &e, name);
 	return 0;
 fail:
 	if (fd >= 0)
