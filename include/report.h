@@ -16,8 +16,9 @@ struct report {
 	const struct session_params *params;
 	const struct stats *st;
 	const struct stats_summary *sum;
-	const char *from_host;   /* our name */
+	const char *from_host;   /* the name of our address (twping's FROM_HOST) */
 	const char *to_host;     /* the target as given */
+	double bucket_width;     /* s, -M's BUCKET_WIDTH; 0: STATS_BUCKET_WIDTH_DEFAULT */
 };
 
 void report_text(FILE *f, const struct report *r);

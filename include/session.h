@@ -149,6 +149,13 @@ struct session_info {
 
 /* "open", "authenticated", "encrypted", "mixed", or "none"/"several". */
 const char *session_mode_name(uint32_t mode);
+/*
+ * The negotiated security of a session, as records, -M and --json name it:
+ * "open", "authenticated", "encrypted" or "mixed"; light and STAMP are
+ * "open" (they have no keyed mode here).  NULL for a control session that
+ * ended before the Server Greeting chose a mode.
+ */
+const char *session_security_name(const struct session_info *in, enum session_mode mode);
 
 /* Fill defaults: 100 packets, 0.1 s, 2 s loss timeout, 10 s control steps. */
 void session_params_default(struct session_params *p);

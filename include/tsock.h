@@ -159,6 +159,13 @@ int tsock_addr_equal(const struct sockaddr_storage *a, const struct sockaddr_sto
 /* "1.2.3.4" or "::1" (no port) */
 const char *tsock_addr_str(const struct sockaddr_storage *ss, char *buf, size_t len);
 /*
+ * The name of an address by reverse lookup (getnameinfo, NI_NAMEREQD), as
+ * twping prints FROM_HOST ("localhost" for 127.0.0.1); the address itself
+ * when it has no name or the lookup takes longer than timeout_ms (it then
+ * finishes on a detached thread, and its answer is dropped).
+ */
+const char *tsock_addr_name(const struct sockaddr_storage *ss, int timeout_ms, char *buf, size_t len);
+/*
  * Parse "HOST", "HOST:PORT", "[V6]:PORT" or "V6".  Resolves names with
  * getaddrinfo (family AF_UNSPEC, AF_INET or AF_INET6).  The host part is
  * copied into host (for display).  Returns 0 or -1 with a message in err.

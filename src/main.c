@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -267,7 +268,9 @@ static void usage_ping(FILE *f)
 		"                    the system clock with phc2sys); falls back to software ones\n"
 		"  -v                one line per packet, then the summary\n"
 		"  -R                raw: one line per packet with T1 T2 T3 T4 in ns, then the summary\n"
-		"  -M                twping's machine-readable output (keys SENT, LOST, MIN ...)\n"
+		"  -M                twping's machine-readable output: its keys in its order\n"
+		"                    (SENT, LOST, MIN ..., MEDIAN and PDV from <BUCKETS>), then ours\n"
+		"  -b SECONDS        -M's BUCKET_WIDTH, as twping's -b (default 0.0001)\n"
 		"  --json            one JSON object\n"
 		"  -q                no summary (useful with -v)\n"
 		"  --debug           debug logging on stderr\n"
@@ -389,13 +392,14 @@ static int cmd_ping(int argc, char **argv)
 	int family = AF_UNSPEC, opt, rc = 1;
 	bool verbose = false, machine = false, json = false, quiet = false, raw = false;
 	const char *src = NULL, *target, *keyfile = NULL, *keyid = NULL, *modes = NULL;
-	char host[256], err[300], from_host[256];
+	char host[256], err[300], from_host[NI_MAXHOST] = "";
+	double bucket_width = STATS_BUCKET_WIDTH_DEFAULT;
 	static uint8_t secret[REFL_SECRET_MAX];
 	unsigned long v;
 
 	session_params_default(&p);
 	co = (struct common_opts){ .p = &p, .family = &family, .src = &src, .spin = &spin };
-	while ((opt = getopt_long(argc, argv, "c:i:s:D:L:46S:P:ZvMRqhA:u:k:", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:i:s:D:L:46S:P:ZvMRqhA:u:k:b:", longopts, NULL)) != -1) {
 		int common = common_session_opt(opt, optarg, &co);
 
 		if (common < 0)
@@ -519,6 +523,17 @@ static int cmd_ping(int argc, char **argv)
 		case 'M':
 			machine = true;
 			break;
+		case 'b': {
+			char *end;
+
+			bucket_width = strtod(optarg, &end);
+			if (end == optarg || *end || !(bucket_width >= 1e-9 && bucket_width <= 10)) {
+				fprintf(stderr, "twamp-client ping: -b %s: give a bucket width of 1e-9 to 10 "
+					"seconds\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		}
 		case 'j':
 			json = true;
 			break;
@@ -588,8 +603,6 @@ static int cmd_ping(int argc, char **argv)
 		fprintf(stderr, "twamp-client ping: source address: %s\n", err);
 		return EXIT_USAGE;
 	}
-	if (gethostname(from_host, sizeof(from_host)) < 0)
-		snprintf(from_host, sizeof(from_host), "localhost");
 
 	raise_nofile();
 	install_signals();
@@ -619,6 +632,9 @@ static int cmd_ping(int argc, char **argv)
 	{
 		unsigned n = session_nstreams(job.s);
 
+		/* twping's FROM_HOST: the name of our address, never waited for long */
+		if (machine || json)
+			tsock_addr_name(&session_info(job.s)->local_test, 1000, from_host, sizeof(from_host));
 		if (json && n > 1)
 			fputs("[\n", stdout);
 		for (unsigned i = 0; i < n; i++) {
@@ -626,7 +642,7 @@ static int cmd_ping(int argc, char **argv)
 			struct report r = {
 				.info = session_info(st), .params = session_params(st),
 				.st = session_stats(st), .sum = &sum,
-				.from_host = from_host, .to_host = host,
+				.from_host = from_host, .to_host = host, .bucket_width = bucket_width,
 			};
 
 			if (stats_summarize(session_stats(st), &sum) < 0) {

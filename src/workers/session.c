@@ -131,6 +131,24 @@ const char *session_mode_name(uint32_t mode)
 	}
 }
 
+const char *session_security_name(const struct session_info *in, enum session_mode mode)
+{
+	if (mode != SESSION_CONTROL)
+		return "open";
+	switch (in->ctl_mode & WIRE_MODE_SECURITY) {
+	case WIRE_MODE_OPEN:
+		return "open";
+	case WIRE_MODE_AUTH:
+		return "authenticated";
+	case WIRE_MODE_ENCRYPTED:
+		return "encrypted";
+	case WIRE_MODE_MIXED:
+		return "mixed";
+	default:
+		return NULL;
+	}
+}
+
 /* "open,authenticated" etc. for an error message. */
 static const char *mode_set_str(uint32_t modes, char *buf, size_t cap)
 {
