@@ -89,5 +89,23 @@ verdict $? "ping -b 0.001: BUCKET_WIDTH 0.001" "$TMP/b.out"
 [ $? = 2 ] && grep -q -- "-b 0" "$TMP/b0.out"
 verdict $? "ping -b 0: usage error naming the value" "$TMP/b0.out"
 
+# --- the negotiated security mode: --json security, -M SECURITY ---------------
+start_responder keyed --listen 127.0.0.1:0 --keys "$HERE/data/keys/test.pfs" --modes OAEM || exit 1
+KP=$(port_of keyed "TWAMP server on")
+for m in O:open A:authenticated E:encrypted M:mixed; do
+	letter=${m%%:*} want=${m#*:}
+	auth=(); [ "$letter" = O ] || auth=(-u probe -k "$HERE/data/keys/test.pfs")
+	"$BIN" ping -A "$letter" "${auth[@]}" -c 3 -i 0.01 --json "127.0.0.1:$KP" >"$TMP/sec-$letter.json" 2>&1 &&
+		"$BIN" ping -A "$letter" "${auth[@]}" -c 3 -i 0.01 -M "127.0.0.1:$KP" >"$TMP/sec-$letter.m" 2>&1
+	rc=$?
+	python3 -c 'import json, sys; sys.exit(json.load(open(sys.argv[1]))["security"] != sys.argv[2])' \
+		"$TMP/sec-$letter.json" "$want" 2>>"$TMP/sec-$letter.m" && [ $rc = 0 ] &&
+		grep -qx "SECURITY	$want" "$TMP/sec-$letter.m"
+	verdict $? "ping -A $letter: --json \"security\": \"$want\" and -M SECURITY $want" "$TMP/sec-$letter.json" "$TMP/sec-$letter.m"
+done
+"$BIN" ping --mode stamp -c 3 -i 0.01 --json "127.0.0.1:$LP" >"$TMP/sec-stamp.json" 2>&1
+python3 -c 'import json, sys; sys.exit(json.load(open(sys.argv[1]))["security"] != "open")' "$TMP/sec-stamp.json"
+verdict $? "ping --mode stamp: --json \"security\": \"open\"" "$TMP/sec-stamp.json"
+
 echo "report: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -341,6 +341,7 @@ static void json_target(struct jw *w, const struct record *r)
 		/* the seed's short key set, plus timestamp, mode and error */
 		jstr(w, "to_host", r->to_host);
 		jstr(w, "mode", r->mode);
+		jstr(w, "security", r->security);
 		jint(w, "reachable_bool", 0);
 		jstr(w, "error", r->error);
 		jstr(w, "custom_comment", r->custom_comment);
@@ -353,6 +354,7 @@ static void json_target(struct jw *w, const struct record *r)
 	jstr(w, "to_addr", r->to_addr);
 	jint(w, "dscp_dec", r->dscp);
 	jstr(w, "mode", r->mode);
+	jstr(w, "security", r->security);
 	jint(w, "reachable_bool", 1);
 
 	jint(w, "sent_pkt", s->sent);
@@ -601,6 +603,7 @@ static void influx_target(struct ebuf *b, const struct record *r)
 
 	ibool(&w, "reachable_bool", r->reachable);
 	istr(&w, "error", r->error);
+	istr(&w, "security", r->security);
 	if (r->record_id[0])
 		istr(&w, "record_id", r->record_id);
 	ifloat(&w, "geo_lat", r->has_geo, r->latitude);
