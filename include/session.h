@@ -145,6 +145,14 @@ struct session_info {
 	 * Accept-Session (light/STAMP: the server's port).
 	 */
 	uint32_t foreign;
+	/*
+	 * ICMP port unreachable messages about our test packets.  A light or
+	 * STAMP session that draws one before any reflection came back ends at
+	 * once, SESSION_ERR_REFUSED "nothing listening (ICMP port unreachable)":
+	 * the UDP form of a refused TCP connection.  Later ones (a reflector
+	 * that stopped mid-session) are only counted; the packets count as lost.
+	 */
+	uint32_t port_unreach;
 };
 
 /* "open", "authenticated", "encrypted", "mixed", or "none"/"several". */

@@ -30,6 +30,7 @@ struct tsock_rx {
 	bool txstamp;
 	uint32_t txid;
 	bool ts_hw;          /* ts_kernel is the NIC's (hardware) timestamp */
+	bool port_unreach;   /* an ICMP / ICMPv6 port unreachable (IP_RECVERR, ECONNREFUSED) */
 };
 
 /* Best receive time: the kernel's when it delivered one. */
@@ -144,6 +145,14 @@ unsigned tsock_send_batch(int fd, struct tsock_batch *b, unsigned *failed);
  * rx->txstamp / rx->txid / rx->ts_kernel set, 0 when the queue is empty.
  */
 int tsock_recv_errqueue(int fd, struct tsock_rx *rx);
+
+/*
+ * Queue ICMP errors about our datagrams on fd's error queue (IP_RECVERR, and
+ * IPV6_RECVERR on an IPv6 socket), where tsock_recv_errqueue() reports a port
+ * unreachable as rx->port_unreach.  Only for sockets whose owner drains the
+ * error queue on EPOLLERR (client sessions): a reflector would keep waking.
+ */
+void tsock_set_recverr(int fd);
 
 /* Walk the control messages of a received datagram into rx. */
 void tsock_parse_cmsg(struct msghdr *msg, struct tsock_rx *rx);

@@ -128,6 +128,8 @@ void report_text(FILE *f, const struct report *r)
 	if (r->info->foreign)
 		fprintf(f, "%u datagrams from other addresses or ports than the reflector's dropped\n",
 			r->info->foreign);
+	if (r->info->port_unreach)
+		fprintf(f, "%u ICMP port unreachable (nothing listening at times)\n", r->info->port_unreach);
 }
 
 /* twping prints a delay's MIN or MAX only when some packet came back */
@@ -242,6 +244,7 @@ void report_machine(FILE *f, const struct report *r)
 			sfx[i], dd[i]->mean / 1e9, sfx[i], sec(dd[i]->p90), sfx[i], sec(dd[i]->p95),
 			sfx[i], sec(dd[i]->p99), sfx[i], dd[i]->jitter / 1e9);
 	}
+	fprintf(f, "PORT_UNREACHABLE\t%u\n", in->port_unreach);
 	if (sec_name)
 		fprintf(f, "SECURITY\t%s\n", sec_name);
 }
@@ -320,6 +323,7 @@ void report_json(FILE *f, const struct report *r)
 	json_object_object_add(o, "reordered", json_object_new_int((int)s->reordered));
 	json_object_object_add(o, "malformed", json_object_new_int((int)in->malformed));
 	json_object_object_add(o, "foreign", json_object_new_int((int)in->foreign));
+	json_object_object_add(o, "port_unreachable", json_object_new_int((int)in->port_unreach));
 	json_object_object_add(o, "sync", json_object_new_boolean(s->sync));
 	json_object_object_add(o, "maxerr", s->received ? json_object_new_double(s->maxerr) : NULL);
 	json_object_object_add(o, "maxerr_fwd", s->received ? json_object_new_double(s->maxerr_fwd) : NULL);

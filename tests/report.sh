@@ -107,5 +107,37 @@ done
 python3 -c 'import json, sys; sys.exit(json.load(open(sys.argv[1]))["security"] != "open")' "$TMP/sec-stamp.json"
 verdict $? "ping --mode stamp: --json \"security\": \"open\"" "$TMP/sec-stamp.json"
 
+# --- a light/STAMP ping to a closed UDP port ---------------------------------
+# a port nobody listens on: bound once by the kernel's choice, then closed
+free_udp() { python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET6 if sys.argv[1] == "6" else socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("::1" if sys.argv[1] == "6" else "127.0.0.1", 0)); print(s.getsockname()[1])' "$1"; }
+for c in "light 4 127.0.0.1" "stamp 6 [::1]" "light 4 127.0.0.1 --timestamps user"; do
+	set -- $c
+	mode=$1 fam=$2 host=$3; shift 3
+	port=$(free_udp "$fam")
+	t0=$(date +%s%N)
+	"$BIN" ping --mode "$mode" -c 20 -i 0.1 -L 2 "$@" "$host:$port" >"$TMP/closed.out" 2>&1
+	rc=$? ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+	[ $rc = 1 ] && grep -q "nothing listening (ICMP port unreachable)" "$TMP/closed.out" && [ $ms -lt 1500 ]
+	verdict $? "ping --mode $mode $* to closed $host:$port: 'nothing listening (ICMP port unreachable)', exit 1 in $ms ms (the loss timeout is 2 s)" "$TMP/closed.out"
+done
+# a reflector that goes away mid-session: its ICMP errors are counted, the session goes on
+start_responder gone --light 127.0.0.1:0 || exit 1
+GP=$(port_of gone "reflector on")
+GONE_PID=${PIDS[-1]}
+"$BIN" ping --mode light -c 40 -i 0.05 -L 0.5 --json "127.0.0.1:$GP" >"$TMP/gone.json" 2>"$TMP/gone.err" &
+PING=$!
+sleep 0.8
+kill "$GONE_PID"; wait "$GONE_PID" 2>/dev/null
+wait "$PING"; rc=$?
+python3 - "$TMP/gone.json" <<'PY' 2>>"$TMP/gone.err" && [ $rc = 0 ]
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert o["sent"] == 40 and 0 < o["received"] < 40 and o["lost"] > 0, o
+assert o["port_unreachable"] > 0, o
+PY
+verdict $? "light reflector stopped mid-session: exit 0, the rest lost, port_unreachable counted" "$TMP/gone.json" "$TMP/gone.err"
+
 echo "report: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -373,6 +373,7 @@ static int open_test_socket(struct session *s, const struct sockaddr_storage *lo
 	    tsock_set_tos(s->test.fd, local->ss_family, (s->p.dscp & 0x3f) << 2 | (s->p.ecn & 3)) < 0)
 		LOG_RL(LOGL_WARN, 10, "cannot set ECN codepoint %d on the test socket: %m", s->p.ecn & 3);
 	s->txstamp = flags & TSOCK_TXSTAMP;
+	tsock_set_recverr(s->test.fd);
 	s->info.local_test = *local;
 	tsock_addr_set_port(&s->info.local_test, port);
 	return wk_add_io(s->wk, &s->test, EPOLLIN | (s->txstamp ? EPOLLPRI : 0));
@@ -907,6 +908,8 @@ static void read_txstamps(struct session *s)
 		uint32_t seq;
 		int64_t t1u;
 
+		if (rx.port_unreach)
+			s->info.port_unreach++;
 		if (!rx.txstamp || !rx.ts_kernel)
 			continue;
 		if (s->txring[rx.txid & 63].id != rx.txid) {
@@ -948,8 +951,16 @@ static void test_cb(struct wk_io *io, uint32_t events)
 	uint8_t buf[WIRE_TEST_MAX_LEN + 1];
 	struct tsock_rx rx;
 
-	if (events & (EPOLLERR | EPOLLPRI))
+	if (events & (EPOLLERR | EPOLLPRI)) {
 		read_txstamps(s);
+		if (s->info.port_unreach && s->p.mode != SESSION_CONTROL && s->state == ST_TESTING &&
+		    s->rx_ok == 0) {
+			char a[INET6_ADDRSTRLEN];
+
+			return fail(s, SESSION_ERR_REFUSED, "nothing listening (ICMP port unreachable) at %s port %u",
+				    tsock_addr_str(&s->p.server, a, sizeof(a)), tsock_addr_port(&s->p.server));
+		}
+	}
 	/* a budget per wake-up (the socket is level-triggered: the rest comes at
 	 * the next one): a flood of datagrams, foreign or not, cannot keep the
 	 * worker here while the other sessions' send timers come due */
@@ -961,8 +972,10 @@ static void test_cb(struct wk_io *io, uint32_t events)
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 				return;
-			/* ICMP errors surface here (port unreachable): not fatal */
-			LOG_RL(LOGL_WARN, 10, "test socket: %m");
+			/* ICMP errors surface here too; a port unreachable is counted
+			 * from the error queue (read_txstamps) */
+			if (errno != ECONNREFUSED)
+				LOG_RL(LOGL_WARN, 10, "test socket: %m");
 			continue;
 		}
 		if (!from_reflector(s, &rx)) {
@@ -1121,6 +1134,8 @@ static void step_timer_cb(struct wk_timer *t)
 		 */
 		if (s->test.fd >= 0)
 			test_cb(&s->test, EPOLLIN | EPOLLPRI);
+		if (s->state == ST_DONE)
+			return; /* test_cb ended it (nothing listening) */
 		if (s->parent) {
 			finish(s);  /* a kid: its parent holds the control connection */
 			return;

@@ -421,6 +421,9 @@ void tsock_parse_cmsg(struct msghdr *msg, struct tsock_rx *rx)
 			if (ee.ee_errno == ENOMSG && ee.ee_origin == SO_EE_ORIGIN_TIMESTAMPING) {
 				rx->txstamp = true;
 				rx->txid = ee.ee_data;
+			} else if (ee.ee_errno == ECONNREFUSED &&
+				   (ee.ee_origin == SO_EE_ORIGIN_ICMP || ee.ee_origin == SO_EE_ORIGIN_ICMP6)) {
+				rx->port_unreach = true;
 			}
 		} else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL && dlen >= sizeof(int)) {
 			memcpy(&v, d, sizeof(v));
@@ -470,7 +473,20 @@ static void rx_reset(struct tsock_rx *rx, int64_t now, socklen_t fromlen)
 	rx->dst_level = 0;
 	rx->txstamp = false;
 	rx->ts_hw = false;
+	rx->port_unreach = false;
 	rx->fromlen = fromlen;
+}
+
+void tsock_set_recverr(int fd)
+{
+	int one = 1, domain = AF_INET;
+	socklen_t dl = sizeof(domain);
+
+	getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &dl);
+	if (setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one)) < 0 && domain == AF_INET)
+		LOG_RL(LOGL_DEBUG, 60, "IP_RECVERR: %m");
+	if (domain == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof(one)) < 0)
+		LOG_RL(LOGL_DEBUG, 60, "IPV6_RECVERR: %m");
 }
 
 ssize_t tsock_recv(int fd, void *buf, size_t cap, struct tsock_rx *rx)
