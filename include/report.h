@@ -24,6 +24,9 @@ struct report {
 void report_text(FILE *f, const struct report *r);
 void report_machine(FILE *f, const struct report *r);
 void report_json(FILE *f, const struct report *r);
+/* A test session that did not run: {"dscp": N, "error": status, "reason": text}, after prefix. */
+void report_json_error(FILE *f, const char *prefix, const struct session_info *in,
+		       const struct session_params *p);
 /* One line per packet with its four timestamps in ns (-R), in sequence order. */
 void report_raw(FILE *f, const struct report *r);
 /* One line per packet, in sequence order. */

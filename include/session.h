@@ -102,7 +102,12 @@ struct session_params {
 	 * control connection, all alike but for their DSCP: stream 0 uses dscp,
 	 * stream i stream_dscp[i].  They start together (Start-N-Sessions when
 	 * the server offers RFC 5938) and stop when the last has ended.  Each
-	 * has its own results (session_stream()).
+	 * has its own results (session_stream()) and status: one the server
+	 * refuses (Accept != 0) fails alone and the others run; when the server
+	 * closes the connection at a request after accepting some, that one and
+	 * the later ones fail (SESSION_ERR_CLOSED) and the accepted ones are
+	 * asked for again on one new connection.  Stream 0's status is then its
+	 * own: a caller looks at every stream.
 	 */
 	unsigned nstreams;
 	int stream_dscp[SESSION_MAX_STREAMS];

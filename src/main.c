@@ -37,6 +37,7 @@
 #include "worker.h"
 
 #define EXIT_USAGE 2
+#define EXIT_PARTIAL 3   /* ping: some of several test sessions ran, the others were refused */
 
 static void usage_main(FILE *f)
 {
@@ -277,7 +278,9 @@ static void usage_ping(FILE *f)
 		"  -h, --help        this text\n"
 		"\n"
 		"Exit status: 0 when the test ran (whatever the loss), 1 when it could not run\n"
-		"(the reason is printed on one line), 2 on a usage error.\n");
+		"(the reason is printed on one line), 2 on a usage error, 3 when some of several\n"
+		"test sessions (-D A,B,...) ran and the others could not (one line each on\n"
+		"stderr; the ones that ran are reported).\n");
 }
 
 struct ping_ctx {
@@ -624,13 +627,28 @@ static int cmd_ping(int argc, char **argv)
 		fprintf(stderr, "twamp-client ping: %s: interrupted\n", target);
 		goto out;
 	}
-	if (session_info(job.s)->status != SESSION_OK) {
-		fprintf(stderr, "twamp-client ping: %s: %s: %s\n", target,
-			session_status_name(session_info(job.s)->status), session_info(job.s)->error);
-		goto out;
-	}
 	{
-		unsigned n = session_nstreams(job.s);
+		unsigned n = session_nstreams(job.s), nok = 0, k = 0;
+
+		for (unsigned i = 0; i < n; i++)
+			nok += session_info(session_stream(job.s, i))->status == SESSION_OK;
+		if (!nok) {
+			fprintf(stderr, "twamp-client ping: %s: %s: %s\n", target,
+				session_status_name(session_info(job.s)->status), session_info(job.s)->error);
+			goto out;
+		}
+		/* several on one connection, some refused: say which, then report the others */
+		for (unsigned i = 0; nok < n && i < n; i++) {
+			const struct session *st = session_stream(job.s, i);
+
+			if (session_info(st)->status == SESSION_OK)
+				fprintf(stderr, "twamp-client ping: %s: test session %u of %u (DSCP %d): accepted\n",
+					target, i + 1, n, session_params(st)->dscp);
+			else
+				fprintf(stderr, "twamp-client ping: %s: test session %u of %u (DSCP %d): %s: %s\n",
+					target, i + 1, n, session_params(st)->dscp,
+					session_status_name(session_info(st)->status), session_info(st)->error);
+		}
 
 		/* twping's FROM_HOST: the name of our address, never waited for long */
 		if (machine || json)
@@ -645,18 +663,23 @@ static int cmd_ping(int argc, char **argv)
 				.from_host = from_host, .to_host = host, .bucket_width = bucket_width,
 			};
 
+			if (r.info->status != SESSION_OK) {
+				if (json) /* its place in the array says why it did not run */
+					report_json_error(stdout, k++ ? "," : "", r.info, r.params);
+				continue;
+			}
 			if (stats_summarize(session_stats(st), &sum) < 0) {
 				log_err("out of memory");
 				goto out;
 			}
-			if (i && !json)
+			if (k && !json)
 				fputs("\n", stdout); /* one block per test session */
 			if (raw)
 				report_raw(stdout, &r);
 			if (verbose)
 				report_packets(stdout, &r);
 			if (json) {
-				if (i)
+				if (k)
 					fputs(",", stdout);
 				report_json(stdout, &r);
 			} else if (machine) {
@@ -664,11 +687,12 @@ static int cmd_ping(int argc, char **argv)
 			} else if (!quiet) {
 				report_text(stdout, &r);
 			}
+			k++;
 		}
 		if (json && n > 1)
 			fputs("]\n", stdout);
+		rc = nok == n ? 0 : EXIT_PARTIAL;
 	}
-	rc = 0;
 out:
 	session_free(job.s);
 	wk_destroy(ctx.wk);

@@ -360,6 +360,18 @@ void report_json(FILE *f, const struct report *r)
 	json_object_put(o);
 }
 
+void report_json_error(FILE *f, const char *prefix, const struct session_info *in,
+		       const struct session_params *p)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "dscp", json_object_new_int(p->dscp));
+	json_object_object_add(o, "error", json_object_new_string(session_status_name(in->status)));
+	json_object_object_add(o, "reason", json_object_new_string(in->error));
+	fprintf(f, "%s%s\n", prefix, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+}
+
 void report_raw(FILE *f, const struct report *r)
 {
 	const struct stats *st = r->st;

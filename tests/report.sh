@@ -107,6 +107,93 @@ done
 python3 -c 'import json, sys; sys.exit(json.load(open(sys.argv[1]))["security"] != "open")' "$TMP/sec-stamp.json"
 verdict $? "ping --mode stamp: --json \"security\": \"open\"" "$TMP/sec-stamp.json"
 
+# --- several test sessions on one connection, the server refuses some ---------
+# start_replay NAME BEHAVIOUR...: twampd's bytes from the capture; its port in RPORT
+start_replay() {
+	local name=$1; shift
+	python3 "$HERE/util/twampdreplay.py" "$DATA/owamp-twping-twampd-open.pcap" "$TMP/$name.port" "$@" \
+		2>"$TMP/$name.stderr" &
+	PIDS+=($!)
+	for _ in $(seq 50); do [ -f "$TMP/$name.port" ] && break; sleep 0.1; done
+	RPORT=$(cat "$TMP/$name.port" 2>/dev/null)
+}
+# as against twampd with 3 test ports: it closes the connection at the 4th Request-TW-Session
+start_replay close4 close-at 4
+"$BIN" ping -c 5 -i 0.02 -D EF,AF41,BE,CS1,CS2 -M "127.0.0.1:$RPORT" >"$TMP/close4.out" 2>"$TMP/close4.err"
+rc=$?
+[ $rc = 3 ] && [ "$(grep -c '^SUMMARY' "$TMP/close4.out")" = 3 ] &&
+	[ "$(grep -c '^LOST	0$' "$TMP/close4.out")" = 3 ] &&
+	[ "$(grep '^DSCP	' "$TMP/close4.out" | tr '\n' ' ')" = "DSCP	0x2e DSCP	0x22 DSCP	0x00 " ] &&
+	grep -q "test session 1 of 5 (DSCP 46): accepted" "$TMP/close4.err" &&
+	grep -q "test session 3 of 5 (DSCP 0): accepted" "$TMP/close4.err" &&
+	grep -q "test session 4 of 5 (DSCP 8): connection closed: the server closed the control connection at its Request-TW-Session" "$TMP/close4.err" &&
+	grep -q "test session 5 of 5 (DSCP 16): connection closed: not requested" "$TMP/close4.err" &&
+	grep -q "^stop 2 nsessions 3$" "$TMP/close4.port.log" && grep -q "^request 2 3 dscp 0$" "$TMP/close4.port.log" &&
+	! grep -q "^request 2 4" "$TMP/close4.port.log"
+verdict $? "ping -D EF,AF41,BE,CS1,CS2, server closes at the 4th request: 4 and 5 fail saying why, EF/AF41/BE asked again on a new connection and reported, exit 3 (rc $rc)" \
+	"$TMP/close4.err" "$TMP/close4.port.log" "$TMP/close4.out"
+start_replay refuse2 refuse 2 4
+"$BIN" ping -c 5 -i 0.02 -D EF,AF41,BE --json "127.0.0.1:$RPORT" >"$TMP/refuse2.json" 2>"$TMP/refuse2.err"
+rc=$?
+python3 - "$TMP/refuse2.json" <<'PY' 2>>"$TMP/refuse2.err" && [ $rc = 3 ] &&
+import json, sys
+a = json.load(open(sys.argv[1]))
+assert [o["dscp"] for o in a] == [46, 34, 0], a
+assert a[0]["sent"] == 5 and a[0]["lost"] == 0 and a[2]["sent"] == 5 and a[2]["lost"] == 0, a
+assert a[1]["error"] == "session refused" and "Accept 4" in a[1]["reason"] and \
+    "permanent resource limitations" in a[1]["reason"] and "sent" not in a[1], a[1]
+PY
+	grep -q "test session 2 of 3 (DSCP 34): session refused: server refused test session 2 of 3 (DSCP 34): Accept 4, cannot perform the request due to permanent resource limitations" "$TMP/refuse2.err" &&
+	grep -q "^stop 1 nsessions 2$" "$TMP/refuse2.port.log"
+verdict $? "ping -D EF,AF41,BE, Accept-Session 4 for the 2nd: it fails with Accept 4 and its RFC meaning, the others run on the same connection (--json array), exit 3 (rc $rc)" \
+	"$TMP/refuse2.err" "$TMP/refuse2.json" "$TMP/refuse2.port.log"
+start_replay refuse1 refuse 1 2
+"$BIN" ping -c 5 -i 0.02 -D EF,AF41 -M "127.0.0.1:$RPORT" >"$TMP/refuse1.out" 2>"$TMP/refuse1.err"
+rc=$?
+[ $rc = 3 ] && [ "$(grep -c '^SUMMARY' "$TMP/refuse1.out")" = 1 ] && grep -qx "DSCP	0x22" "$TMP/refuse1.out" &&
+	grep -q "test session 1 of 2 (DSCP 46): session refused: .*Accept 2, server internal error" "$TMP/refuse1.err"
+verdict $? "ping -D EF,AF41, the first refused (Accept 2): the second still runs and is reported, exit 3 (rc $rc)" \
+	"$TMP/refuse1.err" "$TMP/refuse1.out"
+start_replay refuseall refuse 1 5
+"$BIN" ping -c 5 -i 0.02 "127.0.0.1:$RPORT" >"$TMP/refuseall.out" 2>&1
+rc=$?
+[ $rc = 1 ] && grep -q "session refused: server refused the test session: Accept 5, cannot perform the request due to temporary resource limitations" "$TMP/refuseall.out"
+verdict $? "ping with one test session, refused (Accept 5): exit 1 with the Accept code and its meaning (rc $rc)" "$TMP/refuseall.out"
+
+# the daemon: one record per class, the refused ones with their reason
+start_replay dclose close-at 2
+DCLOSE=$RPORT
+start_replay drefuse refuse 2 4
+DREFUSE=$RPORT
+D=$TMP/daemon; mkdir -p "$D"
+python3 - "$D" "$DCLOSE" "$DREFUSE" <<'PY'
+import json, sys
+d, pc, pr = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+json.dump({"Probe": {"Schedule": "* * * * *", "PacketCount": 5, "Interval": 0.01, "LossTimeout": 0.5}},
+          open(d + "/global_config.json", "w"))
+json.dump({"Targets": [
+    {"IP": "127.0.0.1", "DSCP": [46, 34, 0], "Port": pc, "Custom_comment": "close"},
+    {"IP": "127.0.0.1", "DSCP": [46, 34, 0], "Port": pr, "Custom_comment": "refuse"}]},
+    open(d + "/targets_list.json", "w"))
+PY
+timeout -k 5 60 "$BIN" run --data-dir "$D" --once >"$TMP/daemon.out" 2>"$TMP/daemon.err"
+rc=$?
+python3 - "$TMP/daemon.out" <<'PY' >"$TMP/daemon.check" 2>&1 && [ $rc = 0 ]
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+t = {}
+for r in recs:
+    if r["measurement_name"] == "twamp_twping1":
+        t.setdefault(r["custom_comment"], {})[r["dscp_dec"]] = r
+got = {c: {k: (v["reachable_bool"], v.get("error"), v.get("sent_pkt"), v.get("security")) for k, v in m.items()}
+       for c, m in t.items()}
+want = {"close": {46: (1, None, 5, "open"), 34: (0, "closed", None, "open"), 0: (0, "closed", None, "open")},
+        "refuse": {46: (1, None, 5, "open"), 34: (0, "session", None, "open"), 0: (1, None, 5, "open")}}
+assert got == want, got
+PY
+verdict $? "run: DSCP [46, 34, 0] against servers that close at / refuse the 2nd request: records for the accepted, failure records (closed, session) for the others, security open (rc $rc)" \
+	"$TMP/daemon.check" "$TMP/daemon.err"
+
 # --- a light/STAMP ping to a closed UDP port ---------------------------------
 # a port nobody listens on: bound once by the kernel's choice, then closed
 free_udp() { python3 -c 'import socket, sys

@@ -324,7 +324,7 @@ Test(encode_json, unreachable_has_the_short_key_set)
 {
 	static const char *const keys[] = {
 		"measurement_name", "from_host", "to_host", "reachable_bool", "custom_comment",
-		"custom_id", "geo_lon", "geo_lat", "timestamp", "mode", "security", "error",
+		"custom_id", "geo_lon", "geo_lat", "timestamp", "dscp_dec", "mode", "security", "error",
 	};
 	struct record *r = unreachable_record();
 	json_object *o = encode_parse(r);

@@ -338,8 +338,10 @@ static void json_target(struct jw *w, const struct record *r)
 		jstr(w, "record_id", r->record_id);
 	jstr(w, "from_host", r->from_host);
 	if (!r->reachable) {
-		/* the seed's short key set, plus timestamp, mode and error */
+		/* the seed's short key set, plus timestamp, dscp_dec (which class of
+		 * a DSCP list failed), mode, security and error */
 		jstr(w, "to_host", r->to_host);
+		jint(w, "dscp_dec", r->dscp);
 		jstr(w, "mode", r->mode);
 		jstr(w, "security", r->security);
 		jint(w, "reachable_bool", 0);
