@@ -226,5 +226,10 @@ assert o["port_unreachable"] > 0, o
 PY
 verdict $? "light reflector stopped mid-session: exit 0, the rest lost, port_unreachable counted" "$TMP/gone.json" "$TMP/gone.err"
 
+# nothing of ours printed a sanitizer report (the ASan/UBSan build of make report-test)
+grep -l "Sanitizer\|runtime error" "$TMP"/* >"$TMP/sanitizer.list" 2>/dev/null
+[ ! -s "$TMP/sanitizer.list" ]
+verdict $? "no sanitizer report from the client, the daemon or the responders" "$TMP/sanitizer.list"
+
 echo "report: $pass passed, $fail failed"
 [ "$fail" = 0 ]
