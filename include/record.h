@@ -50,6 +50,7 @@ struct record {
 	uint16_t to_port;
 	int dscp;
 	const char *mode;          /* "control", "light", "stamp" (static string) */
+	const char *security;      /* session_security_name(): "open", ..., NULL unknown (static) */
 
 	bool reachable;            /* the session ran */
 	char *error;               /* short reason when not reachable ("dns", "timeout", ...) */

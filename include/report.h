@@ -16,13 +16,17 @@ struct report {
 	const struct session_params *params;
 	const struct stats *st;
 	const struct stats_summary *sum;
-	const char *from_host;   /* our name */
+	const char *from_host;   /* the name of our address (twping's FROM_HOST) */
 	const char *to_host;     /* the target as given */
+	double bucket_width;     /* s, -M's BUCKET_WIDTH; 0: STATS_BUCKET_WIDTH_DEFAULT */
 };
 
 void report_text(FILE *f, const struct report *r);
 void report_machine(FILE *f, const struct report *r);
 void report_json(FILE *f, const struct report *r);
+/* A test session that did not run: {"dscp": N, "error": status, "reason": text}, after prefix. */
+void report_json_error(FILE *f, const char *prefix, const struct session_info *in,
+		       const struct session_params *p);
 /* One line per packet with its four timestamps in ns (-R), in sequence order. */
 void report_raw(FILE *f, const struct report *r);
 /* One line per packet, in sequence order. */

@@ -102,7 +102,12 @@ struct session_params {
 	 * control connection, all alike but for their DSCP: stream 0 uses dscp,
 	 * stream i stream_dscp[i].  They start together (Start-N-Sessions when
 	 * the server offers RFC 5938) and stop when the last has ended.  Each
-	 * has its own results (session_stream()).
+	 * has its own results (session_stream()) and status: one the server
+	 * refuses (Accept != 0) fails alone and the others run; when the server
+	 * closes the connection at a request after accepting some, that one and
+	 * the later ones fail (SESSION_ERR_CLOSED) and the accepted ones are
+	 * asked for again on one new connection.  Stream 0's status is then its
+	 * own: a caller looks at every stream.
 	 */
 	unsigned nstreams;
 	int stream_dscp[SESSION_MAX_STREAMS];
@@ -145,10 +150,25 @@ struct session_info {
 	 * Accept-Session (light/STAMP: the server's port).
 	 */
 	uint32_t foreign;
+	/*
+	 * ICMP port unreachable messages about our test packets.  A light or
+	 * STAMP session that draws one before any reflection came back ends at
+	 * once, SESSION_ERR_REFUSED "nothing listening (ICMP port unreachable)":
+	 * the UDP form of a refused TCP connection.  Later ones (a reflector
+	 * that stopped mid-session) are only counted; the packets count as lost.
+	 */
+	uint32_t port_unreach;
 };
 
 /* "open", "authenticated", "encrypted", "mixed", or "none"/"several". */
 const char *session_mode_name(uint32_t mode);
+/*
+ * The negotiated security of a session, as records, -M and --json name it:
+ * "open", "authenticated", "encrypted" or "mixed"; light and STAMP are
+ * "open" (they have no keyed mode here).  NULL for a control session that
+ * ended before the Server Greeting chose a mode.
+ */
+const char *session_security_name(const struct session_info *in, enum session_mode mode);
 
 /* Fill defaults: 100 packets, 0.1 s, 2 s loss timeout, 10 s control steps. */
 void session_params_default(struct session_params *p);

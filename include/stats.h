@@ -137,6 +137,39 @@ int stats_summarize(const struct stats *st, struct stats_summary *out);
 int64_t stats_rank_permille(const int64_t *sorted, uint64_t n, unsigned int permille);
 
 /*
+ * twping's bucketed figures (perfSONAR owamp 5.2.3, its -M keys MEDIAN, PDV,
+ * <BUCKETS>, <TTLBUCKETS>).  Each delay of a first reflection received in
+ * time falls into bucket ceil(d / width) (floor for a negative delay: away
+ * from zero).  A percentile p is the first bucket, in ascending order, at
+ * which the running count reaches p * SENT: lost packets count as infinitely
+ * late, so with more than half of them lost there is no median (valid false).
+ * The figure is the bucket index times the width.  PDV = P95 - P50 of those.
+ */
+#define STATS_BUCKET_WIDTH_DEFAULT 0.0001   /* s, twping's default (-b) */
+
+enum { STATS_RTT, STATS_FWD, STATS_BCK };
+
+struct stats_bucket {
+	int64_t index;               /* in units of the width */
+	uint32_t n[3];               /* packets: round trip, forward, backward */
+};
+
+struct stats_hist {
+	double width;                /* s */
+	bool median_valid[3], p95_valid[3];
+	int64_t median[3], p95[3];   /* bucket indexes, by STATS_RTT/FWD/BCK */
+	struct stats_bucket *b;      /* ascending index, every bucket with a count */
+	uint32_t nb;
+	uint32_t ttl[256][2];        /* packets per TTL value: forward, backward */
+};
+
+/* Bucket of a delay of ns nanoseconds at width seconds (> 0). */
+int64_t stats_bucket_index(int64_t ns, double width);
+/* Returns 0, or -1 when the allocation failed; free with stats_hist_free(). */
+int stats_hist(const struct stats *st, double width, struct stats_hist *h);
+void stats_hist_free(struct stats_hist *h);
+
+/*
  * Copy the RTT and the reflector processing time (T3 - T2) of every
  * reflection received in time, in sequence order, into rtt[] and proc[]
  * (each with room for st->npackets); returns how many.  For callers that

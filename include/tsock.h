@@ -30,6 +30,7 @@ struct tsock_rx {
 	bool txstamp;
 	uint32_t txid;
 	bool ts_hw;          /* ts_kernel is the NIC's (hardware) timestamp */
+	bool port_unreach;   /* an ICMP / ICMPv6 port unreachable (IP_RECVERR, ECONNREFUSED) */
 };
 
 /* Best receive time: the kernel's when it delivered one. */
@@ -145,6 +146,14 @@ unsigned tsock_send_batch(int fd, struct tsock_batch *b, unsigned *failed);
  */
 int tsock_recv_errqueue(int fd, struct tsock_rx *rx);
 
+/*
+ * Queue ICMP errors about our datagrams on fd's error queue (IP_RECVERR, and
+ * IPV6_RECVERR on an IPv6 socket), where tsock_recv_errqueue() reports a port
+ * unreachable as rx->port_unreach.  Only for sockets whose owner drains the
+ * error queue on EPOLLERR (client sessions): a reflector would keep waking.
+ */
+void tsock_set_recverr(int fd);
+
 /* Walk the control messages of a received datagram into rx. */
 void tsock_parse_cmsg(struct msghdr *msg, struct tsock_rx *rx);
 
@@ -158,6 +167,13 @@ void tsock_addr_unmap(struct sockaddr_storage *ss);
 int tsock_addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
 /* "1.2.3.4" or "::1" (no port) */
 const char *tsock_addr_str(const struct sockaddr_storage *ss, char *buf, size_t len);
+/*
+ * The name of an address by reverse lookup (getnameinfo, NI_NAMEREQD), as
+ * twping prints FROM_HOST ("localhost" for 127.0.0.1); the address itself
+ * when it has no name or the lookup takes longer than timeout_ms (it then
+ * finishes on a detached thread, and its answer is dropped).
+ */
+const char *tsock_addr_name(const struct sockaddr_storage *ss, int timeout_ms, char *buf, size_t len);
 /*
  * Parse "HOST", "HOST:PORT", "[V6]:PORT" or "V6".  Resolves names with
  * getaddrinfo (family AF_UNSPEC, AF_INET or AF_INET6).  The host part is

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,6 +37,7 @@
 #include "worker.h"
 
 #define EXIT_USAGE 2
+#define EXIT_PARTIAL 3   /* ping: some of several test sessions ran, the others were refused */
 
 static void usage_main(FILE *f)
 {
@@ -267,14 +269,18 @@ static void usage_ping(FILE *f)
 		"                    the system clock with phc2sys); falls back to software ones\n"
 		"  -v                one line per packet, then the summary\n"
 		"  -R                raw: one line per packet with T1 T2 T3 T4 in ns, then the summary\n"
-		"  -M                twping's machine-readable output (keys SENT, LOST, MIN ...)\n"
+		"  -M                twping's machine-readable output: its keys in its order\n"
+		"                    (SENT, LOST, MIN ..., MEDIAN and PDV from <BUCKETS>), then ours\n"
+		"  -b SECONDS        -M's BUCKET_WIDTH, as twping's -b (default 0.0001)\n"
 		"  --json            one JSON object\n"
 		"  -q                no summary (useful with -v)\n"
 		"  --debug           debug logging on stderr\n"
 		"  -h, --help        this text\n"
 		"\n"
 		"Exit status: 0 when the test ran (whatever the loss), 1 when it could not run\n"
-		"(the reason is printed on one line), 2 on a usage error.\n");
+		"(the reason is printed on one line), 2 on a usage error, 3 when some of several\n"
+		"test sessions (-D A,B,...) ran and the others could not (one line each on\n"
+		"stderr; the ones that ran are reported).\n");
 }
 
 struct ping_ctx {
@@ -389,13 +395,14 @@ static int cmd_ping(int argc, char **argv)
 	int family = AF_UNSPEC, opt, rc = 1;
 	bool verbose = false, machine = false, json = false, quiet = false, raw = false;
 	const char *src = NULL, *target, *keyfile = NULL, *keyid = NULL, *modes = NULL;
-	char host[256], err[300], from_host[256];
+	char host[256], err[300], from_host[NI_MAXHOST] = "";
+	double bucket_width = STATS_BUCKET_WIDTH_DEFAULT;
 	static uint8_t secret[REFL_SECRET_MAX];
 	unsigned long v;
 
 	session_params_default(&p);
 	co = (struct common_opts){ .p = &p, .family = &family, .src = &src, .spin = &spin };
-	while ((opt = getopt_long(argc, argv, "c:i:s:D:L:46S:P:ZvMRqhA:u:k:", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:i:s:D:L:46S:P:ZvMRqhA:u:k:b:", longopts, NULL)) != -1) {
 		int common = common_session_opt(opt, optarg, &co);
 
 		if (common < 0)
@@ -519,6 +526,17 @@ static int cmd_ping(int argc, char **argv)
 		case 'M':
 			machine = true;
 			break;
+		case 'b': {
+			char *end;
+
+			bucket_width = strtod(optarg, &end);
+			if (end == optarg || *end || !(bucket_width >= 1e-9 && bucket_width <= 10)) {
+				fprintf(stderr, "twamp-client ping: -b %s: give a bucket width of 1e-9 to 10 "
+					"seconds\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		}
 		case 'j':
 			json = true;
 			break;
@@ -588,8 +606,6 @@ static int cmd_ping(int argc, char **argv)
 		fprintf(stderr, "twamp-client ping: source address: %s\n", err);
 		return EXIT_USAGE;
 	}
-	if (gethostname(from_host, sizeof(from_host)) < 0)
-		snprintf(from_host, sizeof(from_host), "localhost");
 
 	raise_nofile();
 	install_signals();
@@ -611,14 +627,32 @@ static int cmd_ping(int argc, char **argv)
 		fprintf(stderr, "twamp-client ping: %s: interrupted\n", target);
 		goto out;
 	}
-	if (session_info(job.s)->status != SESSION_OK) {
-		fprintf(stderr, "twamp-client ping: %s: %s: %s\n", target,
-			session_status_name(session_info(job.s)->status), session_info(job.s)->error);
-		goto out;
-	}
 	{
-		unsigned n = session_nstreams(job.s);
+		unsigned n = session_nstreams(job.s), nok = 0, k = 0;
 
+		for (unsigned i = 0; i < n; i++)
+			nok += session_info(session_stream(job.s, i))->status == SESSION_OK;
+		if (!nok) {
+			fprintf(stderr, "twamp-client ping: %s: %s: %s\n", target,
+				session_status_name(session_info(job.s)->status), session_info(job.s)->error);
+			goto out;
+		}
+		/* several on one connection, some refused: say which, then report the others */
+		for (unsigned i = 0; nok < n && i < n; i++) {
+			const struct session *st = session_stream(job.s, i);
+
+			if (session_info(st)->status == SESSION_OK)
+				fprintf(stderr, "twamp-client ping: %s: test session %u of %u (DSCP %d): accepted\n",
+					target, i + 1, n, session_params(st)->dscp);
+			else
+				fprintf(stderr, "twamp-client ping: %s: test session %u of %u (DSCP %d): %s: %s\n",
+					target, i + 1, n, session_params(st)->dscp,
+					session_status_name(session_info(st)->status), session_info(st)->error);
+		}
+
+		/* twping's FROM_HOST: the name of our address, never waited for long */
+		if (machine || json)
+			tsock_addr_name(&session_info(job.s)->local_test, 1000, from_host, sizeof(from_host));
 		if (json && n > 1)
 			fputs("[\n", stdout);
 		for (unsigned i = 0; i < n; i++) {
@@ -626,21 +660,26 @@ static int cmd_ping(int argc, char **argv)
 			struct report r = {
 				.info = session_info(st), .params = session_params(st),
 				.st = session_stats(st), .sum = &sum,
-				.from_host = from_host, .to_host = host,
+				.from_host = from_host, .to_host = host, .bucket_width = bucket_width,
 			};
 
+			if (r.info->status != SESSION_OK) {
+				if (json) /* its place in the array says why it did not run */
+					report_json_error(stdout, k++ ? "," : "", r.info, r.params);
+				continue;
+			}
 			if (stats_summarize(session_stats(st), &sum) < 0) {
 				log_err("out of memory");
 				goto out;
 			}
-			if (i && !json)
+			if (k && !json)
 				fputs("\n", stdout); /* one block per test session */
 			if (raw)
 				report_raw(stdout, &r);
 			if (verbose)
 				report_packets(stdout, &r);
 			if (json) {
-				if (i)
+				if (k)
 					fputs(",", stdout);
 				report_json(stdout, &r);
 			} else if (machine) {
@@ -648,11 +687,12 @@ static int cmd_ping(int argc, char **argv)
 			} else if (!quiet) {
 				report_text(stdout, &r);
 			}
+			k++;
 		}
 		if (json && n > 1)
 			fputs("]\n", stdout);
+		rc = nok == n ? 0 : EXIT_PARTIAL;
 	}
-	rc = 0;
 out:
 	session_free(job.s);
 	wk_destroy(ctx.wk);

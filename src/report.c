@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 #include <string.h>
 
+#include "log.h"
 #include "ntptime.h"
 #include "tsock.h"
 #include "wire.h"
@@ -127,18 +128,23 @@ void report_text(FILE *f, const struct report *r)
 	if (r->info->foreign)
 		fprintf(f, "%u datagrams from other addresses or ports than the reflector's dropped\n",
 			r->info->foreign);
+	if (r->info->port_unreach)
+		fprintf(f, "%u ICMP port unreachable (nothing listening at times)\n", r->info->port_unreach);
 }
 
-static void m_dist(FILE *f, const char *suffix, const struct stats_dist *d)
+/* twping prints a delay's MIN or MAX only when some packet came back */
+static void m_minmax(FILE *f, const char *key, const char *suffix, const struct stats_dist *d, bool max)
 {
-	if (!d->valid) {
-		fprintf(f, "MIN%s\tnan\nMEDIAN%s\tnan\nMAX%s\tnan\n", suffix, suffix, suffix);
-		return;
-	}
-	fprintf(f, "MIN%s\t%g\nMEDIAN%s\t%g\nMAX%s\t%g\n", suffix, sec(d->min), suffix, sec(d->median),
-		suffix, sec(d->max));
+	if (d->valid)
+		fprintf(f, "%s%s\t%g\n", key, suffix, sec(max ? d->max : d->min));
 }
 
+/*
+ * twping's keys in twping's order (owamp 5.2.3 OWPStatsPrintMachine, two-way),
+ * with its meanings: MEDIAN and PDV from the histogram (stats_hist), then
+ * ours.  A key twping prints only when defined (MIN with no packet back,
+ * MEDIAN with more than half lost) is left out as twping leaves it out.
+ */
 void report_machine(FILE *f, const struct report *r)
 {
 	const struct stats_summary *s = r->sum;
@@ -146,7 +152,13 @@ void report_machine(FILE *f, const struct report *r)
 	char a1[INET6_ADDRSTRLEN], a2[INET6_ADDRSTRLEN], sid[33];
 	const struct stats_dist *dd[3] = { &s->rtt, &s->fwd, &s->bck };
 	const char *sfx[3] = { "", "_FWD", "_BCK" };
+	const char *sec_name = session_security_name(in, r->params->mode);
+	double w = r->bucket_width > 0 ? r->bucket_width : STATS_BUCKET_WIDTH_DEFAULT;
+	struct stats_hist h;
+	bool have_hist = stats_hist(r->st, w, &h) == 0;
 
+	if (!have_hist)
+		log_err("out of memory: -M without MEDIAN, PDV and the histograms");
 	sid_hex(in, sid);
 	fprintf(f, "SUMMARY\t3.00\n");
 	fprintf(f, "SID\t%s\n", sid);
@@ -163,6 +175,7 @@ void report_machine(FILE *f, const struct report *r)
 	fprintf(f, "PACKET_PADDING\t%u\n", in->padding);
 	fprintf(f, "SESSION_PACKET_COUNT\t%u\n", r->params->count);
 	fprintf(f, "SAMPLE_PACKET_COUNT\t%u\n", s->sent);
+	fprintf(f, "BUCKET_WIDTH\t%g\n", w);
 	fprintf(f, "SESSION_FINISHED\t1\n");
 	fprintf(f, "SENT\t%u\n", s->sent);
 	fprintf(f, "SYNC\t%d\n", s->sync ? 1 : 0);
@@ -173,17 +186,46 @@ void report_machine(FILE *f, const struct report *r)
 		fprintf(f, "MAXERR\tnan\nMAXERR_FWD\tnan\nMAXERR_BCK\tnan\n");
 	fprintf(f, "DUPS_FWD\t%u\nDUPS_BCK\t%u\nLOST\t%u\n", s->dups_fwd, s->dups_bck, s->lost);
 	for (int i = 0; i < 3; i++)
-		m_dist(f, sfx[i], dd[i]);
+		m_minmax(f, "MIN", sfx[i], dd[i], false);
 	if (s->proc_valid)
-		fprintf(f, "MIN_PROC\t%g\nMAX_PROC\t%g\n", sec(s->proc_min), sec(s->proc_max));
+		fprintf(f, "MIN_PROC\t%g\n", sec(s->proc_min));
+	for (int i = 0; have_hist && i < 3; i++)
+		if (h.median_valid[i])
+			fprintf(f, "MEDIAN%s\t%g\n", sfx[i], (double)h.median[i] * w);
 	for (int i = 0; i < 3; i++)
-		if (dd[i]->valid)
-			fprintf(f, "PDV%s\t%g\n", sfx[i], sec(dd[i]->pdv));
+		m_minmax(f, "MAX", sfx[i], dd[i], true);
+	if (s->proc_valid)
+		fprintf(f, "MAX_PROC\t%g\n", sec(s->proc_max));
+	for (int i = 0; have_hist && i < 3; i++)
+		if (h.median_valid[i] && h.p95_valid[i])
+			fprintf(f, "PDV%s\t%g\n", sfx[i], (double)h.p95[i] * w - (double)h.median[i] * w);
+	if (have_hist && s->received) {
+		fprintf(f, "<BUCKETS>\n");
+		for (uint32_t i = 0; i < h.nb; i++)
+			fprintf(f, "\t%lld\t%u\t%u\t%u\n", (long long)h.b[i].index, h.b[i].n[STATS_RTT],
+				h.b[i].n[STATS_FWD], h.b[i].n[STATS_BCK]);
+		fprintf(f, "</BUCKETS>\n");
+	}
 	if (s->ttl_fwd_min >= 0)
 		fprintf(f, "MINTTL_FWD\t%d\nMAXTTL_FWD\t%d\n", s->ttl_fwd_min, s->ttl_fwd_max);
 	if (s->ttl_bck_min >= 0)
 		fprintf(f, "MINTTL_BCK\t%d\nMAXTTL_BCK\t%d\n", s->ttl_bck_min, s->ttl_bck_max);
+	if (have_hist && (s->ttl_fwd_min >= 0 || s->ttl_bck_min >= 0)) {
+		fprintf(f, "<TTLBUCKETS>\n");
+		for (int t = 0; t < 256; t++)
+			if (h.ttl[t][0] || h.ttl[t][1])
+				fprintf(f, "\t%d\t%u\t%u\n", t, h.ttl[t][0], h.ttl[t][1]);
+		fprintf(f, "</TTLBUCKETS>\n");
+	}
+	if (have_hist)
+		stats_hist_free(&h);
 	/* our additions, after twping's keys so that its parsers are unaffected */
+	for (int i = 0; i < 3; i++)
+		if (dd[i]->valid)
+			fprintf(f, "MEDIAN_EXACT%s\t%g\n", sfx[i], sec(dd[i]->median));
+	for (int i = 0; i < 3; i++)
+		if (dd[i]->valid)
+			fprintf(f, "PDV_EXACT%s\t%g\n", sfx[i], sec(dd[i]->pdv));
 	fprintf(f, "REORDERED\t%u\n", s->reordered);
 	if (s->dscp_tx >= 0)
 		fprintf(f, "DSCP_TX\t%d\nECN_TX\t%d\n", s->dscp_tx, s->ecn_tx);
@@ -202,6 +244,9 @@ void report_machine(FILE *f, const struct report *r)
 			sfx[i], dd[i]->mean / 1e9, sfx[i], sec(dd[i]->p90), sfx[i], sec(dd[i]->p95),
 			sfx[i], sec(dd[i]->p99), sfx[i], dd[i]->jitter / 1e9);
 	}
+	fprintf(f, "PORT_UNREACHABLE\t%u\n", in->port_unreach);
+	if (sec_name)
+		fprintf(f, "SECURITY\t%s\n", sec_name);
 }
 
 static json_object *jdist(const struct stats_dist *d)
@@ -253,6 +298,9 @@ void report_json(FILE *f, const struct report *r)
 
 	sid_hex(in, sid);
 	json_object_object_add(o, "mode", json_object_new_string(mode_name(r->params->mode)));
+	json_object_object_add(o, "security", session_security_name(in, r->params->mode)
+						      ? json_object_new_string(session_security_name(in, r->params->mode))
+						      : NULL);
 	json_object_object_add(o, "sid", in->have_sid ? json_object_new_string(sid) : NULL);
 	json_object_object_add(o, "from_host", json_object_new_string(r->from_host));
 	json_object_object_add(o, "from_addr", json_object_new_string(tsock_addr_str(&in->local_test, a, sizeof(a))));
@@ -275,6 +323,7 @@ void report_json(FILE *f, const struct report *r)
 	json_object_object_add(o, "reordered", json_object_new_int((int)s->reordered));
 	json_object_object_add(o, "malformed", json_object_new_int((int)in->malformed));
 	json_object_object_add(o, "foreign", json_object_new_int((int)in->foreign));
+	json_object_object_add(o, "port_unreachable", json_object_new_int((int)in->port_unreach));
 	json_object_object_add(o, "sync", json_object_new_boolean(s->sync));
 	json_object_object_add(o, "maxerr", s->received ? json_object_new_double(s->maxerr) : NULL);
 	json_object_object_add(o, "maxerr_fwd", s->received ? json_object_new_double(s->maxerr_fwd) : NULL);
@@ -308,6 +357,18 @@ void report_json(FILE *f, const struct report *r)
 			       json_object_new_string(in->hw_rx ? "hw" : in->kernel_rx ? "kernel" : "user"));
 	json_object_object_add(o, "timestamps_rejected", json_object_new_int((int)in->ts_rejected));
 	fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+}
+
+void report_json_error(FILE *f, const char *prefix, const struct session_info *in,
+		       const struct session_params *p)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "dscp", json_object_new_int(p->dscp));
+	json_object_object_add(o, "error", json_object_new_string(session_status_name(in->status)));
+	json_object_object_add(o, "reason", json_object_new_string(in->error));
+	fprintf(f, "%s%s\n", prefix, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
 }
 

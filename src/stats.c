@@ -21,11 +21,17 @@
  * Reordering is judged among in-time arrivals only: a late reflection is
  * counted as lost, and counting it as reordered as well would report the same
  * event twice.
+ *
+ * Why stats_hist() rounds in doubles: twping divides its delay in seconds
+ * by the bucket width as doubles and rounds away from zero; doing the same
+ * puts a delay that is an exact multiple of the width into the same bucket
+ * as twping does, so MEDIAN and PDV agree with its figures to the digit.
  */
 #include "stats.h"
 
 #include "ntptime.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -355,4 +361,106 @@ int stats_summarize(const struct stats *st, struct stats_summary *out)
 	stats_dist_fill(st, stats_delay_bck, buf, received, &out->bck);
 	free(buf);
 	return 0;
+}
+
+int64_t stats_bucket_index(int64_t ns, double width)
+{
+	double q = ((double)ns / 1e9) / width;
+
+	q = q < 0 ? floor(q) : ceil(q);
+	/* delays of unsynchronized clocks may be years: keep the index in range */
+	if (q > 4e18)
+		return INT64_C(4000000000000000000);
+	if (q < -4e18)
+		return -INT64_C(4000000000000000000);
+	return (int64_t)q;
+}
+
+/*
+ * The first bucket at which the running count of the ascending indexes
+ * reaches ceil(permille / 1000 * sent); none when fewer packets came back.
+ */
+static bool stats_hist_rank(const int64_t *sorted, uint32_t received, uint32_t sent,
+			    unsigned int permille, int64_t *out)
+{
+	uint64_t k = ((uint64_t)permille * sent + 999) / 1000;
+
+	if (k == 0)
+		k = 1;
+	if (k > received)
+		return false;
+	*out = sorted[k - 1];
+	return true;
+}
+
+int stats_hist(const struct stats *st, double width, struct stats_hist *h)
+{
+	uint32_t n = 0, k, pos[3] = { 0 };
+	int64_t *idx;
+
+	memset(h, 0, sizeof(*h));
+	h->width = width;
+	for (uint32_t i = 0; i < st->npackets; i++)
+		n += st->pkt[i].received;
+	if (n == 0)
+		return 0;
+	idx = malloc(3 * (size_t)n * sizeof(*idx));
+	h->b = malloc(3 * (size_t)n * sizeof(*h->b));
+	if (!idx || !h->b) {
+		free(idx);
+		stats_hist_free(h);
+		return -1;
+	}
+	k = 0;
+	for (uint32_t i = 0; i < st->npackets; i++) {
+		const struct stats_pkt *p = &st->pkt[i];
+
+		if (!p->received)
+			continue;
+		idx[STATS_RTT * n + k] = stats_bucket_index(stats_delay_rtt(p), width);
+		idx[STATS_FWD * n + k] = stats_bucket_index(stats_delay_fwd(p), width);
+		idx[STATS_BCK * n + k] = stats_bucket_index(stats_delay_bck(p), width);
+		if (p->ttl_fwd >= 0)
+			h->ttl[p->ttl_fwd][0]++;
+		if (p->ttl_bck >= 0)
+			h->ttl[p->ttl_bck][1]++;
+		k++;
+	}
+	for (int t = 0; t < 3; t++) {
+		qsort(idx + (size_t)t * n, n, sizeof(*idx), stats_cmp_i64);
+		h->median_valid[t] = stats_hist_rank(idx + (size_t)t * n, n, st->sent, 500, &h->median[t]);
+		h->p95_valid[t] = stats_hist_rank(idx + (size_t)t * n, n, st->sent, 950, &h->p95[t]);
+	}
+	/* merge the three sorted lists into one row per bucket index */
+	for (;;) {
+		int64_t lo = 0;
+		bool any = false;
+		struct stats_bucket *b;
+
+		for (int t = 0; t < 3; t++)
+			if (pos[t] < n && (!any || idx[(size_t)t * n + pos[t]] < lo)) {
+				lo = idx[(size_t)t * n + pos[t]];
+				any = true;
+			}
+		if (!any)
+			break;
+		b = &h->b[h->nb++];
+		b->index = lo;
+		for (int t = 0; t < 3; t++) {
+			b->n[t] = 0;
+			while (pos[t] < n && idx[(size_t)t * n + pos[t]] == lo) {
+				b->n[t]++;
+				pos[t]++;
+			}
+		}
+	}
+	free(idx);
+	return 0;
+}
+
+void stats_hist_free(struct stats_hist *h)
+{
+	free(h->b);
+	h->b = NULL;
+	h->nb = 0;
 }

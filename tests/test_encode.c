@@ -57,6 +57,7 @@ static struct record *reachable_record(void)
 	r->to_port = 862;
 	r->dscp = 46;
 	r->mode = "control";
+	r->security = "authenticated";
 	r->reachable = true;
 	r->has_late = true;
 	r->send_late_p99 = 37500;
@@ -215,7 +216,7 @@ static const char *const seed_keys[] = {
 /* Ours, from encode.h. */
 static const char *const new_keys[] = {
 	"timestamp", "loss_ratio", "mean_rtt_seconds", "p95_rtt_seconds", "p99_rtt_seconds",
-	"reorder_pkt", "foreign_pkt", "mode", "timestamp_source", "clock_sync", "error", "description", "tags",
+	"reorder_pkt", "foreign_pkt", "mode", "security", "timestamp_source", "clock_sync", "error", "description", "tags",
 	"probe_description", "probe_tags", "send_lateness_p99_seconds",
 	"dscp_tx", "dscp_rx_fwd", "dscp_rx_bck", "dscp_remarked", "ecn_tx", "ecn_rx_fwd", "ecn_rx_bck",
 	"ecn_ce_fwd", "ecn_ce_bck",
@@ -292,6 +293,7 @@ Test(encode_json, reachable_has_every_seed_key_with_its_type_and_value)
 	expect_int(o, "reorder_pkt", 3);
 	expect_int(o, "foreign_pkt", 7);
 	expect_string(o, "mode", "control");
+	expect_string(o, "security", "authenticated");
 	expect_string(o, "timestamp_source", "kernel");
 	expect_type(o, "clock_sync", json_type_boolean);
 	cr_assert(json_object_get_boolean(key(o, "clock_sync")));
@@ -322,7 +324,7 @@ Test(encode_json, unreachable_has_the_short_key_set)
 {
 	static const char *const keys[] = {
 		"measurement_name", "from_host", "to_host", "reachable_bool", "custom_comment",
-		"custom_id", "geo_lon", "geo_lat", "timestamp", "mode", "error",
+		"custom_id", "geo_lon", "geo_lat", "timestamp", "dscp_dec", "mode", "security", "error",
 	};
 	struct record *r = unreachable_record();
 	json_object *o = encode_parse(r);
@@ -337,6 +339,7 @@ Test(encode_json, unreachable_has_the_short_key_set)
 	expect_type(o, "geo_lon", json_type_null);
 	expect_type(o, "geo_lat", json_type_null);
 	expect_string(o, "mode", "light");
+	expect_type(o, "security", json_type_null);  /* never got as far as a mode */
 	expect_string(o, "error", "timeout");
 	expect_type(o, "timestamp", json_type_double);
 	json_object_put(o);
@@ -730,6 +733,7 @@ Test(encode_influx, reachable_line)
 	expect_field(&pt, "loss_ratio", 'f', "0.02");
 	expect_field(&pt, "geo_lat", 'f', "48.8566");
 	expect_field(&pt, "timestamp_source", 's', "kernel");
+	expect_field(&pt, "security", 's', "authenticated");
 	expect_field(&pt, "dscp_rx_fwd", 'i', "10i");
 	expect_field(&pt, "dscp_remarked", 'b', "true");
 	expect_field(&pt, "ecn_ce_bck", 'i', "98i");
@@ -747,6 +751,7 @@ Test(encode_influx, unreachable_line_and_omitted_values)
 	cr_assert_str_eq(pt.meas, "twamp");
 	expect_field(&pt, "reachable_bool", 'b', "false");
 	expect_field(&pt, "error", 's', "timeout");
+	cr_assert_null(lp_get(pt.fields, pt.nfields, "security"));  /* unknown: omitted */
 	cr_assert_null(lp_get(pt.fields, pt.nfields, "sent_pkt"));
 	cr_assert_null(lp_get(pt.fields, pt.nfields, "geo_lat"));
 	expect_tag(&pt, "custom_comment", NULL);   /* empty: omitted */

@@ -1025,3 +1025,98 @@ Test(stats_random, large_session)
 	cr_assert(sum.sync);
 	stats_free(&s);
 }
+
+/* ------------------------------------------- twping's buckets (stats_hist) */
+
+/*
+ * The session of the twping -M capture in tests/data/interop/twping-M-open.txt
+ * (owamp 5.2.3, open mode, 10 packets): delays in ns chosen to fall into its
+ * buckets at 0.1 ms, round trip 1:4 3:1 4:2 6:2 14:1, forward 1:4 3:1 4:2 5:1
+ * 6:1 14:1, backward 1:10.  twping printed MEDIAN 0.0003, PDV 0.0011 for them.
+ */
+static const int64_t capture_fwd[10] = { 50000, 50000, 50000, 50000, 250000,
+					 350000, 350000, 495000, 550000, 1310000 };
+static const int64_t capture_bck[10] = { 5000, 5000, 5000, 5000, 5000,
+					 5000, 5000, 10000, 5000, 5000 };
+
+static void capture_session(uint32_t lose_from)
+{
+	setup_st(10);
+	for (uint32_t i = 0; i < 10; i++) {
+		if (i >= lose_from) {
+			stats_sent(&st, i, T0 + (int64_t)i * 100 * MS, ERR1);
+			continue;
+		}
+		cr_assert_eq(send_reflect(i, i, capture_fwd[i], 3000, capture_bck[i], ERR1), STATS_RX_OK);
+	}
+}
+
+Test(stats, hist_twping_capture)
+{
+	static const struct stats_bucket want[] = {
+		{ 1, { 4, 4, 10 } }, { 3, { 1, 1, 0 } }, { 4, { 2, 2, 0 } },
+		{ 5, { 0, 1, 0 } },  { 6, { 2, 1, 0 } }, { 14, { 1, 1, 0 } },
+	};
+	struct stats_hist h;
+
+	capture_session(10);
+	cr_assert_eq(stats_hist(&st, 0.0001, &h), 0);
+	cr_assert_eq(h.nb, 6);
+	for (uint32_t i = 0; i < h.nb; i++) {
+		cr_assert_eq(h.b[i].index, want[i].index, "row %u", i);
+		for (int t = 0; t < 3; t++)
+			cr_assert_eq(h.b[i].n[t], want[i].n[t], "row %u column %d", i, t);
+	}
+	/* MEDIAN 0.0003, PDV 0.0014 - 0.0003 = 0.0011; MEDIAN_BCK 0.0001, PDV_BCK 0 */
+	cr_assert(h.median_valid[STATS_RTT] && h.p95_valid[STATS_RTT]);
+	cr_assert_eq(h.median[STATS_RTT], 3);
+	cr_assert_eq(h.p95[STATS_RTT], 14);
+	cr_assert_eq(h.median[STATS_FWD], 3);
+	cr_assert_eq(h.p95[STATS_FWD], 14);
+	cr_assert_eq(h.median[STATS_BCK], 1);
+	cr_assert_eq(h.p95[STATS_BCK], 1);
+	cr_assert_float_eq(h.median[STATS_RTT] * 0.0001, 0.0003, 1e-12);
+	cr_assert_float_eq(h.p95[STATS_RTT] * 0.0001 - h.median[STATS_RTT] * 0.0001, 0.0011, 1e-12);
+	cr_assert_eq(h.ttl[255][0], 10);
+	cr_assert_eq(h.ttl[64][1], 10);
+	stats_hist_free(&h);
+}
+
+/* Lost packets count as infinitely late: the ranks are taken over SENT. */
+Test(stats, hist_lost_count_as_infinite)
+{
+	struct stats_hist h;
+
+	/* 7 back of 10: the median is the 5th smallest (bucket 3), P95 (the 10th) is infinite */
+	capture_session(7);
+	cr_assert_eq(stats_hist(&st, 0.0001, &h), 0);
+	cr_assert(h.median_valid[STATS_RTT]);
+	cr_assert_eq(h.median[STATS_RTT], 3);
+	cr_assert_not(h.p95_valid[STATS_RTT]);
+	stats_hist_free(&h);
+	teardown_st();
+
+	/* 4 back of 10: no median either */
+	capture_session(4);
+	cr_assert_eq(stats_hist(&st, 0.0001, &h), 0);
+	cr_assert_not(h.median_valid[STATS_RTT]);
+	cr_assert_not(h.median_valid[STATS_BCK]);
+	cr_assert_eq(h.nb, 1);
+	cr_assert_eq(h.b[0].n[STATS_RTT], 4);
+	stats_hist_free(&h);
+}
+
+Test(stats, hist_bucket_rounding)
+{
+	/* away from zero, an exact multiple stays in its bucket, as twping's ceil/floor */
+	cr_assert_eq(stats_bucket_index(300000, 0.0001), 3);
+	cr_assert_eq(stats_bucket_index(300001, 0.0001), 4);
+	cr_assert_eq(stats_bucket_index(1, 0.0001), 1);
+	cr_assert_eq(stats_bucket_index(0, 0.0001), 0);
+	cr_assert_eq(stats_bucket_index(-1, 0.0001), -1);
+	cr_assert_eq(stats_bucket_index(-250000, 0.0001), -3);
+	cr_assert_eq(stats_bucket_index(1500000, 0.001), 2);
+	/* a clock years off stays in range */
+	cr_assert(stats_bucket_index(INT64_MAX, 1e-9) > 0);
+	cr_assert(stats_bucket_index(INT64_MIN, 1e-9) < 0);
+}

@@ -338,9 +338,12 @@ static void json_target(struct jw *w, const struct record *r)
 		jstr(w, "record_id", r->record_id);
 	jstr(w, "from_host", r->from_host);
 	if (!r->reachable) {
-		/* the seed's short key set, plus timestamp, mode and error */
+		/* the seed's short key set, plus timestamp, dscp_dec (which class of
+		 * a DSCP list failed), mode, security and error */
 		jstr(w, "to_host", r->to_host);
+		jint(w, "dscp_dec", r->dscp);
 		jstr(w, "mode", r->mode);
+		jstr(w, "security", r->security);
 		jint(w, "reachable_bool", 0);
 		jstr(w, "error", r->error);
 		jstr(w, "custom_comment", r->custom_comment);
@@ -353,6 +356,7 @@ static void json_target(struct jw *w, const struct record *r)
 	jstr(w, "to_addr", r->to_addr);
 	jint(w, "dscp_dec", r->dscp);
 	jstr(w, "mode", r->mode);
+	jstr(w, "security", r->security);
 	jint(w, "reachable_bool", 1);
 
 	jint(w, "sent_pkt", s->sent);
@@ -601,6 +605,7 @@ static void influx_target(struct ebuf *b, const struct record *r)
 
 	ibool(&w, "reachable_bool", r->reachable);
 	istr(&w, "error", r->error);
+	istr(&w, "security", r->security);
 	if (r->record_id[0])
 		istr(&w, "record_id", r->record_id);
 	ifloat(&w, "geo_lat", r->has_geo, r->latitude);

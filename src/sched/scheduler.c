@@ -278,6 +278,7 @@ static struct record *job_record(struct scheduler *sc, const struct job *j, unsi
 	r->to_port = t->port;
 	r->dscp = k ? j->more[k - 1].dscp : t->dscp;
 	r->mode = mode_name(t->mode);
+	r->security = j->ran ? session_security_name(info, t->mode) : NULL;
 	e |= record_set(&r->error, short_reason(j, info));
 	e |= record_set(&r->custom_comment, t->custom_comment);
 	e |= record_set(&r->custom_id, t->custom_id);

@@ -104,6 +104,9 @@ struct session {
 	struct session *kids[SESSION_MAX_STREAMS - 1];
 	unsigned nkids, kids_done;
 	unsigned req_idx;             /* stream whose Accept-Session comes next */
+	unsigned naccepted;           /* streams accepted on this control connection */
+	bool refused;                 /* this stream does not run: the server refused it (info says why) */
+	bool retried;                 /* reconnected once, for the streams accepted before a close */
 	bool self_done;               /* our own stream has ended; waiting for kids */
 	bool ending;                  /* finish() runs: kids' on_done must not re-enter */
 };
@@ -128,6 +131,24 @@ const char *session_mode_name(uint32_t mode)
 		return "mixed";
 	default:
 		return "several";
+	}
+}
+
+const char *session_security_name(const struct session_info *in, enum session_mode mode)
+{
+	if (mode != SESSION_CONTROL)
+		return "open";
+	switch (in->ctl_mode & WIRE_MODE_SECURITY) {
+	case WIRE_MODE_OPEN:
+		return "open";
+	case WIRE_MODE_AUTH:
+		return "authenticated";
+	case WIRE_MODE_ENCRYPTED:
+		return "encrypted";
+	case WIRE_MODE_MIXED:
+		return "mixed";
+	default:
+		return NULL;
 	}
 }
 
@@ -355,6 +376,7 @@ static int open_test_socket(struct session *s, const struct sockaddr_storage *lo
 	    tsock_set_tos(s->test.fd, local->ss_family, (s->p.dscp & 0x3f) << 2 | (s->p.ecn & 3)) < 0)
 		LOG_RL(LOGL_WARN, 10, "cannot set ECN codepoint %d on the test socket: %m", s->p.ecn & 3);
 	s->txstamp = flags & TSOCK_TXSTAMP;
+	tsock_set_recverr(s->test.fd);
 	s->info.local_test = *local;
 	tsock_addr_set_port(&s->info.local_test, port);
 	return wk_add_io(s->wk, &s->test, EPOLLIN | (s->txstamp ? EPOLLPRI : 0));
@@ -528,6 +550,8 @@ static void handle_greeting(struct session *s)
 	if (choose_layout(s, mode, g.modes) < 0)
 		return;
 	for (unsigned i = 0; i < s->nkids; i++) {
+		if (s->kids[i]->refused)
+			continue;
 		s->kids[i]->info.ctl_mode = mode;
 		if (choose_layout(s->kids[i], mode, g.modes) < 0)
 			return fail(s, SESSION_ERR_LOCAL, "test session %u: %s", i + 2, s->kids[i]->info.error);
@@ -584,6 +608,50 @@ static int send_request(struct session *s, struct session *st)
 	return 0;
 }
 
+static int send_start(struct session *s);
+static void end_all(struct session *s);
+
+/*
+ * Stream st of s will not run: the server refused it, or closed the
+ * connection before accepting it.  A kid ends now (its record says why); s
+ * itself, which holds the control connection, stays for the others.
+ */
+static void stream_refuse(struct session *s, struct session *st, enum session_status status,
+			  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void stream_refuse(struct session *s, struct session *st, enum session_status status,
+			  const char *fmt, ...)
+{
+	va_list ap;
+
+	st->refused = true;
+	st->info.status = status;
+	va_start(ap, fmt);
+	vsnprintf(st->info.error, sizeof(st->info.error), fmt, ap);
+	va_end(ap);
+	if (st != s)
+		finish(st);
+}
+
+/* Request the next stream not refused, from req_idx on; after the last, start the accepted ones. */
+static void request_next(struct session *s)
+{
+	while (s->req_idx <= s->nkids && stream_of(s, s->req_idx)->refused)
+		s->req_idx++;
+	if (s->req_idx <= s->nkids) {
+		send_request(s, stream_of(s, s->req_idx));
+		return;
+	}
+	if (!s->naccepted) {
+		char why[sizeof(s->info.error)];
+
+		snprintf(why, sizeof(why), "%s", s->info.error);
+		return fail(s, s->info.status != SESSION_OK ? s->info.status : SESSION_ERR_SESSION, "%s%s",
+			    s->nkids ? "no test session accepted; the first: " : "", why);
+	}
+	send_start(s);
+}
+
 static void handle_server_start(struct session *s)
 {
 	struct wire_server_start ss;
@@ -597,7 +665,8 @@ static void handle_server_start(struct session *s)
 		return fail(s, SESSION_ERR_DENIED, "server denied access: %s%s", wire_accept_str(ss.accept),
 			    s->ch.keyed ? " (wrong KeyID or secret?)" : "");
 	s->req_idx = 0;
-	send_request(s, s);
+	s->naccepted = 0;
+	request_next(s);
 }
 
 /* RFC 5938: Start-N-Sessions naming every stream's SID (ack: 32 + 16 n octets). */
@@ -608,10 +677,11 @@ static int send_start(struct session *s)
 	int rc;
 
 	if (s->info.ctl_ext & WIRE_MODE_INDIV_SESSION) {
-		struct wire_n_sessions m = { .cmd = WIRE_CMD_START_N_SESSIONS, .n = 1 + s->nkids };
+		struct wire_n_sessions m = { .cmd = WIRE_CMD_START_N_SESSIONS };
 
 		for (unsigned i = 0; i <= s->nkids; i++)
-			memcpy(m.sids[i], stream_of(s, i)->info.sid, 16);
+			if (!stream_of(s, i)->refused)
+				memcpy(m.sids[m.n++], stream_of(s, i)->info.sid, 16);
 		len = wire_encode_n_sessions(out, sizeof(out), &m);
 	} else {
 		struct wire_start_sessions ss = { { 0 } };
@@ -636,10 +706,18 @@ static void handle_accept(struct session *s)
 		return fail(s, SESSION_ERR_PROTOCOL, "Accept-Session rejected: %s", ctlchan_strerror(rc));
 	if (wire_decode_accept_session(s->rbuf, s->rlen, &a) < 0)
 		return fail(s, SESSION_ERR_PROTOCOL, "malformed Accept-Session");
-	if (a.accept != WIRE_ACCEPT_OK)
-		return fail(s, SESSION_ERR_SESSION, "server refused the test session%s: %s",
-			    s->nkids ? (s->req_idx ? " (one of several)" : " (the first of several)") : "",
-			    wire_accept_str(a.accept));
+	if (a.accept != WIRE_ACCEPT_OK) {
+		/* RFC 5357 3.5: the server may refuse one session and accept the next */
+		if (s->nkids)
+			stream_refuse(s, st, SESSION_ERR_SESSION,
+				      "server refused test session %u of %u (DSCP %d): Accept %u, %s",
+				      s->req_idx + 1, 1 + s->nkids, st->p.dscp, a.accept, wire_accept_str(a.accept));
+		else
+			stream_refuse(s, st, SESSION_ERR_SESSION, "server refused the test session: Accept %u, %s",
+				      a.accept, wire_accept_str(a.accept));
+		s->req_idx++;
+		return request_next(s);
+	}
 	if (a.port == 0)
 		return fail(s, SESSION_ERR_PROTOCOL, "Accept-Session names reflector port 0");
 	if ((st->info.ctl_ext & WIRE_MODE_REFLECT_OCTETS) && a.reflected_octets != st->octets_reflect)
@@ -671,11 +749,9 @@ static void handle_accept(struct session *s)
 			return fail(s, SESSION_ERR_LOCAL, "test session keys: %s", ctlchan_strerror(rc));
 		st->tt_ready = true;
 	}
-	if (++s->req_idx <= s->nkids) {
-		send_request(s, stream_of(s, s->req_idx));
-		return;
-	}
-	send_start(s);
+	s->naccepted++;
+	s->req_idx++;
+	request_next(s);
 }
 
 static void handle_start_ack(struct session *s)
@@ -689,7 +765,7 @@ static void handle_start_ack(struct session *s)
 		struct wire_n_sessions m;
 
 		if (wire_decode_n_sessions(s->rbuf, s->rlen, &m) < 0 || m.cmd != WIRE_CMD_START_N_ACK ||
-		    m.n != 1 + s->nkids)
+		    m.n != s->naccepted)
 			return fail(s, SESSION_ERR_PROTOCOL, "malformed Start-N-Ack");
 		accept = m.accept;
 	} else {
@@ -703,11 +779,107 @@ static void handle_start_ack(struct session *s)
 		return fail(s, SESSION_ERR_SESSION, "server refused to start the session: %s",
 			    wire_accept_str(accept));
 	for (unsigned i = 0; i < s->nkids; i++)
-		start_test(s->kids[i]);
-	start_test(s);
+		if (!s->kids[i]->refused)
+			start_test(s->kids[i]);
+	if (!s->refused) {
+		start_test(s);
+		return;
+	}
+	/* our own stream was refused: hold the connection for the kids */
+	s->state = ST_TESTING;
+	wk_timer_cancel(s->wk, &s->step_timer);
+	s->self_done = true;
+	if (s->kids_done == s->nkids)
+		end_all(s);
 }
 
 static void handle_stop_ack(struct session *s);
+
+/*
+ * Open the control connection to p.server (non-blocking; connected() goes on).
+ * SESSION_OK, or the failure with its reason in err.
+ */
+static enum session_status ctl_connect(struct session *s, char *err, size_t errlen)
+{
+	const struct session_params *p = &s->p;
+	int one = 1;
+
+	s->ctl.fd = socket(p->server.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->ctl.fd < 0)
+		return snprintf(err, errlen, "control socket: %s", strerror(errno)), SESSION_ERR_LOCAL;
+	setsockopt(s->ctl.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (p->local.ss_family != AF_UNSPEC) {
+		struct sockaddr_storage l = p->local;
+
+		tsock_addr_set_port(&l, 0);
+		if (bind(s->ctl.fd, (struct sockaddr *)&l, tsock_addr_len(&l)) < 0)
+			return snprintf(err, errlen, "cannot bind to the source address: %s", strerror(errno)),
+			       SESSION_ERR_LOCAL;
+	}
+	s->state = ST_CONNECTING;
+	if (connect(s->ctl.fd, (const struct sockaddr *)&p->server, tsock_addr_len(&p->server)) < 0 &&
+	    errno != EINPROGRESS) {
+		int e = errno;
+		char a[INET6_ADDRSTRLEN];
+
+		snprintf(err, errlen, "cannot connect to %s port %u: %s",
+			 tsock_addr_str(&p->server, a, sizeof(a)), tsock_addr_port(&p->server), strerror(e));
+		return errno_status(e);
+	}
+	if (wk_add_io(s->wk, &s->ctl, EPOLLOUT) < 0)
+		return snprintf(err, errlen, "cannot watch the control socket"), SESSION_ERR_LOCAL;
+	wk_timer_arm(s->wk, &s->step_timer, ntptime_now() + p->ctl_timeout);
+	return SESSION_OK;
+}
+
+/*
+ * The server closed the control connection at a Request-TW-Session after it
+ * had accepted others (twampd does when it has no test port left): that
+ * stream and the ones not yet asked for fail, saying so; the accepted ones
+ * are asked for again, alone, on a new connection (once: their sessions on
+ * the closed connection are gone).  false when this is not that case.
+ */
+static bool retry_accepted(struct session *s, const char *why)
+{
+	unsigned at = s->req_idx, total = 1 + s->nkids, kept = 0;
+	char err[sizeof(s->info.error)];
+	enum session_status st;
+
+	if (s->state != ST_ACCEPT || s->retried || !s->naccepted || at > s->nkids)
+		return false;
+	stream_refuse(s, stream_of(s, at), SESSION_ERR_CLOSED,
+		      "%s at its Request-TW-Session (test session %u of %u, DSCP %d; %u accepted before)",
+		      why, at + 1, total, stream_of(s, at)->p.dscp, s->naccepted);
+	for (unsigned i = at + 1; i <= s->nkids; i++)
+		stream_refuse(s, stream_of(s, i), SESSION_ERR_CLOSED,
+			      "not requested (test session %u of %u, DSCP %d): %s at test session %u",
+			      i + 1, total, stream_of(s, i)->p.dscp, why, at + 1);
+	for (unsigned i = 0; i <= s->nkids; i++) {
+		struct session *k = stream_of(s, i);
+
+		if (k->refused)
+			continue;
+		kept++;
+		k->info.have_sid = false;
+		k->peer_test.ss_family = AF_UNSPEC;
+		if (k->tt_ready) {
+			ctlchan_test_fini(&k->tt);
+			k->tt_ready = false;
+		}
+	}
+	log_warn("%s at test session %u of %u; asking for the %u accepted before on a new connection",
+		 why, at + 1, total, kept);
+	s->retried = true;
+	close_io(s, &s->ctl);
+	ctlchan_fini(&s->ch);
+	ctlchan_init(&s->ch, CTLCHAN_CLIENT);
+	s->wlen = s->rlen = 0;
+	s->naccepted = 0;
+	st = ctl_connect(s, err, sizeof(err));
+	if (st != SESSION_OK)
+		fail(s, st, "reconnecting for the accepted test sessions: %s", err);
+	return true;
+}
 
 static void ctl_readable(struct session *s)
 {
@@ -731,6 +903,8 @@ static void ctl_readable(struct session *s)
 				close_io(s, &s->ctl);
 				return;
 			}
+			if (retry_accepted(s, "the server reset the control connection"))
+				return;
 			return fail(s, errno_status(err), "control connection, waiting for %s: %s",
 				    state_names[s->state], strerror(err));
 		}
@@ -745,6 +919,8 @@ static void ctl_readable(struct session *s)
 				close_io(s, &s->ctl);
 				return;
 			}
+			if (retry_accepted(s, "the server closed the control connection"))
+				return;
 			return fail(s, SESSION_ERR_CLOSED, "server closed the control connection while we waited for %s",
 				    state_names[s->state]);
 		}
@@ -797,10 +973,11 @@ static void connected(struct session *s)
 	memset(&local, 0, sizeof(local));
 	if (getsockname(s->ctl.fd, (struct sockaddr *)&local, &len) < 0)
 		return fail(s, SESSION_ERR_LOCAL, "control connection: getsockname: %s", strerror(errno));
-	if (open_test_socket(s, &local) < 0)
+	/* a reconnection (retry_accepted) keeps the test sockets it has */
+	if (s->test.fd < 0 && open_test_socket(s, &local) < 0)
 		return fail(s, SESSION_ERR_LOCAL, "cannot open the test socket (see log)");
 	for (unsigned i = 0; i < s->nkids; i++)
-		if (open_test_socket(s->kids[i], &local) < 0)
+		if (!s->kids[i]->refused && s->kids[i]->test.fd < 0 && open_test_socket(s->kids[i], &local) < 0)
 			return fail(s, SESSION_ERR_LOCAL, "cannot open a test socket (see log)");
 	expect(s, ST_GREETING, WIRE_GREETING_LEN);
 	wk_mod_io(s->wk, &s->ctl, EPOLLIN);
@@ -889,6 +1066,8 @@ static void read_txstamps(struct session *s)
 		uint32_t seq;
 		int64_t t1u;
 
+		if (rx.port_unreach)
+			s->info.port_unreach++;
 		if (!rx.txstamp || !rx.ts_kernel)
 			continue;
 		if (s->txring[rx.txid & 63].id != rx.txid) {
@@ -930,8 +1109,16 @@ static void test_cb(struct wk_io *io, uint32_t events)
 	uint8_t buf[WIRE_TEST_MAX_LEN + 1];
 	struct tsock_rx rx;
 
-	if (events & (EPOLLERR | EPOLLPRI))
+	if (events & (EPOLLERR | EPOLLPRI)) {
 		read_txstamps(s);
+		if (s->info.port_unreach && s->p.mode != SESSION_CONTROL && s->state == ST_TESTING &&
+		    s->rx_ok == 0) {
+			char a[INET6_ADDRSTRLEN];
+
+			return fail(s, SESSION_ERR_REFUSED, "nothing listening (ICMP port unreachable) at %s port %u",
+				    tsock_addr_str(&s->p.server, a, sizeof(a)), tsock_addr_port(&s->p.server));
+		}
+	}
 	/* a budget per wake-up (the socket is level-triggered: the rest comes at
 	 * the next one): a flood of datagrams, foreign or not, cannot keep the
 	 * worker here while the other sessions' send timers come due */
@@ -943,8 +1130,10 @@ static void test_cb(struct wk_io *io, uint32_t events)
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 				return;
-			/* ICMP errors surface here (port unreachable): not fatal */
-			LOG_RL(LOGL_WARN, 10, "test socket: %m");
+			/* ICMP errors surface here too; a port unreachable is counted
+			 * from the error queue (read_txstamps) */
+			if (errno != ECONNREFUSED)
+				LOG_RL(LOGL_WARN, 10, "test socket: %m");
 			continue;
 		}
 		if (!from_reflector(s, &rx)) {
@@ -1036,13 +1225,14 @@ static void end_all(struct session *s)
 
 	if (s->ctl.fd >= 0) {
 		if (s->info.ctl_ext & WIRE_MODE_INDIV_SESSION) {
-			struct wire_n_sessions m = { .cmd = WIRE_CMD_STOP_N_SESSIONS, .n = 1 + s->nkids };
+			struct wire_n_sessions m = { .cmd = WIRE_CMD_STOP_N_SESSIONS };
 
 			for (unsigned i = 0; i <= s->nkids; i++)
-				memcpy(m.sids[i], stream_of(s, i)->info.sid, 16);
+				if (!stream_of(s, i)->refused)
+					memcpy(m.sids[m.n++], stream_of(s, i)->info.sid, 16);
 			len = wire_encode_n_sessions(out, sizeof(out), &m);
 		} else {
-			struct wire_stop_sessions st = { .accept = 0, .nsessions = 1 + s->nkids };
+			struct wire_stop_sessions st = { .accept = 0, .nsessions = s->naccepted };
 
 			len = wire_encode_stop_sessions(out, &st);
 		}
@@ -1103,6 +1293,8 @@ static void step_timer_cb(struct wk_timer *t)
 		 */
 		if (s->test.fd >= 0)
 			test_cb(&s->test, EPOLLIN | EPOLLPRI);
+		if (s->state == ST_DONE)
+			return; /* test_cb ended it (nothing listening) */
 		if (s->parent) {
 			finish(s);  /* a kid: its parent holds the control connection */
 			return;
@@ -1259,41 +1451,13 @@ struct session *session_start(struct worker *wk, const struct session_params *p)
 		return s;
 	}
 
-	s->ctl.fd = socket(p->server.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (s->ctl.fd < 0) {
-		fail_later(s, SESSION_ERR_LOCAL, "control socket: %s", strerror(errno));
-		return s;
-	}
 	{
-		int one = 1;
+		char err[sizeof(s->info.error)];
+		enum session_status st = ctl_connect(s, err, sizeof(err));
 
-		setsockopt(s->ctl.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (st != SESSION_OK)
+			fail_later(s, st, "%s", err);
 	}
-	if (p->local.ss_family != AF_UNSPEC) {
-		struct sockaddr_storage l = p->local;
-
-		tsock_addr_set_port(&l, 0);
-		if (bind(s->ctl.fd, (struct sockaddr *)&l, tsock_addr_len(&l)) < 0) {
-			fail_later(s, SESSION_ERR_LOCAL, "cannot bind to the source address: %s", strerror(errno));
-			return s;
-		}
-	}
-	s->state = ST_CONNECTING;
-	if (connect(s->ctl.fd, (const struct sockaddr *)&p->server, tsock_addr_len(&p->server)) < 0 &&
-	    errno != EINPROGRESS) {
-		int err = errno;
-		char a[INET6_ADDRSTRLEN];
-
-		fail_later(s, errno_status(err), "cannot connect to %s port %u: %s",
-			   tsock_addr_str(&p->server, a, sizeof(a)), tsock_addr_port(&p->server),
-			   strerror(err));
-		return s;
-	}
-	if (wk_add_io(wk, &s->ctl, EPOLLOUT) < 0) {
-		fail_later(s, SESSION_ERR_LOCAL, "cannot watch the control socket");
-		return s;
-	}
-	wk_timer_arm(wk, &s->step_timer, ntptime_now() + p->ctl_timeout);
 	return s;
 }
 

@@ -82,6 +82,91 @@ const char *tsock_addr_str(const struct sockaddr_storage *ss, char *buf, size_t 
 	return buf;
 }
 
+/* One reverse lookup, shared by the caller and the thread: the last one out frees it. */
+struct tsock_name_job {
+	struct sockaddr_storage addr;
+	char host[NI_MAXHOST];
+	int rc;
+	bool done;
+	atomic_int refs;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+};
+
+static void tsock_name_put(struct tsock_name_job *j)
+{
+	if (atomic_fetch_sub(&j->refs, 1) != 1)
+		return;
+	pthread_cond_destroy(&j->cv);
+	pthread_mutex_destroy(&j->mu);
+	free(j);
+}
+
+static void *tsock_name_thread(void *arg)
+{
+	struct tsock_name_job *j = arg;
+	char host[NI_MAXHOST];
+	int rc = getnameinfo((const struct sockaddr *)&j->addr, tsock_addr_len(&j->addr), host,
+			     sizeof(host), NULL, 0, NI_NAMEREQD);
+
+	pthread_mutex_lock(&j->mu);
+	j->rc = rc;
+	if (rc == 0)
+		memcpy(j->host, host, sizeof(host));
+	j->done = true;
+	pthread_cond_signal(&j->cv);
+	pthread_mutex_unlock(&j->mu);
+	tsock_name_put(j);
+	return NULL;
+}
+
+const char *tsock_addr_name(const struct sockaddr_storage *ss, int timeout_ms, char *buf, size_t len)
+{
+	struct tsock_name_job *j = calloc(1, sizeof(*j));
+	pthread_condattr_t ca;
+	pthread_attr_t ta;
+	pthread_t th;
+	struct timespec until;
+	int started;
+
+	tsock_addr_str(ss, buf, len);
+	if (!j)
+		return buf;
+	j->addr = *ss;
+	tsock_addr_unmap(&j->addr);
+	atomic_init(&j->refs, 2);
+	pthread_mutex_init(&j->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&j->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_attr_init(&ta);
+	pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
+	started = pthread_create(&th, &ta, tsock_name_thread, j) == 0;
+	pthread_attr_destroy(&ta);
+	if (!started) {
+		atomic_store(&j->refs, 1);
+		tsock_name_put(j);
+		return buf;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&j->mu);
+	while (!j->done)
+		if (pthread_cond_timedwait(&j->cv, &j->mu, &until) == ETIMEDOUT)
+			break;
+	if (j->done && j->rc == 0)
+		snprintf(buf, len, "%s", j->host);
+	pthread_mutex_unlock(&j->mu);
+	tsock_name_put(j);
+	return buf;
+}
+
 int tsock_resolve(const char *spec, int family, uint16_t default_port,
 		  struct sockaddr_storage *out, char *host, size_t hostlen,
 		  char *err, size_t errlen)
@@ -336,6 +421,9 @@ void tsock_parse_cmsg(struct msghdr *msg, struct tsock_rx *rx)
 			if (ee.ee_errno == ENOMSG && ee.ee_origin == SO_EE_ORIGIN_TIMESTAMPING) {
 				rx->txstamp = true;
 				rx->txid = ee.ee_data;
+			} else if (ee.ee_errno == ECONNREFUSED &&
+				   (ee.ee_origin == SO_EE_ORIGIN_ICMP || ee.ee_origin == SO_EE_ORIGIN_ICMP6)) {
+				rx->port_unreach = true;
 			}
 		} else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL && dlen >= sizeof(int)) {
 			memcpy(&v, d, sizeof(v));
@@ -385,7 +473,20 @@ static void rx_reset(struct tsock_rx *rx, int64_t now, socklen_t fromlen)
 	rx->dst_level = 0;
 	rx->txstamp = false;
 	rx->ts_hw = false;
+	rx->port_unreach = false;
 	rx->fromlen = fromlen;
+}
+
+void tsock_set_recverr(int fd)
+{
+	int one = 1, domain = AF_INET;
+	socklen_t dl = sizeof(domain);
+
+	getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &dl);
+	if (setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one)) < 0 && domain == AF_INET)
+		LOG_RL(LOGL_DEBUG, 60, "IP_RECVERR: %m");
+	if (domain == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof(one)) < 0)
+		LOG_RL(LOGL_DEBUG, 60, "IPV6_RECVERR: %m");
 }
 
 ssize_t tsock_recv(int fd, void *buf, size_t cap, struct tsock_rx *rx)
