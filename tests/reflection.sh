@@ -165,6 +165,16 @@ done
 verdict $st "TOS 0x88/0x89/0x8a/0x8b/0xb8 in, over IPv4 and IPv6: DSCP and ECT returned as received, CE (0x8b) answered as ECT(0) (0x8a)" "$TMP/e0x8b.json.check" "$TMP/e60x8b.json.check"
 stop_responder
 
+# a dual-stack light socket ([::]): IPv4 senders arrive v4-mapped, their replies take IP_TOS
+start_responder --light '[::]:0' --workers 1
+LD=$(grep "reflector on \[::\]" "$TMP/resp.log" | head -1 | sed 's/.*\]:\([0-9]*\).*/\1/')
+$RS send 127.0.0.1 "$LD" --sender 9 --count 2 --tos 0x8b >"$TMP/ds4.json" 2>&1
+$RS send ::1 "$LD" --sender 9 --count 2 --tos 0x89 --stamp >"$TMP/ds6.json" 2>&1
+check_json "$TMP/ds4.json" "assert [(r['tos'], r['rseq']) for r in s[0]['replies']] == [(0x8a, 9), (0x8a, 10)], s" &&
+	check_json "$TMP/ds6.json" "assert [(r['tos'], r['rseq']) for r in s[0]['replies']] == [(0x89, 9), (0x89, 10)], s"
+verdict $? "dual-stack light socket [::]: an IPv4 sender (TOS 0x8b -> 0x8a) and an IPv6 one (0x89 -> 0x89)" "$TMP/ds4.json.check" "$TMP/ds6.json.check"
+stop_responder
+
 start_responder --listen 127.0.0.1:0 --light 127.0.0.1:0 --light '[::1]:0' --workers 1 --reflect-dscp EF
 "$BIN" ping -c 5 -i 0.01 --mode light -D AF41 -M "127.0.0.1:$L4" >"$TMP/f1.out" 2>&1
 $RS send ::1 "$L6" --sender 0 --count 2 --tos 0x8b >"$TMP/f2.json" 2>&1
