@@ -35,8 +35,17 @@
  * (token buckets in a fixed table per worker).  Both are lookups in tables
  * the worker refreshes every 10 s, never a syscall per packet.
  *
- * A reflection is never larger than the packet it answers: it is written in
- * place over the received packet.  Optional impairments (loss, delay, jitter,
+ * A reflection is written in place over the received packet (the buffers
+ * have room for the largest).  On light ports it is never larger than the
+ * packet it answers (a forged source must not gain an amplifier), unless
+ * --pad-short asks for 41 octets; a control session answers its control
+ * peer only, so its short packets are padded to the reflection size, as
+ * twampd does.  Light/STAMP reflections return the sender's Sequence Number
+ * (RFC 8762 stateless mode) or, with --stateful, count per sender in a
+ * fixed table per worker (seqmap); control sessions count per session (RFC
+ * 5357 section 4.2.1).  Light/STAMP replies carry the DSCP received (or
+ * --reflect-dscp) through a control message per datagram; control sessions
+ * keep their Type-P DSCP on the socket.  Optional impairments (loss, delay, jitter,
  * duplication, reordering) draw from a seeded generator per worker, for tests
  * and benchmarks; delayed packets wait in a pool of slots preallocated at
  * start, so reflecting never allocates.
@@ -81,7 +90,12 @@ struct refl_config {
 	uint32_t extensions;           /* extension bits offered (REFL_EXTENSIONS by default) */
 	const struct refl_key *keys;   /* KeyID -> secret; copied by responder_start() */
 	size_t nkeys;
-	bool pad_short;                /* answer sender packets shorter than 41 octets with 41 */
+	bool pad_short;                /* light: answer sender packets shorter than 41 octets with 41
+					  (control sessions always do) */
+	bool stateful;                 /* light/STAMP: Sequence Numbers per sender (RFC 8762 4.3) */
+	unsigned stateful_entries;     /* senders remembered per worker (0: REFL_STATEFUL_ENTRIES) */
+	bool reflect_dscp_set;         /* light/STAMP: reflect with reflect_dscp, not the DSCP received */
+	uint8_t reflect_dscp;
 	int nworkers;
 	struct refl_impair imp;
 	unsigned impair_slots;         /* delayed packets in flight per worker */
@@ -96,6 +110,9 @@ struct refl_config {
  */
 #define REFL_RATE_LIMIT 1000
 #define REFL_RATE_BURST 1000
+
+/* --stateful: senders per worker (48 octets each, allocated at start) */
+#define REFL_STATEFUL_ENTRIES 16384
 
 /* What the responder implements of the extension bits: RFC 5938, 6038 and 7750. */
 #define REFL_EXTENSIONS (WIRE_MODE_INDIV_SESSION | WIRE_MODE_REFLECT_OCTETS | WIRE_MODE_SYMMETRICAL | \
@@ -120,6 +137,7 @@ struct refl_counters {
 	uint64_t conn_refused;       /* connections closed at once: --max-connections / --max-conn-per-client */
 	uint64_t looped;             /* dropped: from a reflector port of this host (loop guard) */
 	uint64_t rate_limited;       /* light/STAMP packets not answered: over --rate-limit */
+	uint64_t seq_evicted;        /* --stateful: an active sender's counter dropped, the table full */
 };
 
 struct responder;

@@ -1,7 +1,8 @@
 /*
  * rng: splitmix64, the one small seedable generator of the project (send
- * spacing, padding, impairments, SIDs, and the tests' random inputs).  Not
- * for secrets: those come from crypto_random().
+ * spacing, padding, impairments, and the tests' random inputs).  Not for
+ * secrets (crypto_random()) nor for what must differ between runs and
+ * threads, such as the SIDs' random octets (getrandom()).
  */
 #ifndef RNG_H
 #define RNG_H

@@ -97,6 +97,12 @@ int tsock_send(int fd, const void *buf, size_t len, const struct sockaddr *to, s
  * used, as a connected sender expects.  Falls back to tsock_send().
  */
 int tsock_reply(int fd, const void *buf, size_t len, const struct tsock_rx *rx);
+/*
+ * The same with the DS field octet (DSCP << 2 | ECN) of this one datagram
+ * given as a control message (IP_TOS / IPV6_TCLASS, by the peer's family):
+ * no setsockopt per packet.  tos < 0: the socket's setting.
+ */
+int tsock_reply_tos(int fd, const void *buf, size_t len, const struct tsock_rx *rx, int tos);
 
 /*
  * Batched reception and replies (recvmmsg / sendmmsg) for the reflectors.
@@ -128,6 +134,8 @@ int tsock_recv_batch(int fd, struct tsock_batch *b);
 uint8_t *tsock_batch_msg(struct tsock_batch *b, unsigned i, size_t *len, const struct tsock_rx **rx);
 /* Queue datagram i's buffer, len octets of it, as the reply to datagram i. */
 void tsock_batch_reply(struct tsock_batch *b, unsigned i, size_t len);
+/* ... leaving with the DS field octet tos (as tsock_reply_tos; < 0: the socket's). */
+void tsock_batch_reply_tos(struct tsock_batch *b, unsigned i, size_t len, int tos);
 unsigned tsock_batch_nreplies(const struct tsock_batch *b);
 /* Queued reply k (in queueing order): its buffer and length, to stamp or seal before sending. */
 uint8_t *tsock_batch_reply_buf(struct tsock_batch *b, unsigned k, size_t *len);

@@ -561,6 +561,12 @@ static int cmd_ping(int argc, char **argv)
 	}
 	if (p.mode == SESSION_STAMP && !p.ssid)
 		p.ssid = 1;
+	if (p.mode == SESSION_LIGHT && p.padding != SESSION_PADDING_DEFAULT &&
+	    WIRE_TEST_SENDER_LEN + p.padding < WIRE_TEST_REFLECT_LEN)
+		fprintf(stderr, "twamp-client ping: warning: -s %u makes %u-octet light test packets, shorter "
+			"than the %d-octet reflection: a reflector may drop them (ours does, unless run with "
+			"--pad-short) or answer them padded\n", p.padding, WIRE_TEST_SENDER_LEN + p.padding,
+			WIRE_TEST_REFLECT_LEN);
 	if (p.nstreams > 1 && p.mode != SESSION_CONTROL) {
 		fprintf(stderr, "twamp-client ping: several DSCPs need TWAMP-Control (--mode control): "
 			"light and STAMP have no control connection to share\n");
@@ -745,9 +751,23 @@ static void usage_responder(FILE *f)
 		"                         dscp-ecn (RFC 7750), individual (RFC 5938),\n"
 		"                         reflect-octets and symmetrical (RFC 6038),\n"
 		"                         comma-separated, or none\n"
-		"  --pad-short            answer test packets shorter than 41 octets (twampy's\n"
-		"                         default) with 41 octets; off: they are dropped, because a\n"
-		"                         reflection must never be larger than what it answers\n"
+		"  --pad-short            light/STAMP ports: answer test packets shorter than 41\n"
+		"                         octets (twampy's default, ping -s 0) with 41 octets; off:\n"
+		"                         they are dropped (counted as malformed), because a light\n"
+		"                         port answers any source and a larger reflection would\n"
+		"                         amplify.  Control-mode sessions always answer them\n"
+		"                         padded to the reflection size, as twampd does\n"
+		"  --stateful             light/STAMP: the reflector's Sequence Number counts per\n"
+		"                         sender (address, port, STAMP SSID) from 0 (RFC 8762\n"
+		"                         stateful mode); a sender idle for --refwait starts again\n"
+		"                         from 0; 16384 senders per worker, the longest idle one\n"
+		"                         evicted when full (counted).  Default: stateless, the\n"
+		"                         sender's own Sequence Number is returned\n"
+		"  --reflect-dscp DSCP    light/STAMP: reflect with this DSCP (0-63 or a name: BE,\n"
+		"                         CSn, AFxy, EF, VA) instead of the DSCP received.  Either\n"
+		"                         way the ECN field received is returned, except CE, which\n"
+		"                         is answered as ECT(0).  Control-mode sessions use the\n"
+		"                         DSCP of their request (Type-P)\n"
 		"  --rate-limit PPS[:BURST]  light/STAMP reflections per second to one source\n"
 		"                         address, BURST of them at once (default 1000:1000, a\n"
 		"                         hundred sessions at 10 packets/s); past it packets are\n"
@@ -825,6 +845,8 @@ static int cmd_responder(int argc, char **argv)
 		{ "debug", no_argument, NULL, 'G' },
 		{ "hw-timestamps", required_argument, NULL, 'H' },
 		{ "rate-limit", required_argument, NULL, 'Z' },
+		{ "stateful", no_argument, NULL, 'S' },
+		{ "reflect-dscp", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -912,6 +934,18 @@ static int cmd_responder(int argc, char **argv)
 		case 'p':
 			c.pad_short = true;
 			break;
+		case 'S':
+			c.stateful = true;
+			break;
+		case 'D': {
+			int dscp = parse_dscp(optarg);
+
+			if (dscp < 0)
+				goto bad_opt;
+			c.reflect_dscp_set = true;
+			c.reflect_dscp = (uint8_t)dscp;
+			break;
+		}
 		case 'X':
 			if (parse_extensions(optarg, &c.extensions) < 0) {
 				fprintf(stderr, "twamp-client responder: --extensions %s: use dscp-ecn, "
@@ -1057,6 +1091,17 @@ static int cmd_responder(int argc, char **argv)
 		log_info("light/STAMP reflector on [%s]:%u", tsock_addr_str(&c.light[i], a, sizeof(a)),
 			 responder_light_port(r, i));
 	}
+	if (c.nlight) {
+		char dscp[32];
+
+		if (c.reflect_dscp_set)
+			snprintf(dscp, sizeof(dscp), "DSCP %u", c.reflect_dscp);
+		else
+			snprintf(dscp, sizeof(dscp), "the DSCP received");
+		log_info("light/STAMP reflections: %s Sequence Numbers, %s, packets shorter than 41 "
+			 "octets %s", c.stateful ? "per-sender (--stateful)" : "the sender's (stateless)", dscp,
+			 c.pad_short ? "padded (--pad-short)" : "dropped");
+	}
 	if (c.rate_limit)
 		log_info("%d worker(s), test ports %s, light/STAMP rate limit %u/s (burst %u) per source "
 			 "address and worker", c.nworkers, c.port_lo ? "from the range" : "any free port",
@@ -1070,13 +1115,15 @@ static int cmd_responder(int argc, char **argv)
 	log_info("stopping on signal %d: %llu connections, %llu sessions (%llu refused), %llu test "
 		 "packets received, %llu reflected, %llu dropped by --loss, %llu malformed, %llu from "
 		 "foreign addresses, %llu before start, %llu connections refused by the limits, %llu "
-		 "from reflector ports of this host (loop guard), %llu over --rate-limit",
+		 "from reflector ports of this host (loop guard), %llu over --rate-limit, %llu "
+		 "--stateful senders evicted",
 		 sig, (unsigned long long)k.connections, (unsigned long long)k.sessions,
 		 (unsigned long long)k.refused, (unsigned long long)k.rx,
 		 (unsigned long long)k.reflected, (unsigned long long)k.dropped_loss,
 		 (unsigned long long)k.malformed, (unsigned long long)k.foreign,
 		 (unsigned long long)k.early, (unsigned long long)k.conn_refused,
-		 (unsigned long long)k.looped, (unsigned long long)k.rate_limited);
+		 (unsigned long long)k.looped, (unsigned long long)k.rate_limited,
+		 (unsigned long long)k.seq_evicted);
 	return 0;
 bad_opt:
 	for (const struct option *o = longopts; o->name; o++)

@@ -1179,11 +1179,15 @@ Test(responder_interop, twping_open_ipv6, .timeout = TEST_TIMEOUT)
 	responder_replay(&o, AF_INET6);
 }
 
-/* twampy's 14-octet test packets: a reflection must never be larger. */
-Test(responder_interop, twampy_short_packets_not_answered, .timeout = TEST_TIMEOUT)
+/*
+ * twampy's 14-octet test packets in a control session: answered with 41
+ * octets, as twampd did in the capture (the control peer asked for them),
+ * with the Type-P DSCP of the request (0) although twampy's carry TOS 0x88.
+ */
+Test(responder_interop, twampy_short_packets_padded, .timeout = TEST_TIMEOUT)
 {
 	struct replay_opts o = { .file = CAP_TWAMPY, .ctl_port = PORT_TWAMPY, .send_tos = 0x88,
-				 .want_tos = -1, .want_len = 0, .stop_nsessions = 0 };
+				 .want_tos = 0, .want_len = 41, .stop_nsessions = 0 };
 
 	responder_replay(&o, AF_INET);
 }
@@ -1222,8 +1226,8 @@ Test(responder_interop, two_workers, .timeout = TEST_TIMEOUT)
 		  .want_len = 41, .stop_nsessions = 1 },
 		{ .file = CAP_AF41, .ctl_port = PORT_OPEN, .send_tos = 0x88, .want_tos = 0x88,
 		  .want_len = 78, .stop_nsessions = 1 },
-		{ .file = CAP_TWAMPY, .ctl_port = PORT_TWAMPY, .send_tos = 0x88, .want_tos = -1,
-		  .want_len = 0, .stop_nsessions = 0 },
+		{ .file = CAP_TWAMPY, .ctl_port = PORT_TWAMPY, .send_tos = 0x88, .want_tos = 0,
+		  .want_len = 41, .stop_nsessions = 0 },
 	};
 	struct refl_config cfg;
 	struct responder *r;
@@ -1238,9 +1242,119 @@ Test(responder_interop, two_workers, .timeout = TEST_TIMEOUT)
 	responder_counters(r, &k);
 	cr_assert_eq(k.connections, 6);
 	cr_assert_eq(k.sessions, 6);
-	cr_assert_eq(k.reflected, 40);
-	cr_assert_eq(k.malformed, 20);
+	cr_assert_eq(k.reflected, 60);
+	cr_assert_eq(k.malformed, 0);
 	responder_stop(r);
+}
+
+/*
+ * twampy's TWAMP-light sender packets (14 octets, TOS 0x88, Sequence Numbers
+ * 0..9), exactly as captured, to our light port from two senders at once:
+ * interleaved, sender A sending its ten packets `rounds` times.  Each
+ * reflection is checked like a control session's, with the Sequence Number
+ * and TOS the mode gives.
+ */
+struct light_opts {
+	bool pad_short, stateful;
+	int rounds;               /* of sender A; sender B sends once */
+	bool answered;
+};
+
+static void light_replay(const struct light_opts *o)
+{
+	struct refl_config cfg;
+	struct responder *r;
+	struct refl_counters base;
+	struct pcap_file pf;
+	const struct pcap_frame *fr, *pk[10];
+	struct sockaddr_storage refl;
+	struct dgram d;
+	size_t pos = 0, n = 0;
+	uint16_t pa, pb;
+	int a, b;
+	uint32_t sent = 0;
+
+	cr_assert_eq(pcap_load(DATA_DIR CAP_LIGHT, &pf), 0);
+	while (n < 10 && (fr = pcap_next_udp(&pf, &pos, 20000, 20001)))
+		pk[n++] = fr;
+	cr_assert_eq(n, 10, "the capture holds ten sender packets");
+	for (size_t i = 0; i < n; i++) {
+		cr_assert_eq(pk[i]->payload_len, WIRE_TEST_SENDER_LEN, "twampy's sender packets are 14 octets");
+		cr_assert_eq(pk[i]->tos, 0x88);
+	}
+	refl_config_default(&cfg);
+	cfg.nlisten = 0;
+	addr_make(&cfg.light[0], AF_INET, NULL, 0);
+	cfg.nlight = 1;
+	cfg.pad_short = o->pad_short;
+	cfg.stateful = o->stateful;
+	r = responder_start(&cfg);
+	cr_assert_not_null(r);
+	addr_make(&refl, AF_INET, NULL, responder_light_port(r, 0));
+	responder_counters(r, &base);
+	a = udp_open(AF_INET, NULL, pk[0]->tos, &pa);
+	b = udp_open(AF_INET, NULL, pk[0]->tos, &pb);
+	cr_assert(a >= 0 && b >= 0);
+	for (int round = 0; round < o->rounds; round++) {
+		for (size_t i = 0; i < n; i++) {
+			int fds[2] = { a, b };
+
+			for (int k = 0; k < (round == 0 ? 2 : 1); k++) {
+				/* A: stateful counts on over its rounds; stateless returns twampy's 0..9 */
+				uint32_t want_seq = o->stateful && k == 0 ? (uint32_t)(round * 10 + (int)i)
+									  : (uint32_t)i;
+
+				cr_assert_eq(sendto(fds[k], pk[i]->payload, pk[i]->payload_len, 0,
+						    (struct sockaddr *)&refl, addr_len(&refl)),
+					     (ssize_t)pk[i]->payload_len);
+				sent++;
+				if (!o->answered)
+					continue;
+				cr_assert_eq(udp_recv(fds[k], &d, IO_MS), 1, "sender %c packet %zu not reflected",
+					     "AB"[k], i);
+				check_reflection(&d, pk[i]->payload, pk[i]->payload_len, WIRE_TEST_REFLECT_LEN,
+						 want_seq, &refl, pk[i]->tos);
+			}
+		}
+	}
+	COUNTER_IS(r, base, rx, sent);
+	if (!o->answered) {
+		cr_assert_eq(udp_recv(a, &d, NO_ANSWER_MS), 0, "a %zu-octet reflection answered", d.len);
+		cr_assert_eq(udp_recv(b, &d, NO_ANSWER_MS), 0, "a %zu-octet reflection answered", d.len);
+		COUNTER_IS(r, base, malformed, sent);
+		COUNTER_IS(r, base, reflected, 0);
+	} else {
+		COUNTER_IS(r, base, reflected, sent);
+		COUNTER_IS(r, base, malformed, 0);
+	}
+	close(a);
+	close(b);
+	responder_stop(r);
+	pcap_free(&pf);
+}
+
+/* Without --pad-short a light port never answers with more than it got. */
+Test(responder_interop, twampy_light_short_dropped, .timeout = TEST_TIMEOUT)
+{
+	struct light_opts o = { .rounds = 1, .answered = false };
+
+	light_replay(&o);
+}
+
+/* --pad-short: 41 octets, the sender's own Sequence Number, the TOS received. */
+Test(responder_interop, twampy_light_pad_short_stateless, .timeout = TEST_TIMEOUT)
+{
+	struct light_opts o = { .pad_short = true, .rounds = 2, .answered = true };
+
+	light_replay(&o);
+}
+
+/* --stateful: each sender counts from 0 on its own (A: 0..19 over two rounds, B: 0..9). */
+Test(responder_interop, twampy_light_pad_short_stateful, .timeout = TEST_TIMEOUT)
+{
+	struct light_opts o = { .pad_short = true, .stateful = true, .rounds = 2, .answered = true };
+
+	light_replay(&o);
 }
 
 /* ---- 3. misbehaving clients ------------------------------------------- */

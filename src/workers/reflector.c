@@ -28,6 +28,7 @@
 #include "tsock.h"
 #include "wire.h"
 #include "rng.h"
+#include "seqmap.h"
 #include "worker.h"
 
 #define CONN_MAX_SESSIONS 64     /* array size; the limit is cfg.max_per_conn */
@@ -75,6 +76,7 @@ struct slot {
 	struct slot *next_free;
 	struct rtest *rt;
 	struct tsock_rx to;
+	int tos;                       /* DS field octet of the reflection, -1: the socket's */
 	size_t len;
 	uint8_t buf[SLOT_BUF];
 };
@@ -140,11 +142,13 @@ struct rworker {
 	uint8_t *reg_cache;            /* 65536 REG_*: a local port is another responder's reflector */
 	int reg_fd;                    /* AF_UNIX datagram socket the look-ups connect with */
 	struct rl_entry *rl;           /* RL_ENTRIES, when the rate limit is on */
+	struct seqmap *seqs;           /* --stateful: light/STAMP Sequence Numbers per sender */
 	int64_t mono;                  /* CLOCK_MONOTONIC of the batch being reflected */
 	struct {
 		_Atomic uint64_t connections, sessions, refused, rx, reflected, dropped_loss,
 			duplicated, reordered, malformed, foreign, early, slots_full,
-			protocol_errors, dscp_seen, denied, conn_refused, looped, rate_limited;
+			protocol_errors, dscp_seen, denied, conn_refused, looped, rate_limited,
+			seq_evicted;
 	} c;
 };
 
@@ -538,7 +542,7 @@ static void rtest_close(struct rtest *rt)
 
 /* A prepared reflection: stamp T3 as late as possible and send. */
 static void emit(struct rworker *rw, struct rtest *rt, uint8_t *buf, size_t len,
-		 const struct tsock_rx *to)
+		 const struct tsock_rx *to, int tos)
 {
 	if (rt->sealed) {
 		wire_reflect_stamp_auth(buf, ntptime_now());
@@ -549,7 +553,7 @@ static void emit(struct rworker *rw, struct rtest *rt, uint8_t *buf, size_t len,
 	} else {
 		wire_reflect_stamp(buf, ntptime_now());
 	}
-	if (tsock_reply(rt->io.fd, buf, len, to) < 0)
+	if (tsock_reply_tos(rt->io.fd, buf, len, to, tos) < 0)
 		LOG_RL(LOGL_WARN, 10, "reflection not sent: %m");
 	else
 		COUNT(rw, reflected);
@@ -574,13 +578,13 @@ static void slot_cb(struct wk_timer *t)
 	struct rworker *rw = sl->rt->rw;
 
 	if (!sl->rt->dead)
-		emit(rw, sl->rt, sl->buf, sl->len, &sl->to);
+		emit(rw, sl->rt, sl->buf, sl->len, &sl->to, sl->tos);
 	slot_release(rw, sl);
 }
 
 /* Put a reflection in the impairment pool, due at `due`.  NULL when the pool is empty. */
 static struct slot *slot_queue(struct rworker *rw, struct rtest *rt, const uint8_t *buf, size_t len,
-			       const struct tsock_rx *to, int64_t due)
+			       const struct tsock_rx *to, int tos, int64_t due)
 {
 	struct slot *sl = rw->free_slots;
 
@@ -589,6 +593,7 @@ static struct slot *slot_queue(struct rworker *rw, struct rtest *rt, const uint8
 	rw->free_slots = sl->next_free;
 	sl->rt = rt;
 	sl->to = *to;
+	sl->tos = tos;
 	sl->len = len;
 	memcpy(sl->buf, buf, len);
 	rt->pending++;
@@ -612,7 +617,7 @@ static int64_t impair_delay(struct rworker *rw)
 }
 
 static void reflect_impaired(struct rworker *rw, struct rtest *rt, uint8_t *buf, size_t len,
-			     int64_t t2, const struct tsock_rx *to)
+			     int64_t t2, const struct tsock_rx *to, int tos)
 {
 	const struct refl_impair *imp = &rw->r->cfg.imp;
 	int64_t due = t2;
@@ -622,10 +627,10 @@ static void reflect_impaired(struct rworker *rw, struct rtest *rt, uint8_t *buf,
 	if (copies == 2)
 		COUNT(rw, duplicated);
 	for (int i = 0; i < copies; i++) {
-		sl = slot_queue(rw, rt, buf, len, to, due + i);
+		sl = slot_queue(rw, rt, buf, len, to, tos, due + i);
 		if (!sl) {
 			COUNT(rw, slots_full);
-			emit(rw, rt, buf, len, to);
+			emit(rw, rt, buf, len, to, tos);
 		}
 	}
 	/* a packet held back by --reorder leaves right after this one */
@@ -671,6 +676,47 @@ static enum wire_test_fmt guess_fmt(const uint8_t *buf, size_t len)
 }
 
 /*
+ * The shortest sender packet answered at its own size: the session's
+ * reflection header (41 octets, 42 with RFC 7750 DSCP and ECN monitoring),
+ * on light sockets 41 (TWAMP Light) or 44 (STAMP).
+ */
+static size_t short_limit(const struct rtest *rt, enum wire_test_fmt fmt)
+{
+	struct wire_test_layout l;
+
+	if (!rt->conn)
+		return wire_test_min_sender_len(fmt);
+	wire_test_layout(false, rt->ext, &l);
+	return l.refl_hdr;
+}
+
+/*
+ * The DS field of a light/STAMP reflection: the DSCP received (or
+ * --reflect-dscp), and the ECN field received except that CE is answered
+ * as ECT(0): a mark of congestion on the way in is not one on the way back.
+ * -1 (the socket's, 0) when the kernel did not say what arrived.
+ */
+static int reply_tos(const struct refl_config *cfg, int rx_tos)
+{
+	int ecn;
+
+	if (rx_tos < 0)
+		return cfg->reflect_dscp_set ? cfg->reflect_dscp << 2 : -1;
+	ecn = rx_tos & 3;
+	if (ecn == 3)
+		ecn = 2;
+	return (cfg->reflect_dscp_set ? cfg->reflect_dscp << 2 : rx_tos & 0xfc) | ecn;
+}
+
+static uint32_t seq_evictions(const struct seqmap *m)
+{
+	struct seqmap_stats st;
+
+	seqmap_stats(m, &st);
+	return (uint32_t)st.evicted;
+}
+
+/*
  * Datagram i of the worker's batch, received on rt: check it, write the
  * reflection over it and queue it for sending (or hand it to the
  * impairment pool).  Everything that drops a packet returns early.
@@ -685,6 +731,7 @@ static void reflect_one(struct rworker *rw, struct rtest *rt, unsigned i, uint64
 	size_t len;
 	uint8_t *buf = tsock_batch_msg(rw->batch, i, &len, &rx);
 	uint8_t key[16];
+	int tos;
 
 	if (!addr_key(&rx->from, key))
 		return;
@@ -736,12 +783,10 @@ static void reflect_one(struct rworker *rw, struct rtest *rt, unsigned i, uint64
 	fmt = rt->conn ? WIRE_TEST_OPEN : guess_fmt(buf, len);
 	if (rt->sealed) {
 		/* authenticated/encrypted: the answer has a 112-octet base */
-		if (len < WIRE_TEST_AUTH_REFLECT_LEN) {
+		if (len < WIRE_TEST_AUTH_SENDER_LEN) {
 			COUNT(rw, malformed);
-			LOG_RL(LOGL_WARN, 10,
-			       "dropped a %zu-octet test packet: an authenticated or encrypted "
-			       "reflection needs %d octets (senders pad to it)",
-			       len, WIRE_TEST_AUTH_REFLECT_LEN);
+			LOG_RL(LOGL_WARN, 10, "dropped a %zu-octet test packet: an authenticated or "
+			       "encrypted sender packet has %d octets at least", len, WIRE_TEST_AUTH_SENDER_LEN);
 			return;
 		}
 		if (ctlchan_test_open(&rt->tt, CTLCHAN_PKT_SENDER, buf, len) < 0 ||
@@ -750,16 +795,33 @@ static void reflect_one(struct rworker *rw, struct rtest *rt, unsigned i, uint64
 			LOG_RL(LOGL_WARN, 10, "dropped a test packet with a bad HMAC");
 			return;
 		}
-	} else if (len < wire_test_min_sender_len(fmt)) {
-		if (cfg->pad_short && rt->conn && len >= WIRE_TEST_SENDER_LEN) {
-			memset(buf + len, 0, WIRE_TEST_REFLECT_LEN - len);
-			len = WIRE_TEST_REFLECT_LEN;
+		/* shorter than the reflection (a sender without padding): answered padded, as twampd does */
+		if (len < WIRE_TEST_AUTH_REFLECT_LEN) {
+			memset(buf + len, 0, WIRE_TEST_AUTH_REFLECT_LEN - len);
+			len = WIRE_TEST_AUTH_REFLECT_LEN;
+		}
+	} else if (len < short_limit(rt, fmt)) {
+		size_t need = short_limit(rt, fmt);
+
+		/*
+		 * A control session answers only its control peer, so padding its
+		 * short packets (as twampd does: 41 octets for twping -s 0) amplifies
+		 * nothing toward a stranger.  A light port answers any source: there
+		 * a reflection larger than the packet needs --pad-short.
+		 */
+		if ((rt->conn || cfg->pad_short) && len >= WIRE_TEST_SENDER_LEN) {
+			memset(buf + len, 0, need - len);
+			len = need;
 		} else {
 			COUNT(rw, malformed);
-			LOG_RL(LOGL_WARN, 10,
-			       "dropped a %zu-octet test packet: a reflection must not be larger than "
-			       "the packet it answers (senders pad to %zu octets)",
-			       len, wire_test_min_sender_len(fmt));
+			if (len >= WIRE_TEST_SENDER_LEN)
+				LOG_RL(LOGL_WARN, 10,
+				       "dropped a %zu-octet light test packet: its reflection would be larger "
+				       "(%zu octets; senders pad to it, or run the responder with --pad-short)",
+				       len, need);
+			else
+				LOG_RL(LOGL_WARN, 10, "dropped a %zu-octet test packet: shorter than a sender "
+				       "header (%d octets)", len, WIRE_TEST_SENDER_LEN);
 			return;
 		}
 	}
@@ -773,9 +835,22 @@ static void reflect_one(struct rworker *rw, struct rtest *rt, unsigned i, uint64
 		return;
 	}
 	memset(&r, 0, sizeof(r));
-	r.seq = rt->rseq++;
-	r.errest = rw->clk.errest;
 	r.ssid = fmt == WIRE_TEST_STAMP ? snd.ssid : 0;
+	if (rt->conn) {
+		/* RFC 5357 section 4.2.1: the session's own counter (one rtest per session) */
+		r.seq = rt->rseq++;
+	} else if (rw->seqs) {
+		/* RFC 8762 section 4.3, stateful: a counter per sender and SSID (TWAMP Light: SSID 0) */
+		uint32_t before = seq_evictions(rw->seqs);
+
+		r.seq = seqmap_next(rw->seqs, key, tsock_addr_port(&rx->from), r.ssid, rw->mono);
+		if (seq_evictions(rw->seqs) != before)
+			COUNT(rw, seq_evicted);
+	} else {
+		/* RFC 8762 section 4.3, stateless: the sender's own Sequence Number */
+		r.seq = snd.seq;
+	}
+	r.errest = rw->clk.errest;
 	r.rx_ts = tsock_rx_time(rx);
 	if (rw->r->impair)
 		r.rx_ts += impair_delay(rw);
@@ -788,16 +863,17 @@ static void reflect_one(struct rworker *rw, struct rtest *rt, unsigned i, uint64
 			rtest_follow_ecn(rt, rx->tos & 3);
 	}
 	if (!(rt->sealed ? wire_reflect_prepare_auth(buf, len, &r) : wire_reflect_prepare(buf, len, fmt, &r))) {
-		/* e.g. 41 octets where DSCP and ECN monitoring needs 42 */
 		COUNT(rw, malformed);
 		LOG_RL(LOGL_WARN, 10, "dropped a %zu-octet test packet: too short for the session's "
 		       "reflection format", len);
 		return;
 	}
+	/* light/STAMP: the DS field of the reply per datagram; control sessions: their Type-P */
+	tos = rt->conn ? -1 : reply_tos(cfg, rx->tos);
 	if (rw->r->impair)
-		reflect_impaired(rw, rt, buf, len, r.rx_ts, rx);
+		reflect_impaired(rw, rt, buf, len, r.rx_ts, rx, tos);
 	else
-		tsock_batch_reply(rw->batch, i, len);
+		tsock_batch_reply_tos(rw->batch, i, len, tos);
 }
 
 /*
@@ -857,8 +933,8 @@ static void rtest_cb(struct wk_io *io, uint32_t events)
 			continue;
 		}
 		atomic_fetch_add_explicit(&rw->c.rx, (uint64_t)n, memory_order_relaxed);
-		if (rw->rl && !rt->conn) {
-			/* the rate limit's clock: once per batch (vDSO, no syscall) */
+		if ((rw->rl || rw->seqs) && !rt->conn) {
+			/* the rate limit's and --stateful's clock: once per batch (vDSO, no syscall) */
 			clock_gettime(CLOCK_MONOTONIC, &ts);
 			rw->mono = ntptime_from_timespec(&ts);
 		}
@@ -995,18 +1071,47 @@ static void conn_expect(struct rconn *c, size_t need)
 		conn_arm_timer(c);
 }
 
-static void make_sid(struct rworker *rw, const struct sockaddr_storage *local, uint8_t sid[16])
+/*
+ * len octets from getrandom(): 0, or -1 (errno set) when the kernel gives
+ * none.  Interrupted or short reads are resumed.
+ */
+static int random_octets(uint8_t *p, size_t len)
+{
+	while (len) {
+		ssize_t n = getrandom(p, len, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * The SID (RFC 4656 section 3.5): the receiver's address, an NTP timestamp
+ * and 4 random octets.  These come from the kernel, not from the workers'
+ * seeded generators (whose streams are shifted copies of each other, and
+ * repeat with --seed): 0, or -1 when there are none to be had.
+ */
+static int make_sid(const struct sockaddr_storage *local, uint8_t sid[16])
 {
 	uint64_t ntp = ntptime_to_ntp(ntptime_now());
-	uint32_t rnd = (uint32_t)rng_next(&rw->rng);
 
+	if (random_octets(sid + 12, 4) < 0)
+		return -1;
 	if (local->ss_family == AF_INET6)
 		memcpy(sid, &((const struct sockaddr_in6 *)local)->sin6_addr.s6_addr[12], 4);
 	else
 		memcpy(sid, &((const struct sockaddr_in *)local)->sin_addr, 4);
 	for (int i = 0; i < 8; i++)
 		sid[4 + i] = (uint8_t)(ntp >> (56 - 8 * i));
-	memcpy(sid + 12, &rnd, 4);
+	return 0;
 }
 
 static void handle_request(struct rconn *c)
@@ -1066,8 +1171,13 @@ static void handle_request(struct rconn *c)
 			as.accept = WIRE_ACCEPT_TEMPORARY_LIMIT;
 		}
 	}
+	if (as.accept == WIRE_ACCEPT_OK && make_sid(&c->local, as.sid) < 0) {
+		LOG_RL(LOGL_ERR, 10, "session refused: no random octets for its SID (getrandom: %m)");
+		rtest_close(rt);
+		account_release(rw->r, &c->peer);
+		as.accept = WIRE_ACCEPT_INTERNAL;
+	}
 	if (as.accept == WIRE_ACCEPT_OK) {
-		make_sid(rw, &c->local, as.sid);
 		memcpy(rt->sid, as.sid, sizeof(rt->sid));
 		if (ctlchan_test_sealed(c->ch.mode)) {
 			struct ctlchan_test_keys k;
@@ -1667,6 +1777,7 @@ static void rworker_cleanup(struct rworker *rw)
 	tsock_batch_free(rw->batch);
 	free(rw->reg_cache);
 	free(rw->rl);
+	seqmap_free(rw->seqs);
 	if (rw->reg_fd >= 0)
 		close(rw->reg_fd);
 }
@@ -1774,6 +1885,19 @@ struct responder *responder_start(const struct refl_config *cfg)
 			if (!rw->rl)
 				goto fail;
 		}
+		if (cfg->stateful && cfg->nlight) {
+			uint64_t hkey;
+
+			if (random_octets((uint8_t *)&hkey, sizeof(hkey)) < 0)
+				hkey = rng_next(&rw->rng);
+			/* an idle sender is forgotten after REFWAIT, the idle time of a control session */
+			rw->seqs = seqmap_new(cfg->stateful_entries ? cfg->stateful_entries : REFL_STATEFUL_ENTRIES,
+					      cfg->refwait, hkey);
+			if (!rw->seqs) {
+				log_err("cannot allocate the --stateful table");
+				goto fail;
+			}
+		}
 		wk_timer_init(&rw->clk_timer, clk_cb);
 		wk_timer_arm(rw->wk, &rw->clk_timer, ntptime_now() + 10 * NS_PER_SEC);
 		if (r->impair) {
@@ -1870,6 +1994,7 @@ void responder_counters(const struct responder *r, struct refl_counters *o)
 		SUM(conn_refused);
 		SUM(looped);
 		SUM(rate_limited);
+		SUM(seq_evicted);
 #undef SUM
 		o->dscp_seen |= atomic_load_explicit(&rw->c.dscp_seen, memory_order_relaxed);
 	}

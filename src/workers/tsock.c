@@ -527,20 +527,24 @@ int tsock_send(int fd, const void *buf, size_t len, const struct sockaddr *to, s
 	return 0;
 }
 
-/* Space for the one control message of a reply: its source address. */
-#define PKTINFO_SPACE CMSG_SPACE(sizeof(struct in6_pktinfo))
+/* Space for the control messages of a reply: its source address, its DS field. */
+#define REPLY_CTL_SPACE (CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(int)))
 
 /*
- * Write into ctl (PKTINFO_SPACE octets, cmsghdr-aligned) the IP_PKTINFO or
- * IPV6_PKTINFO that makes a reply leave from rx->dst; its length, 0 when the
- * destination of the datagram is unknown.
+ * Write into ctl (REPLY_CTL_SPACE octets, cmsghdr-aligned) the control
+ * messages of a reply to rx: the IP_PKTINFO or IPV6_PKTINFO that makes it
+ * leave from rx->dst (when known), and with tos >= 0 the IP_TOS or
+ * IPV6_TCLASS octet of this one datagram (the socket's own setting stays as
+ * it is).  IPv4 peers of a dual-stack socket take the IPv4 forms.  Returns the
+ * length, 0 when there is nothing to say.
  */
-static size_t put_pktinfo(const struct tsock_rx *rx, char *ctl)
+static size_t put_reply_cmsg(const struct tsock_rx *rx, int tos, char *ctl)
 {
-	struct msghdr msg = { .msg_control = ctl, .msg_controllen = PKTINFO_SPACE };
+	struct msghdr msg = { .msg_control = ctl, .msg_controllen = REPLY_CTL_SPACE };
 	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	size_t len = 0;
 
-	memset(ctl, 0, PKTINFO_SPACE);
+	memset(ctl, 0, REPLY_CTL_SPACE);
 	if (rx->dst_level == IPPROTO_IP) {
 		struct in_pktinfo pi = { .ipi_spec_dst = ((const struct sockaddr_in *)&rx->dst)->sin_addr };
 
@@ -548,24 +552,39 @@ static size_t put_pktinfo(const struct tsock_rx *rx, char *ctl)
 		c->cmsg_type = IP_PKTINFO;
 		c->cmsg_len = CMSG_LEN(sizeof(pi));
 		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-		return CMSG_SPACE(sizeof(pi));
-	}
-	if (rx->dst_level == IPPROTO_IPV6) {
+		len = CMSG_SPACE(sizeof(pi));
+	} else if (rx->dst_level == IPPROTO_IPV6) {
 		struct in6_pktinfo pi = { .ipi6_addr = ((const struct sockaddr_in6 *)&rx->dst)->sin6_addr };
 
 		c->cmsg_level = IPPROTO_IPV6;
 		c->cmsg_type = IPV6_PKTINFO;
 		c->cmsg_len = CMSG_LEN(sizeof(pi));
 		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-		return CMSG_SPACE(sizeof(pi));
+		len = CMSG_SPACE(sizeof(pi));
 	}
-	return 0;
+	if (tos >= 0) {
+		struct sockaddr_in6 s6;
+		bool v4 = rx->from.ss_family == AF_INET;
+		int v = tos & 0xff;
+
+		if (rx->from.ss_family == AF_INET6) {
+			memcpy(&s6, &rx->from, sizeof(s6));
+			v4 = IN6_IS_ADDR_V4MAPPED(&s6.sin6_addr);
+		}
+		c = (struct cmsghdr *)(ctl + len);
+		c->cmsg_level = v4 ? IPPROTO_IP : IPPROTO_IPV6;
+		c->cmsg_type = v4 ? IP_TOS : IPV6_TCLASS;
+		c->cmsg_len = CMSG_LEN(sizeof(v));
+		memcpy(CMSG_DATA(c), &v, sizeof(v));
+		len += CMSG_SPACE(sizeof(v));
+	}
+	return len;
 }
 
-int tsock_reply(int fd, const void *buf, size_t len, const struct tsock_rx *rx)
+int tsock_reply_tos(int fd, const void *buf, size_t len, const struct tsock_rx *rx, int tos)
 {
 	union {
-		char buf[PKTINFO_SPACE];
+		char buf[REPLY_CTL_SPACE];
 		struct cmsghdr align;
 	} ctl;
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
@@ -575,7 +594,7 @@ int tsock_reply(int fd, const void *buf, size_t len, const struct tsock_rx *rx)
 	};
 	ssize_t n;
 
-	msg.msg_controllen = put_pktinfo(rx, ctl.buf);
+	msg.msg_controllen = put_reply_cmsg(rx, tos, ctl.buf);
 	if (msg.msg_controllen)
 		msg.msg_control = ctl.buf;
 	n = sendmsg(fd, &msg, MSG_DONTWAIT);
@@ -586,6 +605,11 @@ int tsock_reply(int fd, const void *buf, size_t len, const struct tsock_rx *rx)
 		return -1;
 	}
 	return 0;
+}
+
+int tsock_reply(int fd, const void *buf, size_t len, const struct tsock_rx *rx)
+{
+	return tsock_reply_tos(fd, buf, len, rx, -1);
 }
 
 /* ---- batches: recvmmsg / sendmmsg ---------------------------------------- */
@@ -599,7 +623,7 @@ union rctl {
 };
 
 union sctl {
-	char buf[PKTINFO_SPACE];
+	char buf[REPLY_CTL_SPACE];
 	struct cmsghdr align;
 };
 
@@ -618,6 +642,7 @@ struct tsock_batch {
 	/* replies, in queueing order */
 	unsigned *reply_of;       /* the datagram each answers (its buffer, its addresses) */
 	size_t *reply_len;        /* 0: cancelled */
+	int *reply_tos;           /* DS field octet of the reply, -1: the socket's */
 	struct mmsghdr *smsg;
 	struct iovec *siov;
 	union sctl *sctl;
@@ -635,6 +660,7 @@ void tsock_batch_free(struct tsock_batch *b)
 	free(b->len);
 	free(b->reply_of);
 	free(b->reply_len);
+	free(b->reply_tos);
 	free(b->smsg);
 	free(b->siov);
 	free(b->sctl);
@@ -657,11 +683,12 @@ struct tsock_batch *tsock_batch_new(unsigned cap, size_t bufsize)
 	b->len = calloc(cap, sizeof(*b->len));
 	b->reply_of = calloc(cap, sizeof(*b->reply_of));
 	b->reply_len = calloc(cap, sizeof(*b->reply_len));
+	b->reply_tos = calloc(cap, sizeof(*b->reply_tos));
 	b->smsg = calloc(cap, sizeof(*b->smsg));
 	b->siov = calloc(cap, sizeof(*b->siov));
 	b->sctl = calloc(cap, sizeof(*b->sctl));
 	if (!b->data || !b->rmsg || !b->riov || !b->rctl || !b->rx || !b->len || !b->reply_of ||
-	    !b->reply_len || !b->smsg || !b->siov || !b->sctl)
+	    !b->reply_len || !b->reply_tos || !b->smsg || !b->siov || !b->sctl)
 		goto fail;
 	/* what the kernel never changes is set once */
 	for (unsigned i = 0; i < cap; i++) {
@@ -731,13 +758,19 @@ uint8_t *tsock_batch_msg(struct tsock_batch *b, unsigned i, size_t *len, const s
 	return b->data + (size_t)i * b->bufsize;
 }
 
-void tsock_batch_reply(struct tsock_batch *b, unsigned i, size_t len)
+void tsock_batch_reply_tos(struct tsock_batch *b, unsigned i, size_t len, int tos)
 {
 	if (i >= b->nrx || b->nreply >= b->cap || !len || len > b->bufsize)
 		return;
 	b->reply_of[b->nreply] = i;
 	b->reply_len[b->nreply] = len;
+	b->reply_tos[b->nreply] = tos;
 	b->nreply++;
+}
+
+void tsock_batch_reply(struct tsock_batch *b, unsigned i, size_t len)
+{
+	tsock_batch_reply_tos(b, i, len, -1);
 }
 
 unsigned tsock_batch_nreplies(const struct tsock_batch *b)
@@ -774,7 +807,7 @@ unsigned tsock_send_batch(int fd, struct tsock_batch *b, unsigned *failed)
 		b->siov[m].iov_len = b->reply_len[k];
 		h->msg_name = (void *)&rx->from;
 		h->msg_namelen = rx->fromlen;
-		cl = put_pktinfo(rx, b->sctl[m].buf);
+		cl = put_reply_cmsg(rx, b->reply_tos[k], b->sctl[m].buf);
 		h->msg_control = cl ? b->sctl[m].buf : NULL;
 		h->msg_controllen = cl;
 		h->msg_flags = 0;
