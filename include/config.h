@@ -147,6 +147,12 @@ struct config {
  * Thread-safe: no static state.
  */
 int config_load(const char *dir, struct config **out, struct config_errors *errs);
+/*
+ * The same, without the targets file: DIR's global config (and, generation
+ * 2, local_config.json) alone, ntargets 0.  For a first start whose only
+ * file names the ConfigSource the targets are to come from.
+ */
+int config_load_global(const char *dir, struct config **out, struct config_errors *errs);
 void config_free(struct config *c);
 void config_errors_clear(struct config_errors *errs);
 

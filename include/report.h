@@ -23,6 +23,13 @@ struct report {
 void report_text(FILE *f, const struct report *r);
 void report_machine(FILE *f, const struct report *r);
 void report_json(FILE *f, const struct report *r);
+/*
+ * ping --json when there is no session to report: one line, the object
+ * {"error": ERROR, "reason": REASON}.  ERROR is a short class ("usage",
+ * "unreachable", a session status such as "connection refused"), REASON the
+ * line also printed on stderr.
+ */
+void report_json_error(FILE *f, const char *error, const char *reason);
 /* One line per packet with its four timestamps in ns (-R), in sequence order. */
 void report_raw(FILE *f, const struct report *r);
 /* One line per packet, in sequence order. */

@@ -35,6 +35,7 @@
 #include "ctlchan.h"
 #include "fsutil.h"
 #include "keyfile.h"
+#include "log.h"
 #include "wire.h"
 
 #define GLOBAL2 "global_config.json"
@@ -1388,8 +1389,8 @@ static void merge_identical(struct loader *ld, struct config *c)
 		target_free(&c->targets[i]);
 	}
 	if (dropped > DUP_WARN_MAX)
-		warning(ld, "Targets", "%zu more entries identical to an earlier one: measured once",
-			dropped - DUP_WARN_MAX);
+		warning(ld, "Targets", "%zu more entr%s identical to an earlier one: measured once",
+			dropped - DUP_WARN_MAX, dropped - DUP_WARN_MAX == 1 ? "y" : "ies");
 	c->ntargets = kept;
 	free(by_key);
 	free(first);
@@ -1472,7 +1473,8 @@ static char *path_join(struct loader *ld, const char *dir, const char *name)
 	return p;
 }
 
-int config_load(const char *dir, struct config **out, struct config_errors *errs)
+/* global_only: the targets file is neither read nor required (config_load_global) */
+static int load(const char *dir, struct config **out, struct config_errors *errs, bool global_only)
 {
 	struct loader ld = { .errs = errs, .file = dir, .dir = dir };
 	char *g1 = NULL, *t1 = NULL, *g2 = NULL, *t2 = NULL, *l2 = NULL;
@@ -1519,7 +1521,7 @@ int config_load(const char *dir, struct config **out, struct config_errors *errs
 		c->global_path = g2;
 		c->targets_path = t2;
 		g2 = t2 = NULL;
-	} else if (hg1 || ht1) {
+	} else if (hg1 || (ht1 && !global_only)) {
 		c->generation = 1;
 		gname = GLOBAL1;
 		tname = TARGETS1;
@@ -1540,7 +1542,9 @@ int config_load(const char *dir, struct config **out, struct config_errors *errs
 			parse_global(&ld, gj, c);
 	}
 	ld.file = tname;
-	if (!(c->generation == 2 ? ht2 : ht1)) {
+	if (global_only) {
+		/* the targets come later (from ConfigSource) */
+	} else if (!(c->generation == 2 ? ht2 : ht1)) {
 		problem(&ld, NULL, "missing (%s is present)", gname);
 	} else {
 		tj = read_json(&ld, c->targets_path, false);
@@ -1570,6 +1574,16 @@ out:
 	}
 	*out = c;
 	return 0;
+}
+
+int config_load(const char *dir, struct config **out, struct config_errors *errs)
+{
+	return load(dir, out, errs, false);
+}
+
+int config_load_global(const char *dir, struct config **out, struct config_errors *errs)
+{
+	return load(dir, out, errs, true);
 }
 
 void config_free(struct config *c)

@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 #include <string.h>
 
+#include "log.h"
 #include "ntptime.h"
 #include "tsock.h"
 #include "wire.h"
@@ -123,10 +124,10 @@ void report_text(FILE *f, const struct report *r)
 	if (!s->sync && s->received)
 		fprintf(f, "clocks: not synchronized (one-way times are unreliable)\n");
 	if (r->info->malformed)
-		fprintf(f, "%u malformed reflections dropped\n", r->info->malformed);
+		fprintf(f, "%u malformed reflection%s dropped\n", r->info->malformed, log_s(r->info->malformed));
 	if (r->info->foreign)
-		fprintf(f, "%u datagrams from other addresses or ports than the reflector's dropped\n",
-			r->info->foreign);
+		fprintf(f, "%u datagram%s from other addresses or ports than the reflector's dropped\n",
+			r->info->foreign, log_s(r->info->foreign));
 }
 
 static void m_dist(FILE *f, const char *suffix, const struct stats_dist *d)
@@ -307,6 +308,16 @@ void report_json(FILE *f, const struct report *r)
 	json_object_object_add(o, "timestamp_source_rx",
 			       json_object_new_string(in->hw_rx ? "hw" : in->kernel_rx ? "kernel" : "user"));
 	json_object_object_add(o, "timestamps_rejected", json_object_new_int((int)in->ts_rejected));
+	fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+}
+
+void report_json_error(FILE *f, const char *error, const char *reason)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "error", json_object_new_string(error));
+	json_object_object_add(o, "reason", json_object_new_string(reason));
 	fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
 }

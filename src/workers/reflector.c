@@ -277,8 +277,8 @@ static int conn_account_take(struct responder *r, const struct sockaddr_storage 
 	if (!e) {
 		rc = -1;
 	} else if (e->conns >= r->cfg.max_conns_per_client) {
-		LOG_RL(LOGL_WARN, 10, "connection from %s refused: it has %u control connections "
-		       "(--max-conn-per-client)", tsock_addr_str(peer, a, sizeof(a)), e->conns);
+		LOG_RL(LOGL_WARN, 10, "connection from %s refused: it has %u control connection%s "
+		       "(--max-conn-per-client)", tsock_addr_str(peer, a, sizeof(a)), e->conns, log_s(e->conns));
 		rc = -1;
 	} else {
 		e->conns++;
@@ -324,8 +324,8 @@ static int account_take(struct responder *r, const struct sockaddr_storage *peer
 	} else if (e->sessions >= r->cfg.max_per_client) {
 		char a[INET6_ADDRSTRLEN];
 
-		LOG_RL(LOGL_WARN, 10, "session refused: client %s has %u sessions (the per-client limit)",
-		       tsock_addr_str(peer, a, sizeof(a)), e->sessions);
+		LOG_RL(LOGL_WARN, 10, "session refused: client %s has %u session%s (the per-client limit)",
+		       tsock_addr_str(peer, a, sizeof(a)), e->sessions, log_s(e->sessions));
 		rc = WIRE_ACCEPT_TEMPORARY_LIMIT;
 	} else {
 		e->sessions++;
@@ -1036,8 +1036,9 @@ static void handle_request(struct rconn *c)
 	} else if (c->ntests >= (int)cfg->max_per_conn) {
 		char a[INET6_ADDRSTRLEN];
 
-		LOG_RL(LOGL_WARN, 10, "session refused: the connection from %s has %d sessions "
-		       "(--max-per-connection)", tsock_addr_str(&c->peer, a, sizeof(a)), c->ntests);
+		LOG_RL(LOGL_WARN, 10, "session refused: the connection from %s has %d session%s "
+		       "(--max-per-connection)", tsock_addr_str(&c->peer, a, sizeof(a)), c->ntests,
+		       log_s((uint64_t)c->ntests));
 		as.accept = WIRE_ACCEPT_PERMANENT_LIMIT;
 	} else {
 		as.accept = (uint8_t)account_take(rw->r, &c->peer);
