@@ -9,8 +9,10 @@
  *
  * Validation is table-driven and complete: config_load() reports every
  * problem (file, key, reason), not just the first, and returns nothing
- * partial.  Unknown keys are ignored (the central side may add keys); a
- * known key of the wrong JSON type is an error.  For an optional key, JSON
+ * partial.  Unknown keys are ignored (the central side may add keys) with a
+ * warning naming the nearest known key when it looks like a slip
+ * ("Intervall": did you mean "Interval"?); a known key of the wrong JSON
+ * type is an error.  For an optional key, JSON
  * null or an empty string means "not given" (the default applies, strings
  * stay NULL).  Numbers may be written as JSON numbers or numeric strings.  A loaded struct config is never modified: the daemon publishes it
  * through RCU and frees it after a grace period.  Pure: no threads, no

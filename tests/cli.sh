@@ -125,6 +125,18 @@ echo '{ "Targets": [ { "IP": "127.0.0.1", "DSCP": 99 } ] }' >"$TMP/one/targets_l
 [ $rc -eq 1 ] && grep -q "(1 problem, listed above)" "$TMP/out" && ok "run: '(1 problem, listed above)'" ||
 	ko "run: '(1 problem, listed above)' (rc $rc)"
 
+# --- misspelt keys: a warning naming the nearest known key, exit 0 -------------------
+mkdir -p "$TMP/typo"
+echo '{ "Probe": { "PacketCount": 2, "Interval": 0.01, "LossTimeout": 0.2, "Workers": 1 } }' >"$TMP/typo/global_config.json"
+echo '{ "Targets": [ { "IP": "127.0.0.1", "DSCP": 0, "Port": 9, "Intervall": 1 } ] }' >"$TMP/typo/targets_list.json"
+"$BIN" check-config "$TMP/typo" >"$TMP/out" 2>&1; rc=$?
+[ $rc -eq 0 ] && grep -qxF 'warning: targets_list.json: Targets[0]: unknown key "Intervall" (did you mean "Interval"?)' "$TMP/out" &&
+	grep -q "^OK: " "$TMP/out" && ok "check-config: \"Intervall\": a warning naming \"Interval\", exit 0" ||
+	ko "check-config: unknown key warning (rc $rc)"
+timeout -k 5 30 "$BIN" run --data-dir "$TMP/typo" --once >/dev/null 2>"$TMP/out"; rc=$?
+[ "$(grep -c 'unknown key "Intervall" (did you mean "Interval"?)' "$TMP/out")" = 1 ] &&
+	ok "run: the same warning, logged once for the load" || ko "run: unknown key warning once (rc $rc)"
+
 # --- a live responder --------------------------------------------------------
 start_responder --listen 127.0.0.1:0 --listen '[::1]:0' --light 127.0.0.1:0 --light '[::1]:0' --workers 2 || exit 1
 P4=$(port_of "TWAMP server on \[127.0.0.1\]")
