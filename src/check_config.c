@@ -25,7 +25,8 @@ static void usage(FILE *f)
 		"[+ local_config.json], or twamp_global_config.json + twamp_targets_list.json)\n"
 		"and print every problem found, one per line.\n"
 		"\n"
-		"Warnings (identical targets, measured once) do not make it invalid.\n"
+		"Warnings (identical targets, measured once; unknown keys, with the nearest\n"
+		"known one: did you mean \"Interval\"?) do not make it invalid.\n"
 		"\n"
 		"Exit status: 0 valid, 1 invalid, 2 usage error.\n");
 }

@@ -300,7 +300,7 @@ static void usage_ping(FILE *f)
 		"  -v                one line per packet, then the summary\n"
 		"  -R                raw: one line per packet with T1 T2 T3 T4 in ns, then the summary\n"
 		"  -M                twping's machine-readable output (keys SENT, LOST, MIN ...)\n"
-		"  --json            one JSON object\n"
+		"  --json            one JSON object; a failure: {\"error\": ..., \"reason\": ...}\n"
 		"  -q                no summary (useful with -v)\n"
 		"  --debug           debug logging on stderr\n"
 		"  -h, --help        this text\n"
@@ -1126,8 +1126,8 @@ static void usage_bench(FILE *f)
 		"  -h, --help          this text\n"
 		"\n"
 		"Exit status: 0 when the ramp ran (whatever stopped it), 1 when not one\n"
-		"reflection came back, even late, or an output file could not be written, 2 on\n"
-		"a usage error.\n");
+		"reflection came back, even late, or an output file could not be written (they\n"
+		"are checked before the ramp starts), 2 on a usage error.\n");
 }
 
 static int parse_pos_double(const char *s, double *out)
