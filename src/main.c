@@ -1017,8 +1017,8 @@ static int cmd_responder(int argc, char **argv)
 				 nofile, room, c.max_sessions, 2UL * c.max_sessions + 64);
 		else
 			log_info("descriptors: RLIMIT_NOFILE %lu, room for about %lu concurrent sessions "
-				 "with a control connection each (up to %d sessions can share one)",
-				 nofile, room, c.max_per_conn);
+				 "with a control connection each (up to %d session%s can share one)",
+				 nofile, room, c.max_per_conn, log_s(c.max_per_conn));
 	}
 	/* the workers inherit a blocked set; this thread waits for the signal */
 	sigemptyset(&set);

@@ -125,6 +125,11 @@ echo '{ "Targets": [ { "IP": "127.0.0.1", "DSCP": 99 } ] }' >"$TMP/one/targets_l
 [ $rc -eq 1 ] && grep -q "(1 problem, listed above)" "$TMP/out" && ok "run: '(1 problem, listed above)'" ||
 	ko "run: '(1 problem, listed above)' (rc $rc)"
 
+start_responder --listen 127.0.0.1:0 --max-per-connection 1 --workers 1 || exit 1
+stop_responder
+grep -q "(up to 1 session can share one)" "$TMP/resp.log" && grep -q "stopping on signal 15: 0 connections, 0 sessions" "$TMP/resp.log" &&
+	ok "responder: '1 session', '0 connections'" || { cp "$TMP/resp.log" "$TMP/out"; ko "responder: plurals"; }
+
 # --- misspelt keys: a warning naming the nearest known key, exit 0 -------------------
 mkdir -p "$TMP/typo"
 echo '{ "Probe": { "PacketCount": 2, "Interval": 0.01, "LossTimeout": 0.2, "Workers": 1 } }' >"$TMP/typo/global_config.json"

@@ -268,8 +268,9 @@ static int conn_account_take(struct responder *r, const struct sockaddr_storage 
 
 	if (atomic_fetch_add(&r->conns, 1) >= r->cfg.max_conns) {
 		atomic_fetch_sub(&r->conns, 1);
-		LOG_RL(LOGL_WARN, 10, "connection from %s refused: the limit of %u control connections is "
-		       "reached (--max-connections)", tsock_addr_str(peer, a, sizeof(a)), r->cfg.max_conns);
+		LOG_RL(LOGL_WARN, 10, "connection from %s refused: the limit of %u control connection%s is "
+		       "reached (--max-connections)", tsock_addr_str(peer, a, sizeof(a)), r->cfg.max_conns,
+		       log_s(r->cfg.max_conns));
 		return -1;
 	}
 	pthread_mutex_lock(&r->clients_lock);
@@ -313,8 +314,8 @@ static int account_take(struct responder *r, const struct sockaddr_storage *peer
 
 	if (atomic_fetch_add(&r->sessions, 1) >= r->cfg.max_sessions) {
 		atomic_fetch_sub(&r->sessions, 1);
-		LOG_RL(LOGL_WARN, 10, "session refused: the limit of %u sessions is reached",
-		       r->cfg.max_sessions);
+		LOG_RL(LOGL_WARN, 10, "session refused: the limit of %u session%s is reached",
+		       r->cfg.max_sessions, log_s(r->cfg.max_sessions));
 		return WIRE_ACCEPT_TEMPORARY_LIMIT;
 	}
 	pthread_mutex_lock(&r->clients_lock);
