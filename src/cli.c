@@ -21,12 +21,11 @@ void cli_getopt_problem(char *buf, size_t len, int opt, char *const *argv, const
 	const char *arg = optind > 0 ? argv[optind - 1] : NULL;
 	bool is_long = arg && arg[0] == '-' && arg[1] == '-' && arg[2];
 	int n = is_long ? (int)strcspn(arg, "=") : 0;
+	const struct option *named = long_by_val(longopts, optopt); /* optopt: its val */
 
 	if (opt == ':') {
-		const struct option *o = long_by_val(longopts, optopt);
-
-		if (is_long && o)
-			snprintf(buf, len, "option '--%s' needs a value", o->name);
+		if (is_long && named)
+			snprintf(buf, len, "option '--%s' needs a value", named->name);
 		else
 			snprintf(buf, len, "option '-%c' needs a value", optopt);
 	} else if (optopt == 0 && is_long) {
@@ -41,8 +40,8 @@ void cli_getopt_problem(char *buf, size_t len, int opt, char *const *argv, const
 			snprintf(buf, len, "option '%.*s' is ambiguous (--%s, ...)", n, arg, first->name);
 		else
 			snprintf(buf, len, "unknown option '%.*s'", n, arg);
-	} else if (is_long && arg[n] == '=' && long_by_val(longopts, optopt)) {
-		snprintf(buf, len, "option '%.*s' takes no value", n, arg);
+	} else if (is_long && arg[n] == '=' && named && !strncmp(named->name, arg + 2, (size_t)n - 2)) {
+		snprintf(buf, len, "option '--%s' takes no value", named->name);
 	} else if (optopt > ' ' && optopt < 127) {
 		snprintf(buf, len, "unknown option '-%c'", optopt);
 	} else {
