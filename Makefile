@@ -20,6 +20,17 @@ SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover
 endif
 
 OPT ?= -O2
+
+# The version: git describe when the checkout has a tag, else
+# VERSION_BASE+g<commit>, else VERSION_BASE, which is include/version.h's
+# TWAMP_VERSION_FALLBACK (the one place it is written).  Only
+# src/version.o sees it; a stamp file rebuilds it when the version changes.
+VERSION_BASE := $(shell sed -n 's/^\#define TWAMP_VERSION_FALLBACK "\(.*\)"$$/\1/p' include/version.h)
+ifndef VERSION
+VERSION := $(shell git describe --tags --dirty 2>/dev/null || \
+	{ c=$$(git describe --always --dirty 2>/dev/null) && echo "$(VERSION_BASE)+g$$c"; } || \
+	echo "$(VERSION_BASE)")
+endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS += -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra $(if $(WERROR),-Werror) \
@@ -50,6 +61,16 @@ test-deps:
 
 $(BIN): $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/version.stamp: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' >$@
+
+$(BUILD)/src/version.o: $(BUILD)/version.stamp
+$(BUILD)/src/version.o: CFLAGS += -DTWAMP_VERSION='"$(VERSION)"'
+
+.PHONY: FORCE
+FORCE:
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -6,8 +6,10 @@
 #       the probe daemon: on the first run, populate /config/data with the
 #       default configuration, then
 #       exec twamp-client run --data-dir /config/data [OPTIONS]
-#   ping | responder | check-config | health  ARGS...
+#   ping | responder | bench | check-config | health  ARGS...
 #       exec twamp-client COMMAND ARGS... (the responder of the demo)
+#   --version, -V, --help, -h
+#       exec twamp-client with that option
 #   anything else (sh, ls -l /config, ...)
 #       exec'd as given
 #
@@ -87,6 +89,9 @@ daemon() {
 }
 
 case "${1:-}" in
+--version | -V | --help | -h)
+	exec twamp-client "$1"
+	;;
 "" | -*)
 	daemon "$@"
 	;;
@@ -94,7 +99,7 @@ run)
 	shift
 	daemon "$@"
 	;;
-ping | responder | check-config | health)
+ping | responder | bench | check-config | health)
 	exec twamp-client "$@"
 	;;
 *)

@@ -111,6 +111,14 @@ void bench_table_row(FILE *f, const struct bench_step *s);
 void bench_summary(FILE *f, const struct bench_result *r);
 int bench_write_csv(const char *path, const struct bench_result *r);
 int bench_write_json(const char *path, const struct bench_opts *o, const struct bench_result *r);
+/*
+ * Before the ramp: every file --csv, --json and --plot will write (the plot's
+ * as bench_plot_file() names it) can be opened for writing.  A file that did
+ * not exist is created and removed again; an existing one is not truncated.
+ * 0, or -1 with "twamp-client bench: --csv PATH: cannot write: REASON" on
+ * stderr for the first that cannot.
+ */
+int bench_check_outputs(const struct bench_opts *o);
 
 /* ---- the picture (bench_plot.c) ---- */
 /*
@@ -122,6 +130,8 @@ int bench_write_json(const char *path, const struct bench_opts *o, const struct 
  */
 int bench_plot(const char *path, const struct bench_opts *o, const struct bench_result *r,
 	       char *written, size_t cap);
+/* The file bench_plot() writes for path, into written (returned). */
+const char *bench_plot_file(const char *path, char *written, size_t cap);
 /* The HTML page with the inline SVG, to f. */
 void bench_plot_html(FILE *f, const struct bench_opts *o, const struct bench_result *r);
 

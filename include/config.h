@@ -9,8 +9,10 @@
  *
  * Validation is table-driven and complete: config_load() reports every
  * problem (file, key, reason), not just the first, and returns nothing
- * partial.  Unknown keys are ignored (the central side may add keys); a
- * known key of the wrong JSON type is an error.  For an optional key, JSON
+ * partial.  Unknown keys are ignored (the central side may add keys) with a
+ * warning naming the nearest known key when it looks like a slip
+ * ("Intervall": did you mean "Interval"?); a known key of the wrong JSON
+ * type is an error.  For an optional key, JSON
  * null or an empty string means "not given" (the default applies, strings
  * stay NULL).  Numbers may be written as JSON numbers or numeric strings.  A loaded struct config is never modified: the daemon publishes it
  * through RCU and frees it after a grace period.  Pure: no threads, no
@@ -147,6 +149,12 @@ struct config {
  * Thread-safe: no static state.
  */
 int config_load(const char *dir, struct config **out, struct config_errors *errs);
+/*
+ * The same, without the targets file: DIR's global config (and, generation
+ * 2, local_config.json) alone, ntargets 0.  For a first start whose only
+ * file names the ConfigSource the targets are to come from.
+ */
+int config_load_global(const char *dir, struct config **out, struct config_errors *errs);
 void config_free(struct config *c);
 void config_errors_clear(struct config_errors *errs);
 

@@ -31,6 +31,12 @@ struct log_rl {
 	_Atomic uint64_t suppressed;
 };
 
+/* The plural ending of a count's noun: "%zu problem%s", n, log_s(n) ("1 problem", "2 problems"). */
+static inline const char *log_s(uint64_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
 /* 1 when the caller may print now (and *suppressed receives the count skipped). */
 int log_rl_allow(struct log_rl *rl, int64_t interval_ns, uint64_t *suppressed);
 

@@ -24,9 +24,14 @@ struct report {
 void report_text(FILE *f, const struct report *r);
 void report_machine(FILE *f, const struct report *r);
 void report_json(FILE *f, const struct report *r);
-/* A test session that did not run: {"dscp": N, "error": status, "reason": text}, after prefix. */
-void report_json_error(FILE *f, const char *prefix, const struct session_info *in,
-		       const struct session_params *p);
+/*
+ * ping --json when there is nothing (or, for one stream of several, nothing
+ * of this stream) to report: one line, PREFIX then the object {"dscp": DSCP,
+ * "error": ERROR, "reason": REASON}, "dscp" left out when DSCP < 0.  ERROR is
+ * a short class ("usage", "unreachable", a session status such as "connection
+ * refused"), REASON the line also printed on stderr.
+ */
+void report_json_error(FILE *f, const char *prefix, int dscp, const char *error, const char *reason);
 /* One line per packet with its four timestamps in ns (-R), in sequence order. */
 void report_raw(FILE *f, const struct report *r);
 /* One line per packet, in sequence order. */

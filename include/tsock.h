@@ -185,8 +185,18 @@ const char *tsock_addr_name(const struct sockaddr_storage *ss, int timeout_ms, c
 /*
  * Parse "HOST", "HOST:PORT", "[V6]:PORT" or "V6".  Resolves names with
  * getaddrinfo (family AF_UNSPEC, AF_INET or AF_INET6).  The host part is
- * copied into host (for display).  Returns 0 or -1 with a message in err.
+ * copied into host (for display).  Returns 0; -1 when HOST does not resolve;
+ * -2 when spec is written wrongly (brackets, port, or, with a default_port,
+ * i.e. a HOST[:PORT] argument, an unbracketed IPv6 address ending in what
+ * looks like a port: "::1:862" is refused with "did you mean [::1]:862?",
+ * "[::1:862]" is that address).  err holds the message on failure.
  */
+/*
+ * spec is an unbracketed IPv6 address whose last group is decimal, 0-65535,
+ * and whose rest is an IPv6 address too ("::1:862", "2001:db8::1:443"):
+ * probably [ADDR]:PORT written without brackets.  Pure.
+ */
+bool tsock_v6_port_suffix(const char *spec);
 int tsock_resolve(const char *spec, int family, uint16_t default_port,
 		  struct sockaddr_storage *out, char *host, size_t hostlen,
 		  char *err, size_t errlen);

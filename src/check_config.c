@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli.h"
 #include "config.h"
+#include "log.h"
 
 #define EXIT_USAGE 2
 
@@ -23,7 +25,8 @@ static void usage(FILE *f)
 		"[+ local_config.json], or twamp_global_config.json + twamp_targets_list.json)\n"
 		"and print every problem found, one per line.\n"
 		"\n"
-		"Warnings (identical targets, measured once) do not make it invalid.\n"
+		"Warnings (identical targets, measured once; unknown keys, with the nearest\n"
+		"known one: did you mean \"Interval\"?) do not make it invalid.\n"
 		"\n"
 		"Exit status: 0 valid, 1 invalid, 2 usage error.\n");
 }
@@ -47,21 +50,17 @@ int check_config_main(int argc, char **argv)
 			continue;
 		}
 		if (opts && a[0] == '-' && a[1] != '\0') {
-			fprintf(stderr, "twamp-client check-config: unknown option '%s'\n", a);
-			usage(stderr);
+			cli_usage_error("check-config", "unknown option '%s'", a);
 			return EXIT_USAGE;
 		}
 		if (dir) {
-			fprintf(stderr, "twamp-client check-config: one DIR only ('%s' and '%s')\n",
-				dir, a);
-			usage(stderr);
+			cli_usage_error("check-config", "one DIR only ('%s' and '%s')", dir, a);
 			return EXIT_USAGE;
 		}
 		dir = a;
 	}
 	if (!dir) {
-		fprintf(stderr, "twamp-client check-config: DIR missing\n");
-		usage(stderr);
+		cli_usage_error("check-config", "DIR missing");
 		return EXIT_USAGE;
 	}
 
@@ -75,8 +74,8 @@ int check_config_main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < c->warnings.n; i++)
 		fprintf(stderr, "warning: %s\n", c->warnings.lines[i]);
-	printf("OK: %s: generation %d, %zu targets, %zu destinations\n", dir, c->generation,
-	       c->ntargets, c->ndests);
+	printf("OK: %s: generation %d, %zu target%s, %zu destination%s\n", dir, c->generation,
+	       c->ntargets, log_s(c->ntargets), c->ndests, log_s(c->ndests));
 	config_free(c);
 	return 0;
 }

@@ -4,7 +4,9 @@
  * Every section is described by a key table (name, type, default, bounds,
  * where it goes in the struct), in the manner of linuxptp's config_tab, and
  * one function applies a table to a JSON object.  Keys the tables do not
- * name are ignored, since the central side may add keys for newer clients.
+ * name are ignored, since the central side may add keys for newer clients,
+ * but each gets a warning (with the nearest known key: a misspelt
+ * "Intervall" would otherwise silently mean the default).
  *
  * Nothing stops at the first problem: each one becomes a line
  * "FILE: KEY: reason" in a list kept by the loader, and the load fails at
@@ -35,6 +37,8 @@
 #include "ctlchan.h"
 #include "fsutil.h"
 #include "keyfile.h"
+#include "log.h"
+#include "strdist.h"
 #include "wire.h"
 
 #define GLOBAL2 "global_config.json"
@@ -906,6 +910,48 @@ static bool blank_value(const struct key *k, struct json_object *v)
 }
 
 /*
+ * Keys of jobj that none of names[] (n of them) spells: a warning each, naming
+ * the nearest known key when it is near enough to be a slip ("Intervall").
+ * Only a warning: the central side may add keys for newer clients.
+ */
+static void unknown_keys(struct loader *ld, struct json_object *jobj, const char *prefix,
+			 const char *const *names, size_t n)
+{
+	json_object_object_foreach(jobj, name, val) {
+		const char *near;
+		char shown[SHOW_MAX + 8];
+		size_t i;
+
+		(void)val;
+		for (i = 0; i < n && strcmp(name, names[i]) != 0; i++)
+			;
+		if (i < n)
+			continue;
+		near = strdist_closest(name, names, n);
+		if (near)
+			warning(ld, prefix, "unknown key \"%s\" (did you mean \"%s\"?)",
+				show(shown, sizeof(shown), name), near);
+		else
+			warning(ld, prefix, "unknown key \"%s\" (ignored)", show(shown, sizeof(shown), name));
+	}
+}
+
+/* unknown_keys() against a key table: names and aliases */
+static void unknown_table_keys(struct loader *ld, struct json_object *jobj, const char *prefix,
+			       const struct key *tab, size_t n)
+{
+	const char *names[3 * 32] = { 0 };
+	size_t m = 0;
+
+	for (size_t i = 0; i < n && m + 3 <= sizeof(names) / sizeof(names[0]); i++) {
+		names[m++] = tab[i].name;
+		for (int a = 0; a < 2 && tab[i].alias[a]; a++)
+			names[m++] = tab[i].alias[a];
+	}
+	unknown_keys(ld, jobj, prefix, names, m);
+}
+
+/*
  * Apply tab to jobj into obj (set_defaults() has filled it).  Bit i of *present is set when
  * key i has a value (not absent, null or blank), valid or not.
  */
@@ -913,6 +959,7 @@ static void apply_table(struct loader *ld, const struct key *tab, size_t n,
 			struct json_object *jobj, const char *prefix, void *obj, uint32_t *present)
 {
 	*present = 0;
+	unknown_table_keys(ld, jobj, prefix, tab, n);
 	for (size_t i = 0; i < n; i++) {
 		const struct key *k = &tab[i];
 		struct json_object *v = NULL;
@@ -1130,9 +1177,11 @@ static void parse_dest(struct loader *ld, struct json_object *v, const char *pre
 
 static void parse_global(struct loader *ld, struct json_object *g, struct config *c)
 {
+	static const char *const sections[] = { "ConfigSource", "Destination", "Destinations", "Probe" };
 	struct json_object *v;
 	uint32_t present;
 
+	unknown_keys(ld, g, "", sections, NKEYS(sections));
 	if (json_object_object_get_ex(g, "ConfigSource", &v) && v) {
 		if (json_object_is_type(v, json_type_object))
 			parse_source(ld, v, &c->source);
@@ -1388,8 +1437,8 @@ static void merge_identical(struct loader *ld, struct config *c)
 		target_free(&c->targets[i]);
 	}
 	if (dropped > DUP_WARN_MAX)
-		warning(ld, "Targets", "%zu more entries identical to an earlier one: measured once",
-			dropped - DUP_WARN_MAX);
+		warning(ld, "Targets", "%zu more entr%s identical to an earlier one: measured once",
+			dropped - DUP_WARN_MAX, dropped - DUP_WARN_MAX == 1 ? "y" : "ies");
 	c->ntargets = kept;
 	free(by_key);
 	free(first);
@@ -1400,6 +1449,9 @@ static void parse_targets(struct loader *ld, struct json_object *t, struct confi
 	struct json_object *arr;
 	size_t n;
 
+	static const char *const top[] = { "Targets" };
+
+	unknown_keys(ld, t, "", top, NKEYS(top));
 	if (!json_object_object_get_ex(t, "Targets", &arr)) {
 		problem(ld, "Targets", "missing");
 		return;
@@ -1472,7 +1524,8 @@ static char *path_join(struct loader *ld, const char *dir, const char *name)
 	return p;
 }
 
-int config_load(const char *dir, struct config **out, struct config_errors *errs)
+/* global_only: the targets file is neither read nor required (config_load_global) */
+static int load(const char *dir, struct config **out, struct config_errors *errs, bool global_only)
 {
 	struct loader ld = { .errs = errs, .file = dir, .dir = dir };
 	char *g1 = NULL, *t1 = NULL, *g2 = NULL, *t2 = NULL, *l2 = NULL;
@@ -1519,7 +1572,7 @@ int config_load(const char *dir, struct config **out, struct config_errors *errs
 		c->global_path = g2;
 		c->targets_path = t2;
 		g2 = t2 = NULL;
-	} else if (hg1 || ht1) {
+	} else if (hg1 || (ht1 && !global_only)) {
 		c->generation = 1;
 		gname = GLOBAL1;
 		tname = TARGETS1;
@@ -1540,7 +1593,9 @@ int config_load(const char *dir, struct config **out, struct config_errors *errs
 			parse_global(&ld, gj, c);
 	}
 	ld.file = tname;
-	if (!(c->generation == 2 ? ht2 : ht1)) {
+	if (global_only) {
+		/* the targets come later (from ConfigSource) */
+	} else if (!(c->generation == 2 ? ht2 : ht1)) {
 		problem(&ld, NULL, "missing (%s is present)", gname);
 	} else {
 		tj = read_json(&ld, c->targets_path, false);
@@ -1570,6 +1625,16 @@ out:
 	}
 	*out = c;
 	return 0;
+}
+
+int config_load(const char *dir, struct config **out, struct config_errors *errs)
+{
+	return load(dir, out, errs, false);
+}
+
+int config_load_global(const char *dir, struct config **out, struct config_errors *errs)
+{
+	return load(dir, out, errs, true);
 }
 
 void config_free(struct config *c)

@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "config.h"
 #include "cron.h"
 #include "fetch.h"
@@ -53,6 +54,9 @@ static void usage(FILE *f)
 		"there is none).  Reads the seed files (twamp_global_config.json,\n"
 		"twamp_targets_list.json) or the later ones (global_config.json,\n"
 		"targets_list.json, local_config.json); see config_example/README.md.\n"
+		"A DIR holding only the global config with a ConfigSource (a probe's first\n"
+		"day) is completed from there: downloads are retried, 1 s to 60 s apart,\n"
+		"until a valid pair is installed.\n"
 		"\n"
 		"  --data-dir DIR   configuration directory (default ./data); undelivered\n"
 		"                   records are spooled in DIR/spool\n"
@@ -147,8 +151,8 @@ static int reload(struct cfgthread *ct)
 
 	if (config_load(dir, &cfg, &errs) < 0) {
 		log_errors(&errs);
-		log_err("configuration in %s rejected (%zu problems): the previous one keeps running",
-			dir, errs.n);
+		log_err("configuration in %s rejected (%zu problem%s): the previous one keeps running",
+			dir, errs.n, log_s(errs.n));
 		config_errors_clear(&errs);
 		atomic_fetch_add(&config_errors, 1);
 		return -1;
@@ -171,8 +175,9 @@ static int reload(struct cfgthread *ct)
 	if (!ct->stop) /* the sender is stopped after this thread is told to stop */
 		sender_set_destinations(ct->sender, cfg->dests, cfg->ndests);
 	pthread_mutex_unlock(&ct->lock);
-	log_info("configuration %llu loaded from %s: %zu targets, %zu destinations",
-		 (unsigned long long)ts->generation, dir, cfg->ntargets, cfg->ndests);
+	log_info("configuration %llu loaded from %s: %zu target%s, %zu destination%s",
+		 (unsigned long long)ts->generation, dir, cfg->ntargets, log_s(cfg->ntargets), cfg->ndests,
+		 log_s(cfg->ndests));
 	return 0;
 }
 
@@ -314,6 +319,103 @@ static int cfgthread_wait_first(struct cfgthread *ct, int64_t limit, const sigse
 	}
 }
 
+static int64_t mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ntptime_from_timespec(&ts);
+}
+
+#define FIRST_BACKOFF_MIN NS_PER_SEC
+#define FIRST_BACKOFF_MAX (60 * NS_PER_SEC)
+#define FIRST_REASONS 16   /* distinct failure reasons remembered (each is logged once) */
+
+/* true the first time this reason is seen (FNV-1a of the text; a full table forgets the oldest) */
+static bool new_reason(uint64_t *seen, unsigned *n, const char *text)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (const char *p = text; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	for (unsigned i = 0; i < *n && i < FIRST_REASONS; i++)
+		if (seen[i] == h)
+			return false;
+	seen[*n % FIRST_REASONS] = h;
+	(*n)++;
+	return true;
+}
+
+/*
+ * The first start of a probe set up the original's documented way: DIR holds
+ * the global config with its ConfigSource (the config site's URL and
+ * credentials) and nothing else yet.  Download until a valid pair is
+ * installed, waiting 1 s, 2 s, 4 s ... at most 60 s (CLOCK_MONOTONIC) between
+ * attempts; each distinct reason is logged once (later attempts failing the
+ * same way only at debug level).  Every attempt first re-reads DIR, so a pair
+ * put there by hand, or a corrected ConfigSource, is taken too.
+ * 0: *out loaded; a signal number (SIGTERM/SIGINT: stop; SIGHUP retries at
+ * once); -1: DIR names no usable ConfigSource (the caller reports errs).
+ */
+static int first_config(struct cfgthread *ct, const sigset_t *set, struct config **out,
+			struct config_errors *errs)
+{
+	uint64_t seen[FIRST_REASONS];
+	unsigned nseen = 0, attempt = 0;
+	int64_t delay = FIRST_BACKOFF_MIN;
+
+	for (;;) {
+		struct config *g = NULL;
+		char err[1024], name[256];
+		enum fetch_result r;
+		int64_t until;
+
+		if (config_load(ct->dir, out, errs) == 0)
+			return 0;
+		if (config_load_global(ct->dir, &g, NULL) < 0 || !has_source(g)) {
+			config_free(g);
+			return -1; /* (or no longer): the caller reports errs */
+		}
+		if (attempt++ == 0) {
+			log_errors(errs);
+			log_warn("no valid configuration in %s yet (%zu problem%s): downloading it from the %s "
+				 "ConfigSource, retrying until a valid one is installed", ct->dir, errs->n,
+				 log_s(errs->n), g->source.method);
+		}
+		config_probe_name(g, name, sizeof(name));
+		r = fetch_run(ct->fetch, &g->source, g->generation, name, err, sizeof(err));
+		if (r == FETCH_UPDATED || r == FETCH_UNCHANGED) {
+			if (config_load(ct->dir, out, errs) == 0) {
+				log_info("configuration downloaded from %s source: installed in %s",
+					 g->source.method, ct->dir);
+				config_free(g);
+				return 0;
+			}
+			/* unchanged: the source has the files DIR already holds, and they do not load */
+			snprintf(err, sizeof(err), "%s (the source has the installed files)",
+				 errs->n ? errs->lines[0] : "invalid configuration");
+		}
+		config_free(g);
+		if (new_reason(seen, &nseen, err))
+			log_err("configuration download failed: %s; retrying (backoff up to %.0f s)", err,
+				ntptime_to_sec(FIRST_BACKOFF_MAX));
+		else
+			log_debug("configuration download failed again (attempt %u): %s", attempt, err);
+
+		until = mono_now() + delay;
+		delay = delay * 2 > FIRST_BACKOFF_MAX ? FIRST_BACKOFF_MAX : delay * 2;
+		for (int64_t left; (left = until - mono_now()) > 0;) {
+			struct timespec tmo = ntptime_to_timespec(left);
+			int sig = sigtimedwait(set, NULL, &tmo);
+
+			if (sig == SIGINT || sig == SIGTERM)
+				return sig;
+			if (sig == SIGHUP)
+				break;
+		}
+	}
+}
+
 int daemon_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -341,7 +443,8 @@ int daemon_main(int argc, char **argv)
 	bool ct_joined = false, first_source;
 	int opt, sig = 0;
 
-	while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+	opterr = 0; /* ':' and '?' are worded by cli_getopt_problem() */
+	while ((opt = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'd':
 			dir = optarg;
@@ -354,7 +457,7 @@ int daemon_main(int argc, char **argv)
 			double v = strtod(optarg, &end);
 
 			if (end == optarg || *end || v < 0 || v > 3600) {
-				fprintf(stderr, "twamp-client run: invalid value '%s' for --grace\n", optarg);
+				cli_usage_error("run", "invalid value '%s' for --grace", optarg);
 				return 2;
 			}
 			grace = (int64_t)(v * 1e9);
@@ -366,13 +469,17 @@ int daemon_main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
-		default:
-			usage(stderr);
+		default: {
+			char why[160];
+
+			cli_getopt_problem(why, sizeof(why), opt, argv, longopts);
+			cli_usage_error("run", "%s", why);
 			return 2;
+		}
 		}
 	}
 	if (optind != argc) {
-		fprintf(stderr, "twamp-client run: unexpected argument '%s'\n", argv[optind]);
+		cli_usage_error("run", "unexpected argument '%s'", argv[optind]);
 		return 2;
 	}
 
@@ -396,11 +503,21 @@ int daemon_main(int argc, char **argv)
 	pthread_mutex_init(&ct.lock, NULL);
 	pthread_cond_init(&ct.cond, NULL);
 	files_changed(dir, ct.watch);
-	if (config_load(dir, &cfg, &errs) < 0) {
+	ct.fetch = fetch_new(dir);
+	if (!ct.fetch)
+		return 1;
+	if (config_load(dir, &cfg, &errs) < 0 && (sig = first_config(&ct, &set, &cfg, &errs)) != 0) {
+		if (sig > 0) {
+			log_info("signal %d: stopping before the first configuration was installed", sig);
+			fetch_free(ct.fetch);
+			config_errors_clear(&errs);
+			return 0;
+		}
 		log_errors(&errs);
-		fprintf(stderr, "twamp-client run: no valid configuration in %s (%zu problems, listed above)\n",
-			dir, errs.n);
+		fprintf(stderr, "twamp-client run: no valid configuration in %s (%zu problem%s, listed above)\n",
+			dir, errs.n, log_s(errs.n));
 		config_errors_clear(&errs);
+		fetch_free(ct.fetch);
 		return 1;
 	}
 	config_errors_clear(&errs);
@@ -411,7 +528,8 @@ int daemon_main(int argc, char **argv)
 	sender = sender_start(cfg->dests, cfg->ndests, spool, cfg->probe.spool_max_bytes, stdout);
 	if (!sender)
 		return 1;
-	log_info("probe %s: %zu targets, %zu destinations%s", name, cfg->ntargets, cfg->ndests,
+	log_info("probe %s: %zu target%s, %zu destination%s%s", name, cfg->ntargets, log_s(cfg->ntargets),
+		 cfg->ndests, log_s(cfg->ndests),
 		 cfg->ndests ? "" : " (records go to stdout)");
 
 	/*
@@ -431,8 +549,8 @@ int daemon_main(int argc, char **argv)
 
 	/* the config thread: downloads first (if configured), then watches */
 	ct.sender = sender;
-	ct.fetch = fetch_new(dir);
-	if (!ct.fetch || pthread_create(&ct.tid, NULL, config_main, &ct) != 0) {
+	files_changed(dir, ct.watch); /* a first download installed files meanwhile */
+	if (pthread_create(&ct.tid, NULL, config_main, &ct) != 0) {
 		log_err("cannot start the configuration thread");
 		return 1;
 	}
@@ -479,7 +597,8 @@ int daemon_main(int argc, char **argv)
 	sched_stop(sc, grace);
 	lost = sender_stop_final(sender, ntptime_now() + 10 * NS_PER_SEC, &fin);
 	if (lost)
-		log_err("%llu records could be neither delivered nor spooled", (unsigned long long)lost);
+		log_err("%llu record%s could be neither delivered nor spooled", (unsigned long long)lost,
+			log_s(lost));
 	if (ct_joined) {
 		fetch_free(ct.fetch);
 		tset_put(rcuptr_publish((void **)&current, NULL));
@@ -515,7 +634,8 @@ int daemon_health(int argc, char **argv)
 			       "container's HEALTHCHECK.\n");
 			return 0;
 		} else {
-			fprintf(stderr, "twamp-client health: unexpected argument '%s'\n", argv[i]);
+			cli_usage_error("health", "%s '%s'", argv[i][0] == '-' ? "unknown option" :
+					"unexpected argument", argv[i]);
 			return 2;
 		}
 	}

@@ -15,6 +15,7 @@
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 
 #include "bench.h"
 #include "check_config.h"
+#include "cli.h"
 #include "crypto.h"
 #include "ctlchan.h"
 #include "daemon.h"
@@ -34,6 +36,7 @@
 #include "session.h"
 #include "stats.h"
 #include "tsock.h"
+#include "version.h"
 #include "worker.h"
 
 #define EXIT_USAGE 2
@@ -51,6 +54,9 @@ static void usage_main(FILE *f)
 		"  bench TARGET...     ramp load against reflectors; find the sustained capacity\n"
 		"  check-config DIR    validate a configuration directory, print every problem\n"
 		"  health              exit 0 when the daemon completed a cycle recently (HEALTHCHECK)\n"
+		"\n"
+		"  -V, --version       print the version\n"
+		"  -h, --help          this text\n"
 		"\n"
 		"`twamp-client COMMAND --help` describes the options of each command.\n");
 }
@@ -213,6 +219,32 @@ static int parse_ecn(const char *s)
 
 /* ---- ping -------------------------------------------------------------- */
 
+static bool ping_json; /* --json seen: failures are JSON objects on stdout too */
+
+/*
+ * A failure of ping: "twamp-client ping: REASON" on stderr (a usage error
+ * adds where the help is) and, once --json was seen, one JSON object
+ * {"error": ERROR, "reason": REASON} on stdout for scripts.  Returns rc.
+ */
+static int ping_fail(int rc, const char *error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int ping_fail(int rc, const char *error, const char *fmt, ...)
+{
+	char reason[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	if (rc == EXIT_USAGE)
+		cli_usage_error("ping", "%s", reason);
+	else
+		fprintf(stderr, "twamp-client ping: %s\n", reason);
+	if (ping_json)
+		report_json_error(stdout, "", -1, error, reason);
+	return rc;
+}
+
 static void usage_ping(FILE *f)
 {
 	fprintf(f,
@@ -272,7 +304,7 @@ static void usage_ping(FILE *f)
 		"  -M                twping's machine-readable output: its keys in its order\n"
 		"                    (SENT, LOST, MIN ..., MEDIAN and PDV from <BUCKETS>), then ours\n"
 		"  -b SECONDS        -M's BUCKET_WIDTH, as twping's -b (default 0.0001)\n"
-		"  --json            one JSON object\n"
+		"  --json            one JSON object; a failure: {\"error\": ..., \"reason\": ...}\n"
 		"  -q                no summary (useful with -v)\n"
 		"  --debug           debug logging on stderr\n"
 		"  -h, --help        this text\n"
@@ -402,7 +434,8 @@ static int cmd_ping(int argc, char **argv)
 
 	session_params_default(&p);
 	co = (struct common_opts){ .p = &p, .family = &family, .src = &src, .spin = &spin };
-	while ((opt = getopt_long(argc, argv, "c:i:s:D:L:46S:P:ZvMRqhA:u:k:b:", longopts, NULL)) != -1) {
+	opterr = 0; /* ':' and '?' are worded by cli_getopt_problem() */
+	while ((opt = getopt_long(argc, argv, ":c:i:s:D:L:46S:P:ZvMRqhA:u:k:b:", longopts, NULL)) != -1) {
 		int common = common_session_opt(opt, optarg, &co);
 
 		if (common < 0)
@@ -413,15 +446,13 @@ static int cmd_ping(int argc, char **argv)
 		case 'A':
 			modes = optarg;
 			if (wire_parse_modes(optarg, &p.allowed_modes) < 0) {
-				fprintf(stderr, "twamp-client ping: -A %s: use the letters A, E, M and O\n", optarg);
-				return EXIT_USAGE;
+				return ping_fail(EXIT_USAGE, "usage", "-A %s: use the letters A, E, M and O", optarg);
 			}
 			break;
 		case 'u':
 			keyid = optarg;
 			if (strlen(optarg) > 80) {
-				fprintf(stderr, "twamp-client ping: -u: a KeyID has at most 80 characters\n");
-				return EXIT_USAGE;
+				return ping_fail(EXIT_USAGE, "usage", "-u: a KeyID has at most 80 characters");
 			}
 			break;
 		case 'k':
@@ -488,9 +519,8 @@ static int cmd_ping(int argc, char **argv)
 			break;
 		case 'X':
 			if (parse_extensions(optarg, &p.extensions) < 0) {
-				fprintf(stderr, "twamp-client ping: --extensions %s: use dscp-ecn, individual, "
-					"reflect-octets, symmetrical, all or none, comma-separated\n", optarg);
-				return EXIT_USAGE;
+				return ping_fail(EXIT_USAGE, "usage", "--extensions %s: use dscp-ecn, individual, "
+						 "reflect-octets, symmetrical, all or none, comma-separated", optarg);
 			}
 			break;
 		case 'r':
@@ -501,16 +531,14 @@ static int cmd_ping(int argc, char **argv)
 			break;
 		case 'E':
 			if ((p.ecn = parse_ecn(optarg)) < 0) {
-				fprintf(stderr, "twamp-client ping: --ecn %s: use not-ect, ect0, ect1, ce or 0-3\n",
+				return ping_fail(EXIT_USAGE, "usage", "--ecn %s: use not-ect, ect0, ect1, ce or 0-3",
 					optarg);
-				return EXIT_USAGE;
 			}
 			break;
 		case 'W':
 			if (parse_uint(optarg, CTLCHAN_COUNT_MAX, &v) || v < 1024) {
-				fprintf(stderr, "twamp-client ping: --max-pbkdf2-count %s: give 1024-%u\n",
+				return ping_fail(EXIT_USAGE, "usage", "--max-pbkdf2-count %s: give 1024-%u",
 					optarg, CTLCHAN_COUNT_MAX);
-				return EXIT_USAGE;
 			}
 			p.kdf_count_max = (uint32_t)v;
 			break;
@@ -538,7 +566,7 @@ static int cmd_ping(int argc, char **argv)
 			break;
 		}
 		case 'j':
-			json = true;
+			json = ping_json = true;
 			break;
 		case 'q':
 			quiet = true;
@@ -550,15 +578,13 @@ static int cmd_ping(int argc, char **argv)
 			usage_ping(stdout);
 			return 0;
 		default:
-			usage_ping(stderr);
-			return EXIT_USAGE;
+			cli_getopt_problem(err, sizeof(err), opt, argv, longopts);
+			return ping_fail(EXIT_USAGE, "usage", "%s", err);
 		}
 	}
-	if (optind != argc - 1) {
-		fprintf(stderr, "twamp-client ping: give exactly one HOST[:PORT]\n");
-		usage_ping(stderr);
-		return EXIT_USAGE;
-	}
+	if (optind != argc - 1)
+		return ping_fail(EXIT_USAGE, "usage", optind == argc ? "give a HOST[:PORT]" :
+				 "give exactly one HOST[:PORT] ('%s' and '%s')", argv[optind], argv[optind + 1]);
 	if (p.mode == SESSION_STAMP && !p.ssid)
 		p.ssid = 1;
 	if (p.mode == SESSION_LIGHT && p.padding != SESSION_PADDING_DEFAULT &&
@@ -568,31 +594,27 @@ static int cmd_ping(int argc, char **argv)
 			"--pad-short) or answer them padded\n", p.padding, WIRE_TEST_SENDER_LEN + p.padding,
 			WIRE_TEST_REFLECT_LEN);
 	if (p.nstreams > 1 && p.mode != SESSION_CONTROL) {
-		fprintf(stderr, "twamp-client ping: several DSCPs need TWAMP-Control (--mode control): "
-			"light and STAMP have no control connection to share\n");
-		return EXIT_USAGE;
+		return ping_fail(EXIT_USAGE, "usage", "several DSCPs need TWAMP-Control (--mode control): "
+				 "light and STAMP have no control connection to share");
 	}
 	if (p.allowed_modes & ~WIRE_MODE_OPEN) {
 		const char *env = getenv("TWAMP_SECRET");
 
 		if (!keyid || (!keyfile && !(env && *env))) {
-			fprintf(stderr, "twamp-client ping: -A %s needs -u and -k (or the TWAMP_SECRET "
-				"environment variable)\n", modes);
-			return EXIT_USAGE;
+			return ping_fail(EXIT_USAGE, "usage", "-A %s needs -u and -k (or the TWAMP_SECRET "
+					 "environment variable)", modes);
 		}
 		snprintf(p.keyid, sizeof(p.keyid), "%s", keyid);
 		if (keyfile) {
 			if (refl_key_find(keyfile, keyid, secret, &p.secret_len, err, sizeof(err)) < 0) {
-				fprintf(stderr, "twamp-client ping: %s\n", err);
-				return EXIT_USAGE;
+				return ping_fail(EXIT_USAGE, "usage", "%s", err);
 			}
 		} else {
 			size_t n = strlen(env);
 
 			if (n > sizeof(secret)) {
-				fprintf(stderr, "twamp-client ping: TWAMP_SECRET is longer than %zu octets\n",
+				return ping_fail(EXIT_USAGE, "usage", "TWAMP_SECRET is longer than %zu octets",
 					sizeof(secret));
-				return EXIT_USAGE;
 			}
 			/* NOLINTNEXTLINE(bugprone-not-null-terminated-result): key octets with a length */
 			memcpy(secret, env, n);
@@ -600,17 +622,19 @@ static int cmd_ping(int argc, char **argv)
 		}
 		p.secret = secret;
 	} else if (keyid || keyfile) {
-		fprintf(stderr, "twamp-client ping: -u and -k need -A with A, E or M\n");
-		return EXIT_USAGE;
+		return ping_fail(EXIT_USAGE, "usage", "-u and -k need -A with A, E or M");
 	}
 	target = argv[optind];
-	if (tsock_resolve(target, family, 862, &p.server, host, sizeof(host), err, sizeof(err)) < 0) {
-		fprintf(stderr, "twamp-client ping: %s: unreachable: %s\n", target, err);
-		return 1;
+	switch (tsock_resolve(target, family, 862, &p.server, host, sizeof(host), err, sizeof(err))) {
+	case 0:
+		break;
+	case -2: /* written wrongly */
+		return ping_fail(EXIT_USAGE, "usage", "%s", err);
+	default:
+		return ping_fail(1, "unreachable", "%s: unreachable: %s", target, err);
 	}
 	if (src && tsock_resolve(src, p.server.ss_family, 0, &p.local, NULL, 0, err, sizeof(err)) < 0) {
-		fprintf(stderr, "twamp-client ping: source address: %s\n", err);
-		return EXIT_USAGE;
+		return ping_fail(EXIT_USAGE, "usage", "source address: %s", err);
 	}
 
 	raise_nofile();
@@ -621,7 +645,7 @@ static int cmd_ping(int argc, char **argv)
 		tsock_probe(true);
 	ctx.wk = wk_create(0, -1, 16);
 	if (!ctx.wk)
-		return 1;
+		return ping_fail(1, "local error", "cannot start the worker");
 	signal_worker = ctx.wk;
 	wk_set_spin(ctx.wk, spin);
 	p.on_done = ping_done;
@@ -630,7 +654,7 @@ static int cmd_ping(int argc, char **argv)
 	wk_run(ctx.wk);
 	signal_worker = NULL;
 	if (!ctx.done) {
-		fprintf(stderr, "twamp-client ping: %s: interrupted\n", target);
+		ping_fail(1, "interrupted", "%s: interrupted", target);
 		goto out;
 	}
 	{
@@ -639,8 +663,9 @@ static int cmd_ping(int argc, char **argv)
 		for (unsigned i = 0; i < n; i++)
 			nok += session_info(session_stream(job.s, i))->status == SESSION_OK;
 		if (!nok) {
-			fprintf(stderr, "twamp-client ping: %s: %s: %s\n", target,
-				session_status_name(session_info(job.s)->status), session_info(job.s)->error);
+			const char *what = session_status_name(session_info(job.s)->status);
+
+			ping_fail(1, what, "%s: %s: %s", target, what, session_info(job.s)->error);
 			goto out;
 		}
 		/* several on one connection, some refused: say which, then report the others */
@@ -671,7 +696,8 @@ static int cmd_ping(int argc, char **argv)
 
 			if (r.info->status != SESSION_OK) {
 				if (json) /* its place in the array says why it did not run */
-					report_json_error(stdout, k++ ? "," : "", r.info, r.params);
+					report_json_error(stdout, k++ ? "," : "", r.params->dscp,
+							  session_status_name(r.info->status), r.info->error);
 				continue;
 			}
 			if (stats_summarize(session_stats(st), &sum) < 0) {
@@ -707,11 +733,9 @@ out:
 bad_opt:
 	for (const struct option *o = longopts; o->name; o++)
 		if (o->val == opt) {
-			fprintf(stderr, "twamp-client ping: invalid value '%s' for --%s\n", optarg, o->name);
-			return EXIT_USAGE;
+			return ping_fail(EXIT_USAGE, "usage", "invalid value '%s' for --%s", optarg, o->name);
 		}
-	fprintf(stderr, "twamp-client ping: invalid value '%s' for -%c\n", optarg, opt);
-	return EXIT_USAGE;
+	return ping_fail(EXIT_USAGE, "usage", "invalid value '%s' for -%c", optarg, opt);
 }
 
 /* ---- responder ----------------------------------------------------------- */
@@ -867,7 +891,8 @@ static int cmd_responder(int argc, char **argv)
 	refl_config_default(&c);
 	c.nlisten = 0;
 	c.nworkers = wk_ncpus();
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'l':
 			if (add_addr(c.listen, &nlisten, optarg, "listen") < 0)
@@ -1019,13 +1044,17 @@ static int cmd_responder(int argc, char **argv)
 		case 'h':
 			usage_responder(stdout);
 			return 0;
-		default:
-			usage_responder(stderr);
+		default: {
+			char why[160];
+
+			cli_getopt_problem(why, sizeof(why), opt, argv, longopts);
+			cli_usage_error("responder", "%s", why);
 			return EXIT_USAGE;
+		}
 		}
 	}
 	if (optind != argc) {
-		fprintf(stderr, "twamp-client responder: unexpected argument '%s'\n", argv[optind]);
+		cli_usage_error("responder", "unexpected argument '%s'", argv[optind]);
 		return EXIT_USAGE;
 	}
 	if (nlisten == 0 && c.nlight == 0) {
@@ -1063,8 +1092,8 @@ static int cmd_responder(int argc, char **argv)
 				 nofile, room, c.max_sessions, 2UL * c.max_sessions + 64);
 		else
 			log_info("descriptors: RLIMIT_NOFILE %lu, room for about %lu concurrent sessions "
-				 "with a control connection each (up to %d sessions can share one)",
-				 nofile, room, c.max_per_conn);
+				 "with a control connection each (up to %d session%s can share one)",
+				 nofile, room, c.max_per_conn, log_s(c.max_per_conn));
 	}
 	/* the workers inherit a blocked set; this thread waits for the signal */
 	sigemptyset(&set);
@@ -1112,18 +1141,18 @@ static int cmd_responder(int argc, char **argv)
 	sigwait(&set, &sig);
 	responder_counters(r, &k);
 	responder_stop(r);
-	log_info("stopping on signal %d: %llu connections, %llu sessions (%llu refused), %llu test "
-		 "packets received, %llu reflected, %llu dropped by --loss, %llu malformed, %llu from "
-		 "foreign addresses, %llu before start, %llu connections refused by the limits, %llu "
+	log_info("stopping on signal %d: %llu connection%s, %llu session%s (%llu refused), %llu test "
+		 "packet%s received, %llu reflected, %llu dropped by --loss, %llu malformed, %llu from "
+		 "foreign addresses, %llu before start, %llu connection%s refused by the limits, %llu "
 		 "from reflector ports of this host (loop guard), %llu over --rate-limit, %llu "
-		 "--stateful senders evicted",
-		 sig, (unsigned long long)k.connections, (unsigned long long)k.sessions,
-		 (unsigned long long)k.refused, (unsigned long long)k.rx,
+		 "--stateful sender%s evicted",
+		 sig, (unsigned long long)k.connections, log_s(k.connections), (unsigned long long)k.sessions,
+		 log_s(k.sessions), (unsigned long long)k.refused, (unsigned long long)k.rx, log_s(k.rx),
 		 (unsigned long long)k.reflected, (unsigned long long)k.dropped_loss,
 		 (unsigned long long)k.malformed, (unsigned long long)k.foreign,
-		 (unsigned long long)k.early, (unsigned long long)k.conn_refused,
+		 (unsigned long long)k.early, (unsigned long long)k.conn_refused, log_s(k.conn_refused),
 		 (unsigned long long)k.looped, (unsigned long long)k.rate_limited,
-		 (unsigned long long)k.seq_evicted);
+		 (unsigned long long)k.seq_evicted, log_s(k.seq_evicted));
 	return 0;
 bad_opt:
 	for (const struct option *o = longopts; o->name; o++)
@@ -1185,8 +1214,8 @@ static void usage_bench(FILE *f)
 		"  -h, --help          this text\n"
 		"\n"
 		"Exit status: 0 when the ramp ran (whatever stopped it), 1 when not one\n"
-		"reflection came back, even late, or an output file could not be written, 2 on\n"
-		"a usage error.\n");
+		"reflection came back, even late, or an output file could not be written (they\n"
+		"are checked before the ramp starts), 2 on a usage error.\n");
 }
 
 static int parse_pos_double(const char *s, double *out)
@@ -1241,7 +1270,8 @@ static int cmd_bench(int argc, char **argv)
 
 	bench_opts_default(&o);
 	co = (struct common_opts){ .p = &o.tmpl, .family = &family, .src = &src, .spin = &o.spin };
-	while ((opt = getopt_long(argc, argv, "L:s:D:46S:qh", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":L:s:D:46S:qh", longopts, NULL)) != -1) {
 		int common = common_session_opt(opt, optarg, &co);
 
 		if (common < 0)
@@ -1335,13 +1365,13 @@ static int cmd_bench(int argc, char **argv)
 			usage_bench(stdout);
 			return 0;
 		default:
-			usage_bench(stderr);
+			cli_getopt_problem(err, sizeof(err), opt, argv, longopts);
+			cli_usage_error("bench", "%s", err);
 			return EXIT_USAGE;
 		}
 	}
 	if (optind == argc) {
-		fprintf(stderr, "twamp-client bench: give at least one TARGET[:PORT]\n");
-		usage_bench(stderr);
+		cli_usage_error("bench", "give at least one TARGET[:PORT]");
 		return EXIT_USAGE;
 	}
 	if (argc - optind > BENCH_MAX_TARGETS) {
@@ -1358,8 +1388,13 @@ static int cmd_bench(int argc, char **argv)
 	}
 	for (int i = optind; i < argc; i++) {
 		struct bench_opts *b = &o;
+		int rc = tsock_resolve(argv[i], family, 862, &b->target[b->ntargets], NULL, 0, err, sizeof(err));
 
-		if (tsock_resolve(argv[i], family, 862, &b->target[b->ntargets], NULL, 0, err, sizeof(err)) < 0) {
+		if (rc == -2) { /* written wrongly */
+			cli_usage_error("bench", "%s", err);
+			return EXIT_USAGE;
+		}
+		if (rc < 0) {
 			fprintf(stderr, "twamp-client bench: %s: unreachable: %s\n", argv[i], err);
 			return 1;
 		}
@@ -1393,6 +1428,10 @@ int main(int argc, char **argv)
 		usage_main(stdout);
 		return 0;
 	}
+	if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version")) {
+		printf("twamp-client %s\n", twamp_version);
+		return 0;
+	}
 	if (!strcmp(argv[1], "run"))
 		return daemon_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "health"))
@@ -1405,7 +1444,7 @@ int main(int argc, char **argv)
 		return cmd_responder(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "bench"))
 		return cmd_bench(argc - 1, argv + 1);
-	fprintf(stderr, "twamp-client: unknown command '%s'\n", argv[1]);
-	usage_main(stderr);
+	fprintf(stderr, "twamp-client: unknown %s '%s'\nsee 'twamp-client --help'\n",
+		argv[1][0] == '-' ? "option" : "command", argv[1]);
 	return EXIT_USAGE;
 }

@@ -124,12 +124,13 @@ void report_text(FILE *f, const struct report *r)
 	if (!s->sync && s->received)
 		fprintf(f, "clocks: not synchronized (one-way times are unreliable)\n");
 	if (r->info->malformed)
-		fprintf(f, "%u malformed reflections dropped\n", r->info->malformed);
+		fprintf(f, "%u malformed reflection%s dropped\n", r->info->malformed, log_s(r->info->malformed));
 	if (r->info->foreign)
-		fprintf(f, "%u datagrams from other addresses or ports than the reflector's dropped\n",
-			r->info->foreign);
+		fprintf(f, "%u datagram%s from other addresses or ports than the reflector's dropped\n",
+			r->info->foreign, log_s(r->info->foreign));
 	if (r->info->port_unreach)
-		fprintf(f, "%u ICMP port unreachable (nothing listening at times)\n", r->info->port_unreach);
+		fprintf(f, "%u ICMP port unreachable%s (nothing listening at times)\n", r->info->port_unreach,
+			log_s(r->info->port_unreach));
 }
 
 /* twping prints a delay's MIN or MAX only when some packet came back */
@@ -360,14 +361,14 @@ void report_json(FILE *f, const struct report *r)
 	json_object_put(o);
 }
 
-void report_json_error(FILE *f, const char *prefix, const struct session_info *in,
-		       const struct session_params *p)
+void report_json_error(FILE *f, const char *prefix, int dscp, const char *error, const char *reason)
 {
 	json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "dscp", json_object_new_int(p->dscp));
-	json_object_object_add(o, "error", json_object_new_string(session_status_name(in->status)));
-	json_object_object_add(o, "reason", json_object_new_string(in->error));
+	if (dscp >= 0)
+		json_object_object_add(o, "dscp", json_object_new_int(dscp));
+	json_object_object_add(o, "error", json_object_new_string(error));
+	json_object_object_add(o, "reason", json_object_new_string(reason));
 	fprintf(f, "%s%s\n", prefix, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
 }

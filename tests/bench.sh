@@ -57,6 +57,21 @@ bench() {
 
 responder plain --listen 127.0.0.1:0 --light 127.0.0.1:0 --light '[::1]:0'
 CTL=$(port plain "TWAMP server on \[127.0.0.1\]")
+
+# --- output files are checked before the ramp, not after it -----------------------------
+echo "keep me" >"$TMP/keep.json"
+start=$(date +%s%N)
+bench --sessions 2 --rate 100 --hold 5 --steps 3 --json "$TMP/keep.json" --csv "$TMP/new.csv" \
+	--plot "$TMP/nodir/p.svg" "127.0.0.1:$CTL"
+ms=$((($(date +%s%N) - start) / 1000000))
+[ $rc -eq 1 ] && [ $ms -lt 3000 ] && [ "$(cat "$TMP/err")" = "twamp-client bench: --plot $TMP/nodir/p.svg: cannot write: No such file or directory" ] &&
+	[ "$(cat "$TMP/keep.json")" = "keep me" ] && [ ! -e "$TMP/new.csv" ] && [ ! -s "$TMP/out" ] &&
+	ok "--plot in a missing directory: exit 1 at once (${ms} ms), path and reason; other files untouched" ||
+	ko "--plot in a missing directory (rc $rc, ${ms} ms: $(cat "$TMP/err"))"
+bench --sessions 2 --rate 100 --hold 5 --steps 3 --csv "$TMP" "127.0.0.1:$CTL"
+[ $rc -eq 1 ] && grep -qx "twamp-client bench: --csv $TMP: cannot write: Is a directory" "$TMP/err" &&
+	ok "--csv naming a directory: exit 1 at once" || ko "--csv naming a directory (rc $rc)"
+CTL=$(port plain "TWAMP server on \[127.0.0.1\]")
 LIGHT4=$(port plain "reflector on \[127.0.0.1\]")
 LIGHT6=$(port plain "reflector on \[::1\]")
 
@@ -206,7 +221,7 @@ bench --mode light --sessions 2 --rate 100 --hold 0.5 --steps 2 --max-inflation 
 responder limited --listen 127.0.0.1:0 --max-sessions 5
 LIM=$(port limited "TWAMP server on")
 bench --sessions 2 --rate 100 --hold 0.5 --steps 5 --max-inflation 0 -L 0.5 --csv "$TMP/x.csv" "127.0.0.1:$LIM"
-[ $rc -eq 0 ] && grep -qE "^stopped: step 3: 1 sessions refused, 0 failed \(session refused: " "$TMP/out" &&
+[ $rc -eq 0 ] && grep -qE "^stopped: step 3: 1 session refused, 0 failed \(session refused: " "$TMP/out" &&
 	grep -q "^sustained capacity: 4 sessions, " "$TMP/out" &&
 	[ "$(awk -F, 'NR == 4 { print $2, $24, $25 }' "$TMP/x.csv")" = "6 5 1" ] &&
 	ok "refused sessions stop the ramp; the capacity is the step before" || ko "refusal threshold (rc $rc)"

@@ -57,6 +57,91 @@ for r in 1-4294967396 " 10-20" +3-4 -4294967295-5; do # sscanf("%u-%u") took all
 	[ $rc -eq 2 ] && ok "bad port range '$r' exits 2" || ko "bad port range '$r' exits 2 (rc $rc)"
 done
 
+# --- the first day: version, one-line usage errors, hints -----------------------
+"$BIN" --version >"$TMP/out" 2>&1; rc=$?
+v=$(cat "$TMP/out")
+[ $rc -eq 0 ] && grep -qxE 'twamp-client [0-9]+\.[0-9]+\.[0-9]+[^ ]*' "$TMP/out" && [ "$("$BIN" -V 2>&1)" = "$v" ] &&
+	ok "--version and -V: '$v'" || ko "--version and -V (rc $rc)"
+for c in ping responder bench run check-config health; do
+	"$BIN" $c --foo 127.0.0.1 >"$TMP/out" 2>"$TMP/err"; rc=$?
+	printf "twamp-client %s: unknown option '--foo'\nsee 'twamp-client %s --help'\n" $c $c >"$TMP/want"
+	[ $rc -eq 2 ] && [ ! -s "$TMP/out" ] && cmp -s "$TMP/err" "$TMP/want" &&
+		ok "$c --foo: exit 2, one line and where the help is" ||
+		{ cp "$TMP/err" "$TMP/out"; ko "$c --foo: exit 2, one line and where the help is (rc $rc)"; }
+done
+"$BIN" ping -c >"$TMP/out" 2>&1; rc=$?
+[ $rc -eq 2 ] && [ "$(head -1 "$TMP/out")" = "twamp-client ping: option '-c' needs a value" ] &&
+	[ "$(wc -l <"$TMP/out")" = 2 ] && ok "ping -c without a value: named, two lines" || ko "ping -c without a value (rc $rc)"
+"$BIN" bench --mode >"$TMP/out" 2>&1; rc=$?
+[ $rc -eq 2 ] && grep -qx "twamp-client bench: option '--mode' needs a value" "$TMP/out" &&
+	ok "bench --mode without a value: named" || ko "bench --mode without a value (rc $rc)"
+"$BIN" frobnicate >"$TMP/out" 2>&1; rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l <"$TMP/out")" = 2 ] && ok "unknown command: two lines, not the whole help" ||
+	ko "unknown command: two lines (rc $rc)"
+json_error() { # ERROR REASON_REGEX: stdout ($TMP/out) is exactly one JSON object {"error", "reason"}
+	python3 - "$TMP/out" "$1" "$2" <<'PY'
+import json, re, sys
+text = open(sys.argv[1]).read()
+assert text.count("\n") == 1, text
+o = json.loads(text)
+assert sorted(o) == ["error", "reason"], o
+assert o["error"] == sys.argv[2], o
+assert re.search(sys.argv[3], o["reason"]), o
+PY
+}
+"$BIN" ping --json --foo 127.0.0.1 >"$TMP/out" 2>"$TMP/err"; rc=$?
+[ $rc -eq 2 ] && json_error usage "unknown option '--foo'" && ok "ping --json --foo: JSON error on stdout, exit 2" ||
+	ko "ping --json --foo: JSON error on stdout (rc $rc)"
+"$BIN" ping --json -c abc 127.0.0.1 >"$TMP/out" 2>"$TMP/err"; rc=$?
+[ $rc -eq 2 ] && json_error usage "invalid value 'abc' for -c" && ok "ping --json -c abc: JSON error, exit 2" ||
+	ko "ping --json -c abc (rc $rc)"
+"$BIN" ping --json -c 1 no-such-host.invalid >"$TMP/out" 2>"$TMP/err"; rc=$?
+[ $rc -eq 1 ] && json_error unreachable "no-such-host.invalid" && grep -q unreachable "$TMP/err" &&
+	ok "ping --json to an unknown name: JSON error, exit 1, the line on stderr too" || ko "ping --json unknown name (rc $rc)"
+"$BIN" ping -c 1 --foo --json 127.0.0.1 >"$TMP/out" 2>"$TMP/err"; rc=$?
+[ $rc -eq 2 ] && [ ! -s "$TMP/out" ] && ok "a usage error before --json: nothing on stdout" ||
+	ko "a usage error before --json (rc $rc)"
+for spec in ::1:862 2001:db8::1:443; do
+	"$BIN" ping "$spec" >"$TMP/out" 2>&1; rc=$?
+	want="[${spec%:*}]:${spec##*:}"
+	[ $rc -eq 2 ] && grep -qF "did you mean $want?" "$TMP/out" && ok "ping $spec: exit 2, did you mean $want?" ||
+		ko "ping $spec suggests $want (rc $rc)"
+done
+"$BIN" bench ::1:862 >"$TMP/out" 2>&1; rc=$?
+[ $rc -eq 2 ] && grep -qF "did you mean [::1]:862?" "$TMP/out" && ok "bench ::1:862: did you mean [::1]:862?" ||
+	ko "bench ::1:862 (rc $rc)"
+"$BIN" ping -c 1 -L 0.2 --json "[::1:862]" >"$TMP/out" 2>&1; rc=$?
+! grep -q "did you mean" "$TMP/out" && ok "[::1:862] is taken as the address (no hint)" || ko "[::1:862] (rc $rc)"
+
+# --- plurals: a count of one takes the singular ------------------------------------
+mkdir -p "$TMP/one"
+echo '{ "Destinations": [ { "DestinationURL": "http://127.0.0.1:9/x" } ] }' >"$TMP/one/global_config.json"
+echo '{ "Targets": [ { "IP": "127.0.0.1", "DSCP": 0 } ] }' >"$TMP/one/targets_list.json"
+"$BIN" check-config "$TMP/one" >"$TMP/out" 2>&1; rc=$?
+[ $rc -eq 0 ] && grep -q "generation 2, 1 target, 1 destination$" "$TMP/out" &&
+	ok "check-config: '1 target, 1 destination'" || ko "check-config: '1 target, 1 destination' (rc $rc)"
+echo '{ "Targets": [ { "IP": "127.0.0.1", "DSCP": 99 } ] }' >"$TMP/one/targets_list.json"
+"$BIN" run --data-dir "$TMP/one" --once >"$TMP/out" 2>&1; rc=$?
+[ $rc -eq 1 ] && grep -q "(1 problem, listed above)" "$TMP/out" && ok "run: '(1 problem, listed above)'" ||
+	ko "run: '(1 problem, listed above)' (rc $rc)"
+
+start_responder --listen 127.0.0.1:0 --max-per-connection 1 --workers 1 || exit 1
+stop_responder
+grep -q "(up to 1 session can share one)" "$TMP/resp.log" && grep -q "stopping on signal 15: 0 connections, 0 sessions" "$TMP/resp.log" &&
+	ok "responder: '1 session', '0 connections'" || { cp "$TMP/resp.log" "$TMP/out"; ko "responder: plurals"; }
+
+# --- misspelt keys: a warning naming the nearest known key, exit 0 -------------------
+mkdir -p "$TMP/typo"
+echo '{ "Probe": { "PacketCount": 2, "Interval": 0.01, "LossTimeout": 0.2, "Workers": 1 } }' >"$TMP/typo/global_config.json"
+echo '{ "Targets": [ { "IP": "127.0.0.1", "DSCP": 0, "Port": 9, "Intervall": 1 } ] }' >"$TMP/typo/targets_list.json"
+"$BIN" check-config "$TMP/typo" >"$TMP/out" 2>&1; rc=$?
+[ $rc -eq 0 ] && grep -qxF 'warning: targets_list.json: Targets[0]: unknown key "Intervall" (did you mean "Interval"?)' "$TMP/out" &&
+	grep -q "^OK: " "$TMP/out" && ok "check-config: \"Intervall\": a warning naming \"Interval\", exit 0" ||
+	ko "check-config: unknown key warning (rc $rc)"
+timeout -k 5 30 "$BIN" run --data-dir "$TMP/typo" --once >/dev/null 2>"$TMP/out"; rc=$?
+[ "$(grep -c 'unknown key "Intervall" (did you mean "Interval"?)' "$TMP/out")" = 1 ] &&
+	ok "run: the same warning, logged once for the load" || ko "run: unknown key warning once (rc $rc)"
+
 # --- a live responder --------------------------------------------------------
 start_responder --listen 127.0.0.1:0 --listen '[::1]:0' --light 127.0.0.1:0 --light '[::1]:0' --workers 2 || exit 1
 P4=$(port_of "TWAMP server on \[127.0.0.1\]")
@@ -109,6 +194,9 @@ closed=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));pri
 "$BIN" ping -c 3 "127.0.0.1:$closed" >"$TMP/out" 2>&1; rc=$?
 [ $rc -eq 1 ] && [ "$(wc -l <"$TMP/out")" = 1 ] && grep -q "connection refused" "$TMP/out" &&
 	ok "connection refused: exit 1, one line" || ko "connection refused: exit 1, one line (rc $rc)"
+"$BIN" ping -c 3 --json "127.0.0.1:$closed" >"$TMP/out" 2>"$TMP/err"; rc=$?
+[ $rc -eq 1 ] && json_error "connection refused" "refused" && [ "$(wc -l <"$TMP/err")" = 1 ] &&
+	ok "ping --json, connection refused: JSON error on stdout, exit 1" || ko "ping --json, connection refused (rc $rc)"
 "$BIN" ping -c 3 no-such-host.invalid >"$TMP/out" 2>&1; rc=$?
 [ $rc -eq 1 ] && grep -q "unreachable" "$TMP/out" && ok "unknown name: exit 1" || ko "unknown name: exit 1 (rc $rc)"
 

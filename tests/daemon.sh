@@ -161,6 +161,19 @@ aborted=$(grep -c '"error":"aborted"' "$TMP/sink3.log")
 	ok "SIGTERM mid-cycle: exit 0, all 20 records delivered (aborted sessions reported as such)" ||
 	ko "SIGTERM mid-cycle (rc $rc, $uniq unique, $total total, $probes probes)" "$TMP/term.err"
 
+# --- 4b. SIGTERM before a cycle's last starts: no advice about MaxConcurrentSessions ---
+D=$TMP/term2; make_dir "$D" 30 "" '{"ConnectRate": 2}'
+"$BIN" run --data-dir "$D" --once --grace 1 >/dev/null 2>"$TMP/term2.err" &
+RUN=$!
+for _ in $(seq 100); do grep -q "cycle 1: 30 targets" "$TMP/term2.err" && break; sleep 0.1; done
+sleep 1
+kill -TERM $RUN
+wait $RUN; rc=$?
+[ $rc -eq 0 ] && grep -qE "cycle 1: shutting down: [0-9]+ targets? not started" "$TMP/term2.err" &&
+	! grep -q "MaxConcurrentSessions" "$TMP/term2.err" &&
+	ok "SIGTERM mid-cycle: the starts left are logged as a shutdown, no advice to raise MaxConcurrentSessions" ||
+	ko "SIGTERM mid-cycle: shutdown message (rc $rc)" "$TMP/term2.err"
+
 # --- 5. bad configuration -----------------------------------------------------------
 D=$TMP/bad; make_dir "$D" 3 ""
 python3 - "$D/targets_list.json" <<'PY'
@@ -252,6 +265,116 @@ n=$(grep -c '"measurement_name":"twamp_twping1"' "$TMP/central2.out")
 	grep -q '"config_errors":1' "$TMP/central2.out" &&
 	ok "download failing (404): one clear line, counted in twamp_probe, the last good set measures" ||
 	ko "failing download (rc $rc, $n records)" "$TMP/central2.err"
+
+# --- 7b. the first day: only the global config with a ConfigSource in DIR ---------
+# (the original's documented first step).  The daemon downloads with backoff
+# until a valid pair is installed, one log line per reason, then measures.
+wait_for() { # SECONDS FILE REGEX: until the file matches
+	local i
+	for i in $(seq $(($1 * 10))); do grep -qE -- "$3" "$2" 2>/dev/null && return 0; sleep 0.1; done
+	return 1
+}
+boot_global() { # FILE URL [EXTRA_SOURCE_JSON]: a seed global config naming the source
+	python3 - "$1" "$2" "${3:-}" <<'PY'
+import json, sys
+src = {"ConfigMethod": "web", "ConfigURL": sys.argv[2]}
+if sys.argv[3]:
+    src.update(json.loads(sys.argv[3]))
+json.dump({"ConfigSource": src, "Probe": {"Schedule": "* * * * *", "PacketCount": 5, "Interval": 0.01,
+           "LossTimeout": 0.5, "Workers": 1}}, open(sys.argv[1], "w"))
+PY
+}
+boot_targets() { # FILE COMMENT
+	printf '{ "Targets": [ { "IP": "127.0.0.1", "DSCP": 0, "Port": %s, "Mode": "light", "Custom_comment": "%s" } ] }\n' \
+		"$LIGHT" "$2" >"$1"
+}
+BPORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+D=$TMP/firstday; mkdir -p "$D" "$TMP/bootweb"
+boot_global "$D/twamp_global_config.json" "http://127.0.0.1:$BPORT/{probe}"
+t0=$(date +%s)
+PROBE_SOURCE=boot1 "$BIN" run --data-dir "$D" --once -v >"$TMP/boot.out" 2>"$TMP/boot.err" &
+RUN=$!
+phase=refused
+if wait_for 10 "$TMP/boot.err" "download failed: .*Couldn't connect"; then
+	phase=404
+	python3 -u -m http.server --bind 127.0.0.1 "$BPORT" --directory "$TMP/bootweb" >"$TMP/bootweb.log" 2>&1 &
+	PIDS+=($!)
+	# two attempts answered 404: the second must not log another error line
+	for _ in $(seq 200); do [ "$(grep -c '" 404 ' "$TMP/bootweb.log")" -ge 2 ] && break; sleep 0.1; done
+fi
+if [ "$(grep -c '" 404 ' "$TMP/bootweb.log" 2>/dev/null)" -ge 2 ]; then
+	phase=invalid
+	mkdir -p "$TMP/bootweb/boot1"
+	cp "$D/twamp_global_config.json" "$TMP/bootweb/boot1/"
+	echo '{ "Targets": [ { "IP": "127.0.0.1", "DSC' >"$TMP/bootweb/boot1/twamp_targets_list.json"
+	wait_for 30 "$TMP/boot.err" "download failed: .*not valid JSON" && phase=valid
+	boot_targets "$TMP/bootweb/boot1/twamp_targets_list.json" first-day
+fi
+timeout 60 tail --pid=$RUN -f /dev/null
+kill $RUN 2>/dev/null
+wait $RUN; rc=$?
+took=$(($(date +%s) - t0))
+n_refused=$(grep -c "error: configuration download failed: .*Couldn't connect" "$TMP/boot.err")
+n_404=$(grep -c "error: configuration download failed: .*HTTP 404" "$TMP/boot.err")
+n_json=$(grep -c "error: configuration download failed: .*not valid JSON" "$TMP/boot.err")
+python3 - "$TMP/boot.out" <<'PY' >"$TMP/check.out" 2>&1
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+t = [r for r in recs if r["measurement_name"] == "twamp_twping1"]
+assert len(t) == 1 and t[0]["custom_comment"] == "first-day" and t[0]["reachable_bool"] == 1, t
+PY
+[ $rc -eq 0 ] && [ "$phase" = valid ] && [ ! -s "$TMP/check.out" ] && [ "$n_refused" = 1 ] && [ "$n_404" = 1 ] &&
+	[ "$n_json" = 1 ] && cmp -s "$D/twamp_targets_list.json" "$TMP/bootweb/boot1/twamp_targets_list.json" &&
+	[ "$took" -lt 50 ] && sanitizer_clean "$TMP/boot.err" &&
+	ok "first day, web: refused, 404 twice, invalid JSON, then valid: one error line per reason, installed, measured (${took} s)" ||
+	ko "first day, web (rc $rc, phase $phase, lines: refused $n_refused, 404 $n_404, json $n_json, ${took} s)" "$TMP/check.out" "$TMP/boot.err"
+
+# the same from a git repository (file://): empty at first, then a commit
+if command -v git >/dev/null; then
+	D=$TMP/firstday-git; mkdir -p "$D"
+	git init -q --bare -b main "$TMP/boot.git"
+	boot_global "$D/twamp_global_config.json" "file://$TMP/boot.git" '{"ConfigMethod": "git", "ConfigPath": "{probe}"}'
+	PROBE_SOURCE=boot2 "$BIN" run --data-dir "$D" --once >"$TMP/bootgit.out" 2>"$TMP/bootgit.err" &
+	RUN=$!
+	if wait_for 10 "$TMP/bootgit.err" "download failed"; then
+		W=$TMP/bootwork
+		git init -q -b main "$W" && mkdir -p "$W/boot2" && cp "$D/twamp_global_config.json" "$W/boot2/" &&
+			boot_targets "$W/boot2/twamp_targets_list.json" first-day-git &&
+			git -C "$W" add -A && git -C "$W" -c user.name=t -c user.email=t@example.net commit -qm first &&
+			git -C "$W" push -q "$TMP/boot.git" main 2>>"$TMP/bootgit.err"
+	fi
+	timeout 30 tail --pid=$RUN -f /dev/null
+	kill $RUN 2>/dev/null
+	wait $RUN; rc=$?
+	[ $rc -eq 0 ] && grep -q '"custom_comment":"first-day-git"' "$TMP/bootgit.out" &&
+		[ "$(grep -c 'error: configuration download failed' "$TMP/bootgit.err")" = 1 ] &&
+		ok "first day, git: an empty repository, then a commit: installed and measured" ||
+		ko "first day, git (rc $rc)" "$TMP/bootgit.err"
+else
+	ko "first day, git: git is not installed (scripts/install-deps.sh --test installs it)"
+fi
+
+# SIGTERM while waiting for the first configuration: exit 0 at once
+D=$TMP/firstday-term; mkdir -p "$D"
+boot_global "$D/twamp_global_config.json" "http://127.0.0.1:$BPORT/nothing-here"
+"$BIN" run --data-dir "$D" >"$TMP/bootterm.out" 2>"$TMP/bootterm.err" &
+RUN=$!
+wait_for 10 "$TMP/bootterm.err" "download failed: .*404"
+start=$(date +%s%N)
+kill -TERM $RUN
+wait $RUN; rc=$?
+ms=$((($(date +%s%N) - start) / 1000000))
+[ $rc -eq 0 ] && [ $ms -lt 3000 ] && grep -q "stopping before the first configuration was installed" "$TMP/bootterm.err" &&
+	ok "SIGTERM while waiting for the first configuration: exit 0 in $ms ms" ||
+	ko "SIGTERM while waiting for the first configuration (rc $rc, $ms ms)" "$TMP/bootterm.err"
+
+# without a ConfigSource a lone global config stays an error
+D=$TMP/firstday-nosource; mkdir -p "$D"
+echo '{ "Probe": { "PacketCount": 5 } }' >"$D/twamp_global_config.json"
+timeout 20 "$BIN" run --data-dir "$D" --once >/dev/null 2>"$TMP/bootnone.err"; rc=$?
+[ $rc -eq 1 ] && grep -q "twamp_targets_list.json: missing" "$TMP/bootnone.err" &&
+	ok "a lone global config without ConfigSource: exit 1, the missing file named" ||
+	ko "a lone global config without ConfigSource (rc $rc)" "$TMP/bootnone.err"
 
 # --- a DSCP list: one test session per class on one control connection, one record each
 D=$TMP/dscps; mkdir -p "$D"

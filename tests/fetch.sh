@@ -84,7 +84,7 @@ PKGS="libcurl libgit2 json-c openssl"
 # shellcheck disable=SC2086
 if ! $CC -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror $SANFLAGS -Iinclude \
 	$(pkg-config --cflags $PKGS) -o "$TMP/fetch_driver" tests/fetch_driver.c src/io/fetch.c src/io/url.c \
-	src/config.c src/fsutil.c src/keyfile.c src/wire.c src/sched/cron.c src/log.c src/ntptime.c src/record.c \
+	src/config.c src/strdist.c src/fsutil.c src/keyfile.c src/wire.c src/sched/cron.c src/log.c src/ntptime.c src/record.c \
 	$(pkg-config --libs $PKGS) -lpthread -lm 2>"$TMP/cc.log"; then
 	ko "build tests/fetch_driver.c"
 	cat "$TMP/cc.log"

@@ -134,7 +134,7 @@ PKG_LIBS=$(pkg-config --libs libcurl json-c)
 # shellcheck disable=SC2086
 if ! $CC -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Iinclude $PKG_CFLAGS \
 	-o "$TMP/influx_feed" tests/influx_feed.c src/io/sender.c src/io/spool.c src/io/url.c src/io/encode.c \
-	src/record.c src/log.c src/ntptime.c $PKG_LIBS -lpthread -lm 2>"$TMP/cc.log"; then
+	src/record.c src/version.c src/log.c src/ntptime.c $PKG_LIBS -lpthread -lm 2>"$TMP/cc.log"; then
 	ko "build tests/influx_feed.c"
 	cat "$TMP/cc.log"
 	exit 1

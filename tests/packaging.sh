@@ -150,6 +150,21 @@ check ".dockerignore: local build trees and .git left out" \
 	-n "$(grep -x '.git' .dockerignore)"
 check "docker/entrypoint.sh: sh -n" sh -n docker/entrypoint.sh
 check "docker/entrypoint.sh: executable" test -x docker/entrypoint.sh
+# every command of --help but run (the daemon mode, which needs /config) and
+# --version go through to twamp-client: a stub on PATH records its arguments
+mkdir -p "$TMP/stub"
+printf '#!/bin/sh\necho "twamp-client $*"\n' >"$TMP/stub/twamp-client"
+chmod 755 "$TMP/stub/twamp-client"
+unpassed=""
+for c in $commands --version -V; do
+	[ "$c" = run ] && continue
+	out=$(PATH="$TMP/stub:$PATH" sh docker/entrypoint.sh "$c" --an-arg 2>&1 </dev/null)
+	want="twamp-client $c --an-arg"
+	case "$c" in -*) want="twamp-client $c" ;; esac
+	[ "$out" = "$want" ] || unpassed="$unpassed $c"
+done
+check "docker/entrypoint.sh: passes every command of --help (and --version) to twamp-client${unpassed:+ (not:$unpassed)}" \
+	test -z "$unpassed" -a -n "$(grep -x '  bench.*' <<<"$("$BIN" --help)")"
 
 # ---- compose files -------------------------------------------------------------
 if ! command -v docker-compose >/dev/null; then

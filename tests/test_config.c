@@ -1190,3 +1190,38 @@ Test(config_files, max_pbkdf2_count)
 	}
 	config_errors_clear(&errs);
 }
+
+/* Misspelt keys anywhere: a warning each (the load succeeds), naming the nearest known key. */
+Test(config_files, unknown_keys_warned_with_the_nearest)
+{
+	static const char *const want[] = {
+		"global_config.json: unknown key \"Destinatons\" (did you mean \"Destinations\"?)",
+		"global_config.json: ConfigSource: unknown key \"ConfigUrl\" (did you mean \"ConfigURL\"?)",
+		"global_config.json: Destinations[0]: unknown key \"BatchSise\" (did you mean \"BatchSize\"?)",
+		"global_config.json: Probe: unknown key \"PacketCuont\" (did you mean \"PacketCount\"?)",
+		"targets_list.json: unknown key \"targets\" (did you mean \"Targets\"?)",
+		"targets_list.json: Targets[3]: unknown key \"Intervall\" (did you mean \"Interval\"?)",
+		"targets_list.json: Targets[3]: unknown key \"Whatever\" (ignored)",
+		"local_config.json: Address: unknown key \"Stret\" (did you mean \"Street\"?)",
+	};
+	struct config *c = NULL;
+	struct config_errors errs = { 0 };
+	size_t n = sizeof(want) / sizeof(want[0]);
+
+	put("global_config.json", "{ \"Destinatons\": [], \"Probe\": { \"PacketCuont\": 5 },"
+	    " \"ConfigSource\": { \"ConfigUrl\": \"x\" },"
+	    " \"Destinations\": [ { \"DestinationURL\": \"http://127.0.0.1:9/\", \"BatchSise\": 5 } ] }");
+	put("targets_list.json", "{ \"targets\": [], \"Targets\": [ { \"IP\": \"192.0.2.1\", \"DSCP\": 0 },"
+	    " { \"IP\": \"192.0.2.2\", \"DSCP\": 0, \"ID\": \"x\" }, { \"IP\": \"192.0.2.3\", \"DSCP\": 0 },"
+	    " { \"IP\": \"192.0.2.4\", \"DSCP\": 0, \"Intervall\": 1, \"Whatever\": 2 } ] }");
+	put("local_config.json", "{ \"Address\": { \"Stret\": \"Main\" } }");
+	cr_assert_eq(load_tmp(&c, &errs), 0, "%s", errs.n ? errs.lines[0] : "");
+	for (size_t i = 0; i < c->warnings.n; i++)
+		cr_log_info("warning %zu: %s", i, c->warnings.lines[i]);
+	cr_assert_eq(c->warnings.n, n, "%zu warnings", c->warnings.n);
+	for (size_t i = 0; i < n; i++)
+		cr_expect_str_eq(c->warnings.lines[i], want[i]);
+	cr_expect_eq(c->targets[3].interval, c->probe.interval, "the misspelt key is not applied");
+	config_free(c);
+	config_errors_clear(&errs);
+}

@@ -17,6 +17,7 @@
 #include "encode.h"
 #include "ntptime.h"
 #include "record.h"
+#include "version.h"
 
 #define T0 1795766684123456789LL   /* 2026-11-27T08:04:44.123456789Z */
 #define MS NS_PER_MS
@@ -502,7 +503,7 @@ Test(encode_json, probe_record)
 	static const char *const keys[] = {
 		"measurement_name", "timestamp", "from_host", "cycle", "targets", "ok", "failed",
 		"skipped", "duration_seconds", "queue_depth", "spool_bytes", "dropped",
-		"config_errors", "probe_description", "probe_tags", "geo_lon", "geo_lat",
+		"config_errors", "version", "probe_description", "probe_tags", "geo_lon", "geo_lat",
 	};
 	struct record *r = record_new(RECORD_PROBE);
 	json_object *o;
@@ -532,6 +533,8 @@ Test(encode_json, probe_record)
 	expect_int(o, "spool_bytes", 4096);
 	expect_int(o, "dropped", INT64_MAX);   /* saturates rather than wraps */
 	expect_int(o, "config_errors", 2);
+	expect_string(o, "version", twamp_version);
+	cr_assert(twamp_version[0], "an empty version");
 	expect_type(o, "probe_description", json_type_null);
 	json_object_put(o);
 	record_free(r);
@@ -902,6 +905,7 @@ Test(encode_influx, batch_is_n_lines_and_probe_record)
 	expect_field(&pt, "targets", 'i', "3i");
 	expect_field(&pt, "duration_seconds", 'f', "1.5");
 	expect_field(&pt, "dropped", 'i', "0i");
+	expect_field(&pt, "version", 's', twamp_version);
 	record_free(recs[0]);
 }
 

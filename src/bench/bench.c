@@ -254,8 +254,8 @@ static void progress_line(struct bench *b, const struct bench_step *st, uint32_t
 {
 	double el = now > st->t_start ? ntptime_to_sec(now - st->t_start) : 0;
 
-	fprintf(stderr, "\r\033[Kstep %u: %u sessions, %.0f packets/s offered, %.1f of %.1f s, %u/%u sessions done, "
-		"%.0f s in all", st->index, st->sessions, st->offered_pps, el, ntptime_to_sec(b->o->hold),
+	fprintf(stderr, "\r\033[Kstep %u: %u session%s, %.0f packets/s offered, %.1f of %.1f s, %u/%u sessions done, "
+		"%.0f s in all", st->index, st->sessions, log_s(st->sessions), st->offered_pps, el, ntptime_to_sec(b->o->hold),
 		done, st->sessions, ntptime_to_sec(now - b->t_begin));
 	(void)fflush(stderr);
 }
@@ -494,8 +494,8 @@ static void judge(const struct bench_opts *o, struct bench_result *res, struct b
 		return;
 	}
 	if (st->refused || st->failed) {
-		snprintf(st->reason, sizeof(st->reason), "%u sessions refused, %u failed (%.300s)", st->refused,
-			 st->failed, st->first_error);
+		snprintf(st->reason, sizeof(st->reason), "%u session%s refused, %u failed (%.300s)", st->refused,
+			 log_s(st->refused), st->failed, st->first_error);
 		return;
 	}
 	if (st->sent && st->loss_pct > o->max_loss) {
@@ -573,6 +573,8 @@ int bench_run(const struct bench_opts *o)
 	uint32_t cap_steps = 16;
 
 	b.progress = !o->quiet && isatty(STDERR_FILENO);
+	if (bench_check_outputs(o) < 0) /* not after minutes of ramp */
+		return 1;
 	res.steps = calloc(cap_steps, sizeof(*res.steps));
 	if (!res.steps)
 		return 1;
@@ -603,7 +605,7 @@ int bench_run(const struct bench_opts *o)
 			break;
 		}
 		if (o->max_steps && k >= o->max_steps) {
-			snprintf(res.stop_reason, sizeof(res.stop_reason), "ramp complete: %u steps (--steps)", k);
+			snprintf(res.stop_reason, sizeof(res.stop_reason), "ramp complete: %u step%s (--steps)", k, log_s(k));
 			break;
 		}
 		if (now + o->hold + o->tmpl.loss_timeout > b.t_begin + o->max_time) {

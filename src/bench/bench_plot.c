@@ -329,17 +329,13 @@ void bench_plot_html(FILE *f, const struct bench_opts *o, const struct bench_res
 	fputs("</body></html>\n", f);
 }
 
-int bench_plot(const char *path, const struct bench_opts *o, const struct bench_result *r,
-	       char *written, size_t cap)
+const char *bench_plot_file(const char *path, char *written, size_t cap)
 {
 	bool own = ends_with(path, ".html") || ends_with(path, ".htm") || ends_with(path, ".svg");
 	const char *dot, *slash;
-	FILE *f;
 
 	snprintf(written, cap, "%s", path);
-	if (!own && gnuplot_installed())
-		return plot_gnuplot(path, o, r);
-	if (!own) {
+	if (!own && !gnuplot_installed()) {
 		/* x.png -> x.html; a name without an extension gets .html added */
 		dot = strrchr(path, '.');
 		slash = strrchr(path, '/');
@@ -348,6 +344,20 @@ int bench_plot(const char *path, const struct bench_opts *o, const struct bench_
 		else
 			snprintf(written, cap, "%s.html", path);
 	}
+	return written;
+}
+
+int bench_plot(const char *path, const struct bench_opts *o, const struct bench_result *r,
+	       char *written, size_t cap)
+{
+	bool own = ends_with(path, ".html") || ends_with(path, ".htm") || ends_with(path, ".svg");
+	FILE *f;
+
+	if (!own && gnuplot_installed()) {
+		snprintf(written, cap, "%s", path);
+		return plot_gnuplot(path, o, r);
+	}
+	bench_plot_file(path, written, cap);
 	f = fopen(written, "w");
 	if (!f) {
 		fprintf(stderr, "twamp-client bench: cannot write %s: %s\n", written, strerror(errno));

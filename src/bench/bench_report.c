@@ -6,8 +6,12 @@
 #include "bench.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "log.h"
 
 static double ms(int64_t ns)
 {
@@ -56,10 +60,43 @@ void bench_summary(FILE *f, const struct bench_result *r)
 	{
 		const struct bench_step *s = &r->steps[r->sustained];
 
-		fprintf(f, "sustained capacity: %u sessions, %.0f packets/s (step %u: offered %.0f/s, loss %.3f%%, "
-			"rtt p99 %.3f ms)\n", s->sessions, s->achieved_pps, s->index, s->offered_pps, s->loss_pct,
+		fprintf(f, "sustained capacity: %u session%s, %.0f packets/s (step %u: offered %.0f/s, loss %.3f%%, "
+			"rtt p99 %.3f ms)\n", s->sessions, log_s(s->sessions), s->achieved_pps, s->index, s->offered_pps, s->loss_pct,
 			ms(s->rtt_p99));
 	}
+}
+
+/* path can be written: created and removed again when it did not exist, never truncated */
+static int check_out(const char *opt, const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0644);
+
+	if (fd >= 0) {
+		close(fd);
+		unlink(path);
+		return 0;
+	}
+	if (errno == EEXIST)
+		fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK); /* a FIFO must not block */
+	if (fd < 0) {
+		fprintf(stderr, "twamp-client bench: %s %s: cannot write: %s\n", opt, path, strerror(errno));
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int bench_check_outputs(const struct bench_opts *o)
+{
+	char plot[4200];
+
+	if (o->csv && check_out("--csv", o->csv) < 0)
+		return -1;
+	if (o->json && check_out("--json", o->json) < 0)
+		return -1;
+	if (o->plot && check_out("--plot", bench_plot_file(o->plot, plot, sizeof(plot))) < 0)
+		return -1;
+	return 0;
 }
 
 static FILE *open_out(const char *path)

@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "ntptime.h"
+#include "version.h"
 
 #define EBUF_MIN_CAP 4096
 
@@ -422,6 +423,7 @@ static void json_probe(struct jw *w, const struct record *r)
 	jint(w, "spool_bytes", clamp_u64(p->spool_bytes));
 	jint(w, "dropped", clamp_u64(p->dropped));
 	jint(w, "config_errors", clamp_u64(p->config_errors));
+	jstr(w, "version", twamp_version);
 	jstr(w, "probe_description", r->probe_description);
 	jstr(w, "probe_tags", r->probe_tags);
 	jgeo(w, r);
@@ -665,6 +667,7 @@ static void influx_probe(struct ebuf *b, const struct record *r)
 	iint(&w, "spool_bytes", clamp_u64(p->spool_bytes));
 	iint(&w, "dropped", clamp_u64(p->dropped));
 	iint(&w, "config_errors", clamp_u64(p->config_errors));
+	istr(&w, "version", twamp_version);
 	ifloat(&w, "geo_lat", r->has_geo, r->latitude);
 	ifloat(&w, "geo_lon", r->has_geo, r->longitude);
 	if (r->record_id[0])

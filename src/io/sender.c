@@ -272,7 +272,7 @@ static void batch_free(struct batch *b)
 
 /* ---- destinations ------------------------------------------------------------ */
 
-#define FAIL_FMT "destination %s: %s; %u records %s, next attempt in %.1f s"
+#define FAIL_FMT "destination %s: %s; %u record%s %s, next attempt in %.1f s"
 
 static void dest_done(struct sender *s, struct dest *d, CURLcode res, int64_t now);
 
@@ -481,8 +481,8 @@ static void dest_seal(struct sender *s, struct dest *d)
 		ebuf_put(&d->fill, "]", 1);
 	b = calloc(1, sizeof(*b));
 	if (!b || d->fill.failed) {
-		LOG_RL(LOGL_ERR, 10, "destination %s: out of memory: %u records lost", d->label,
-		       d->fill_n);
+		LOG_RL(LOGL_ERR, 10, "destination %s: out of memory: %u record%s lost", d->label,
+		       d->fill_n, log_s(d->fill_n));
 		free(b);
 		drop_mem(s, d->fill_n);
 		ebuf_reset(&d->fill);
@@ -529,7 +529,7 @@ static void dest_bound_mem(struct sender *s, struct dest *d)
 		struct batch *b = pend_pop(d);
 
 		LOG_RL(LOGL_ERR, 60, "destination %s: cannot spool and %d batches already in memory: "
-		       "dropped %u records", d->label, SENDER_MEM_BATCHES, b->n);
+		       "dropped %u record%s", d->label, SENDER_MEM_BATCHES, b->n, log_s(b->n));
 		drop_mem(s, b->n);
 		batch_free(b);
 	}
@@ -689,16 +689,16 @@ static void dest_done(struct sender *s, struct dest *d, CURLcode res, int64_t no
 	if (code >= 200 && code < 300) {
 		if (res != CURLE_OK)
 			LOG_RL(LOGL_WARN, 60,
-			       "destination %s: HTTP %ld, then %s: %u records counted as delivered",
-			       d->label, code, curl_easy_strerror(res), b->n);
+			       "destination %s: HTTP %ld, then %s: %u record%s counted as delivered",
+			       d->label, code, curl_easy_strerror(res), b->n, log_s(b->n));
 		if (d->fly_src == SRC_SPOOL)
 			spool_pop(d->spool);
 		else
 			uncount(&s->mem_records, b->n);
 		count(&s->delivered, b->n);
 		if (d->fail_streak)
-			log_info("destination %s: delivering again after %" PRIu64 " failed attempts",
-				 d->label, d->fail_streak);
+			log_info("destination %s: delivering again after %" PRIu64 " failed attempt%s",
+				 d->label, d->fail_streak, log_s(d->fail_streak));
 		d->fail_streak = 0;
 		d->backoff = 0;
 		d->next_try = 0;
@@ -708,8 +708,8 @@ static void dest_done(struct sender *s, struct dest *d, CURLcode res, int64_t no
 
 	if (res == CURLE_OK && code >= 400 && code < 500 && code != 408 && code != 429) {
 		/* the destination refuses this batch: retrying cannot help */
-		LOG_RL(LOGL_ERR, 10, "destination %s: HTTP %ld: %u records rejected, %s: %s", d->label,
-		       code, b->n, d->spool ? "kept in the spool's reject folder" : "lost (no spool)",
+		LOG_RL(LOGL_ERR, 10, "destination %s: HTTP %ld: %u record%s rejected, %s: %s", d->label,
+		       code, b->n, log_s(b->n), d->spool ? "kept in the spool's reject folder" : "lost (no spool)",
 		       resp_text(d));
 		if (d->fly_src == SRC_SPOOL) {
 			spool_reject(d->spool);
@@ -741,9 +741,9 @@ static void dest_done(struct sender *s, struct dest *d, CURLcode res, int64_t no
 	kind = res != CURLE_OK ? -(long)res : code;
 	if (d->fail_streak == 1 || d->last_fail != kind) {
 		d->last_fail = kind;
-		log_warn(FAIL_FMT, d->label, reason, b->n, where, ntptime_to_sec(d->next_try - now));
+		log_warn(FAIL_FMT, d->label, reason, b->n, log_s(b->n), where, ntptime_to_sec(d->next_try - now));
 	} else {
-		LOG_RL(LOGL_WARN, 30, FAIL_FMT, d->label, reason, b->n, where,
+		LOG_RL(LOGL_WARN, 30, FAIL_FMT, d->label, reason, b->n, log_s(b->n), where,
 		       ntptime_to_sec(d->next_try - now));
 	}
 	if (d->fly_src == SRC_SPOOL) {
@@ -785,8 +785,8 @@ static void dest_spool_all(struct sender *s, struct dest *d)
 	dest_seal(s, d);
 	dest_flush_pending(s, d);
 	while ((b = pend_pop(d))) {
-		log_err("destination %s: %u records could be neither delivered nor spooled", d->label,
-			b->n);
+		log_err("destination %s: %u record%s could be neither delivered nor spooled", d->label,
+			b->n, log_s(b->n));
 		drop_mem(s, b->n);
 		batch_free(b);
 	}

@@ -419,8 +419,9 @@ struct spool *spool_open(const char *dir, uint64_t max_bytes)
 	recover_journal(s);
 	journal_set_aside(s);
 	if (s->tail)
-		log_info("spool %s: %zu batches (%" PRIu64 " bytes, %" PRIu64 " records) to replay",
-			 dir, spool_count(s), s->bytes, s->records);
+		log_info("spool %s: %zu batch%s (%" PRIu64 " byte%s, %" PRIu64 " record%s) to replay",
+			 dir, spool_count(s), spool_count(s) == 1 ? "" : "es", s->bytes, log_s(s->bytes),
+			 s->records, log_s(s->records));
 	while (s->max_bytes && s->bytes > s->max_bytes && s->tail > s->head)
 		drop_oldest(s);
 	return s;

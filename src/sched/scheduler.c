@@ -377,11 +377,12 @@ static void cycle_maybe_end(struct scheduler *sc, struct cycle *cy)
 		r->probe.dropped = ss.dropped;
 		r->probe.config_errors = sc->o.config_errors ? atomic_load(sc->o.config_errors) : 0;
 	}
-	log_info("cycle %llu: %u targets, %u ok, %u failed, %u skipped, %.1f s, %llu records queued, "
-		 "%llu bytes spooled",
-		 (unsigned long long)cy->id, cy->nplan, cy->ok, cy->failed, cy->skipped,
+	log_info("cycle %llu: %u target%s, %u ok, %u failed, %u skipped, %.1f s, %llu record%s queued, "
+		 "%llu byte%s spooled",
+		 (unsigned long long)cy->id, cy->nplan, log_s(cy->nplan), cy->ok, cy->failed, cy->skipped,
 		 ntptime_to_sec((cy->last_done ? cy->last_done : ntptime_now()) - cy->start),
-		 (unsigned long long)ss.queued, (unsigned long long)ss.spool_bytes);
+		 (unsigned long long)ss.queued, log_s(ss.queued), (unsigned long long)ss.spool_bytes,
+		 log_s(ss.spool_bytes));
 	submit_record(sc, r);
 	write_health(sc, cy);
 	for (pp = &sc->cycles; *pp; pp = &(*pp)->next)
@@ -402,15 +403,23 @@ static void cycle_maybe_end(struct scheduler *sc, struct cycle *cy)
 	}
 }
 
-/* Stop starting what is left of a cycle's plan: the rest is skipped. */
-static void cycle_truncate(struct scheduler *sc, struct cycle *cy)
+/*
+ * Stop starting what is left of a cycle's plan: the rest is skipped.  Only
+ * when the next cycle came first is that a sign of too little room
+ * (MaxConcurrentSessions, ConnectRate); a shutdown mid-cycle is not.
+ */
+static void cycle_truncate(struct scheduler *sc, struct cycle *cy, bool shutdown)
 {
 	uint32_t left = cy->nplan - cy->cursor;
 
 	if (left) {
-		log_warn("cycle %llu: %u targets not started before the next cycle (or shutdown); "
-			 "raise MaxConcurrentSessions or ConnectRate",
-			 (unsigned long long)cy->id, left);
+		if (shutdown)
+			log_info("cycle %llu: shutting down: %u target%s not started", (unsigned long long)cy->id,
+				 left, log_s(left));
+		else
+			log_warn("cycle %llu: %u target%s not started before the next cycle; raise "
+				 "MaxConcurrentSessions or ConnectRate", (unsigned long long)cy->id, left,
+				 log_s(left));
 		cy->skipped += left;
 		atomic_fetch_add(&sc->st_skipped, left);
 		cy->cursor = cy->nplan;
@@ -498,7 +507,7 @@ static void cycle_begin(struct scheduler *sc)
 	int64_t now = ntptime_now(), window = 0;
 
 	if (sc->cur)
-		cycle_truncate(sc, sc->cur);
+		cycle_truncate(sc, sc->cur, false);
 	rcuptr_read_begin();
 	ts = rcuptr_read((void **)sc->o.current);
 	if (ts)
@@ -557,8 +566,8 @@ static void cycle_begin(struct scheduler *sc)
 	sc->cycles = cy;
 	sc->cur = cy;
 	atomic_fetch_add(&sc->st_cycles, 1);
-	log_info("cycle %llu: %u targets, starts spread over %.0f s", (unsigned long long)cy->id,
-		 cy->nplan, ntptime_to_sec(window));
+	log_info("cycle %llu: %u target%s, starts spread over %.0f s", (unsigned long long)cy->id,
+		 cy->nplan, log_s(cy->nplan), ntptime_to_sec(window));
 	if (!sc->o.once)
 		wk_timer_arm(sc->wk, &sc->cycle_timer, cron_next(&cr, now));
 	cycle_maybe_end(sc, cy); /* an empty target list ends at once */
@@ -860,8 +869,8 @@ static void on_session_done(struct session *s, void *ctx)
 		/* once per session, not per packet */
 		j->more = calloc(session_nstreams(s) - 1, sizeof(*j->more));
 		if (!j->more)
-			LOG_RL(LOGL_ERR, 10, "out of memory: the records of %u test sessions are lost",
-			       session_nstreams(s) - 1);
+			LOG_RL(LOGL_ERR, 10, "out of memory: the records of %u test session%s are lost",
+			       session_nstreams(s) - 1, log_s(session_nstreams(s) - 1));
 		for (unsigned k = 1; j->more && k < session_nstreams(s); k++) {
 			const struct session *st = session_stream(s, k);
 			struct stream_result *m = &j->more[k - 1];
@@ -993,7 +1002,8 @@ struct scheduler *sched_start(const struct sched_opts *o)
 	wk_submit(sc->wk, sched_first_cycle, sc);
 	if (pthread_create(&sched_tid, NULL, sched_thread, sc) != 0)
 		goto fail;
-	log_info("scheduler: %d workers%s", sc->nws, o->once ? ", one cycle (--once)" : "");
+	log_info("scheduler: %d worker%s%s", sc->nws, log_s((uint64_t)sc->nws),
+		 o->once ? ", one cycle (--once)" : "");
 	return sc;
 fail:
 	log_err("cannot start the scheduler and its workers");
@@ -1027,7 +1037,7 @@ static void sched_stop_job(struct worker *wk, void *arg)
 	wk_timer_cancel(sc->wk, &sc->cycle_timer);
 	wk_timer_cancel(sc->wk, &sc->start_timer);
 	if (sc->cur)
-		cycle_truncate(sc, sc->cur);
+		cycle_truncate(sc, sc->cur, true);
 }
 
 static void wait_running(struct scheduler *sc, int64_t until)
@@ -1043,7 +1053,8 @@ void sched_stop(struct scheduler *sc, int64_t grace)
 	wk_submit(sc->wk, sched_stop_job, sc);
 	wait_running(sc, ntptime_now() + grace);
 	if (atomic_load(&sc->st_running) > 0) {
-		log_info("aborting %u running sessions", atomic_load(&sc->st_running));
+		log_info("aborting %u running session%s", atomic_load(&sc->st_running),
+			 log_s(atomic_load(&sc->st_running)));
 		for (int i = 0; i < sc->nws; i++)
 			wk_submit(sc->ws[i].wk, worker_abort_all, &sc->ws[i]);
 		wait_running(sc, ntptime_now() + 3 * NS_PER_SEC);
@@ -1062,8 +1073,8 @@ void sched_stop(struct scheduler *sc, int64_t grace)
 	wk_stop(sc->wk);
 	pthread_join(sched_tid, NULL);
 	if (atomic_load(&sc->st_running) > 0)
-		log_warn("%u sessions did not end in time: their records are lost",
-			 atomic_load(&sc->st_running));
+		log_warn("%u session%s did not end in time: their records are lost",
+			 atomic_load(&sc->st_running), log_s(atomic_load(&sc->st_running)));
 	for (int i = 0; i < sc->nws; i++) {
 		for (struct job *j = sc->ws[i].jobs; j;) {
 			struct job *n = j->wnext;

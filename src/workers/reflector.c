@@ -272,8 +272,9 @@ static int conn_account_take(struct responder *r, const struct sockaddr_storage 
 
 	if (atomic_fetch_add(&r->conns, 1) >= r->cfg.max_conns) {
 		atomic_fetch_sub(&r->conns, 1);
-		LOG_RL(LOGL_WARN, 10, "connection from %s refused: the limit of %u control connections is "
-		       "reached (--max-connections)", tsock_addr_str(peer, a, sizeof(a)), r->cfg.max_conns);
+		LOG_RL(LOGL_WARN, 10, "connection from %s refused: the limit of %u control connection%s is "
+		       "reached (--max-connections)", tsock_addr_str(peer, a, sizeof(a)), r->cfg.max_conns,
+		       log_s(r->cfg.max_conns));
 		return -1;
 	}
 	pthread_mutex_lock(&r->clients_lock);
@@ -281,8 +282,8 @@ static int conn_account_take(struct responder *r, const struct sockaddr_storage 
 	if (!e) {
 		rc = -1;
 	} else if (e->conns >= r->cfg.max_conns_per_client) {
-		LOG_RL(LOGL_WARN, 10, "connection from %s refused: it has %u control connections "
-		       "(--max-conn-per-client)", tsock_addr_str(peer, a, sizeof(a)), e->conns);
+		LOG_RL(LOGL_WARN, 10, "connection from %s refused: it has %u control connection%s "
+		       "(--max-conn-per-client)", tsock_addr_str(peer, a, sizeof(a)), e->conns, log_s(e->conns));
 		rc = -1;
 	} else {
 		e->conns++;
@@ -317,8 +318,8 @@ static int account_take(struct responder *r, const struct sockaddr_storage *peer
 
 	if (atomic_fetch_add(&r->sessions, 1) >= r->cfg.max_sessions) {
 		atomic_fetch_sub(&r->sessions, 1);
-		LOG_RL(LOGL_WARN, 10, "session refused: the limit of %u sessions is reached",
-		       r->cfg.max_sessions);
+		LOG_RL(LOGL_WARN, 10, "session refused: the limit of %u session%s is reached",
+		       r->cfg.max_sessions, log_s(r->cfg.max_sessions));
 		return WIRE_ACCEPT_TEMPORARY_LIMIT;
 	}
 	pthread_mutex_lock(&r->clients_lock);
@@ -328,8 +329,8 @@ static int account_take(struct responder *r, const struct sockaddr_storage *peer
 	} else if (e->sessions >= r->cfg.max_per_client) {
 		char a[INET6_ADDRSTRLEN];
 
-		LOG_RL(LOGL_WARN, 10, "session refused: client %s has %u sessions (the per-client limit)",
-		       tsock_addr_str(peer, a, sizeof(a)), e->sessions);
+		LOG_RL(LOGL_WARN, 10, "session refused: client %s has %u session%s (the per-client limit)",
+		       tsock_addr_str(peer, a, sizeof(a)), e->sessions, log_s(e->sessions));
 		rc = WIRE_ACCEPT_TEMPORARY_LIMIT;
 	} else {
 		e->sessions++;
@@ -1141,8 +1142,9 @@ static void handle_request(struct rconn *c)
 	} else if (c->ntests >= (int)cfg->max_per_conn) {
 		char a[INET6_ADDRSTRLEN];
 
-		LOG_RL(LOGL_WARN, 10, "session refused: the connection from %s has %d sessions "
-		       "(--max-per-connection)", tsock_addr_str(&c->peer, a, sizeof(a)), c->ntests);
+		LOG_RL(LOGL_WARN, 10, "session refused: the connection from %s has %d session%s "
+		       "(--max-per-connection)", tsock_addr_str(&c->peer, a, sizeof(a)), c->ntests,
+		       log_s((uint64_t)c->ntests));
 		as.accept = WIRE_ACCEPT_PERMANENT_LIMIT;
 	} else {
 		as.accept = (uint8_t)account_take(rw->r, &c->peer);

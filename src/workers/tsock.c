@@ -167,6 +167,26 @@ const char *tsock_addr_name(const struct sockaddr_storage *ss, int timeout_ms, c
 	return buf;
 }
 
+bool tsock_v6_port_suffix(const char *spec)
+{
+	const char *colon = strrchr(spec, ':');
+	struct in6_addr a;
+	char head[INET6_ADDRSTRLEN];
+	size_t n, digits;
+
+	if (!colon || colon == spec || colon[-1] == ':' || !strchr(spec, ':') || strchr(spec, ':') == colon)
+		return false;
+	digits = strspn(colon + 1, "0123456789");
+	if (digits == 0 || digits > 5 || colon[1 + digits] || strtoul(colon + 1, NULL, 10) > 65535)
+		return false;
+	n = (size_t)(colon - spec);
+	if (n >= sizeof(head))
+		return false;
+	memcpy(head, spec, n);
+	head[n] = 0;
+	return inet_pton(AF_INET6, head, &a) == 1;
+}
+
 int tsock_resolve(const char *spec, int family, uint16_t default_port,
 		  struct sockaddr_storage *out, char *host, size_t hostlen,
 		  char *err, size_t errlen)
@@ -182,7 +202,7 @@ int tsock_resolve(const char *spec, int family, uint16_t default_port,
 
 		if (!end || (end[1] && end[1] != ':')) {
 			snprintf(err, errlen, "bad address '%s': expected [IPv6]:PORT", spec);
-			return -1;
+			return -2;
 		}
 		snprintf(h, sizeof(h), "%.*s", (int)(end - spec - 1), spec + 1);
 		if (end[1] == ':')
@@ -193,6 +213,12 @@ int tsock_resolve(const char *spec, int family, uint16_t default_port,
 		snprintf(port, sizeof(port), "%s", colon + 1);
 	} else {
 		snprintf(h, sizeof(h), "%s", spec); /* a name, IPv4, or a bare IPv6 */
+		if (default_port && colon && tsock_v6_port_suffix(spec)) {
+			snprintf(err, errlen, "'%s' is ambiguous: did you mean [%.*s]:%s? (an IPv6 address "
+				 "with a port goes in brackets; the address alone: [%s])", spec,
+				 (int)(colon - spec), spec, colon + 1, spec);
+			return -2;
+		}
 	}
 	{
 		char *end;
@@ -200,7 +226,7 @@ int tsock_resolve(const char *spec, int family, uint16_t default_port,
 
 		if (!port[0] || *end || p > 65535) {
 			snprintf(err, errlen, "bad port '%s' in '%s'", port, spec);
-			return -1;
+			return -2;
 		}
 	}
 	rc = getaddrinfo(h[0] ? h : NULL, port, &hints, &res);
