@@ -228,19 +228,22 @@ static int64_t next_download(const struct config *c, int64_t now)
 static void *config_main(void *arg)
 {
 	struct cfgthread *ct = arg;
+	/* next: wall time (the config schedule follows the wall clock) */
 	int64_t next = has_source(published()) ? ntptime_now() : INT64_MAX;
+	int64_t last_mono = ntptime_mono(), last_off = ntptime_wall_offset();
 
 	pthread_setname_np(pthread_self(), "config");
 	for (;;) {
-		int64_t now = ntptime_now(), wake = now + 2 * NS_PER_SEC;
+		/* the wait on CLOCK_MONOTONIC (ct->cond's clock), at most 2 s */
+		int64_t now = ntptime_now(), mono = ntptime_mono(), wake = mono + 2 * NS_PER_SEC;
 		struct timespec ts;
 		bool hup;
 
-		if (next < wake)
-			wake = next;
+		if (next != INT64_MAX && next - now < wake - mono)
+			wake = mono + (next > now ? next - now : 0);
 		ts = ntptime_to_timespec(wake);
 		pthread_mutex_lock(&ct->lock);
-		while (!ct->stop && !ct->hup && ntptime_now() < wake)
+		while (!ct->stop && !ct->hup && ntptime_mono() < wake)
 			if (pthread_cond_timedwait(&ct->cond, &ct->lock, &ts) != 0)
 				break;
 		hup = ct->hup;
@@ -252,6 +255,15 @@ static void *config_main(void *arg)
 		pthread_mutex_unlock(&ct->lock);
 
 		now = ntptime_now();
+		mono = ntptime_mono();
+		if (ntptime_stepped(last_off, now - mono, mono - last_mono) && next != INT64_MAX &&
+		    has_source(published())) {
+			/* the wall clock stepped: the next download from the new wall time */
+			log_info("the wall clock stepped: the next configuration download is planned anew");
+			next = next_download(published(), now);
+		}
+		last_mono = mono;
+		last_off = now - mono;
 		if ((hup || now >= next) && has_source(published())) {
 			download(ct);
 			next = next_download(published(), ntptime_now());
@@ -290,7 +302,7 @@ static void cfgthread_signal(struct cfgthread *ct, bool stop)
  */
 static int cfgthread_wait_first(struct cfgthread *ct, int64_t limit, const sigset_t *set)
 {
-	int64_t end = ntptime_now() + limit;
+	int64_t end = ntptime_mono() + limit;
 
 	for (;;) {
 		struct timespec tmo = { .tv_sec = 0, .tv_nsec = 100L * 1000 * 1000 };
@@ -302,7 +314,7 @@ static int cfgthread_wait_first(struct cfgthread *ct, int64_t limit, const sigse
 		pthread_mutex_unlock(&ct->lock);
 		if (done)
 			return 0;
-		if (ntptime_now() >= end) {
+		if (ntptime_mono() >= end) {
 			log_warn("the configuration download is slow: measuring with the local configuration meanwhile");
 			return 0;
 		}
@@ -394,7 +406,15 @@ int daemon_main(int argc, char **argv)
 
 	ct.dir = dir;
 	pthread_mutex_init(&ct.lock, NULL);
-	pthread_cond_init(&ct.cond, NULL);
+	{
+		/* config_main's waits are monotonic: a wall-clock step never stalls them */
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&ct.cond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	files_changed(dir, ct.watch);
 	if (config_load(dir, &cfg, &errs) < 0) {
 		log_errors(&errs);
@@ -469,9 +489,9 @@ int daemon_main(int argc, char **argv)
 	/* a download in progress may block for its timeouts: do not wait for it long */
 	cfgthread_signal(&ct, true);
 	{
-		struct timespec until = ntptime_to_timespec(ntptime_now() + 2 * NS_PER_SEC);
+		struct timespec until = ntptime_to_timespec(ntptime_mono() + 2 * NS_PER_SEC);
 
-		ct_joined = pthread_timedjoin_np(ct.tid, NULL, &until) == 0;
+		ct_joined = pthread_clockjoin_np(ct.tid, NULL, CLOCK_MONOTONIC, &until) == 0;
 		if (!ct_joined)
 			log_warn("a configuration download is still running: abandoned (files are "
 				 "installed by rename only, so nothing is left half-written)");

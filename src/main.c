@@ -629,7 +629,7 @@ static int cmd_ping(int argc, char **argv)
 				.from_host = from_host, .to_host = host,
 			};
 
-			if (stats_summarize(session_stats(st), &sum) < 0) {
+			if (session_summarize(st, &sum) < 0) {
 				log_err("out of memory");
 				goto out;
 			}

@@ -120,6 +120,8 @@ void report_text(FILE *f, const struct report *r)
 	hops_line(f, "send hops", s->ttl_fwd_min, s->ttl_fwd_max);
 	hops_line(f, "reflect hops", s->ttl_bck_min, s->ttl_bck_max);
 	dscp_line(f, s);
+	if (s->clock_stepped)
+		fprintf(f, "clock stepped during the session: delays are not reported (loss is)\n");
 	if (!s->sync && s->received)
 		fprintf(f, "clocks: not synchronized (one-way times are unreliable)\n");
 	if (r->info->malformed)
@@ -202,6 +204,8 @@ void report_machine(FILE *f, const struct report *r)
 			sfx[i], dd[i]->mean / 1e9, sfx[i], sec(dd[i]->p90), sfx[i], sec(dd[i]->p95),
 			sfx[i], sec(dd[i]->p99), sfx[i], dd[i]->jitter / 1e9);
 	}
+	if (s->clock_stepped) /* last: only when it happened */
+		fprintf(f, "CLOCK_STEPPED\t1\n");
 }
 
 static json_object *jdist(const struct stats_dist *d)
@@ -276,6 +280,7 @@ void report_json(FILE *f, const struct report *r)
 	json_object_object_add(o, "malformed", json_object_new_int((int)in->malformed));
 	json_object_object_add(o, "foreign", json_object_new_int((int)in->foreign));
 	json_object_object_add(o, "sync", json_object_new_boolean(s->sync));
+	json_object_object_add(o, "clock_stepped", json_object_new_boolean(s->clock_stepped));
 	json_object_object_add(o, "maxerr", s->received ? json_object_new_double(s->maxerr) : NULL);
 	json_object_object_add(o, "maxerr_fwd", s->received ? json_object_new_double(s->maxerr_fwd) : NULL);
 	json_object_object_add(o, "maxerr_bck", s->received ? json_object_new_double(s->maxerr_bck) : NULL);
