@@ -48,18 +48,14 @@ int64_t cron_period(const struct cron *c, int64_t after);
  * The next cycle's wall-clock time, also after the wall clock stepped: the
  * first match strictly after `after` (the wall time from which to plan: the
  * match just run, or the last moment before a step was noticed, in the new
- * clock's terms), but not earlier than half a period (of at most
- * CRON_GAP_PERIOD_MAX) after `prev`, the start of the previous cycle in the
- * present clock's terms (its CLOCK_MONOTONIC start + the present
- * wall - monotonic offset; INT64_MIN: none).  So a backward step of an hour
- * plans the match that follows the new wall time (no hour-long stall), and a
- * small backward step just after a cycle does not run that minute again
- * (never two cycles in a row a few seconds apart).  A result <= the present
- * wall time (a match between the last moment before the step and its
- * noticing) is due at once; the matches a forward step jumps over are not
- * run (never a burst).
+ * clock's terms) other than `last`, the match the previous cycle ran for
+ * (INT64_MIN: none).  So a backward step of an hour plans the match that
+ * follows the new wall time (no hour-long stall), and a backward step of a
+ * few seconds just after a cycle does not run that same match again a few
+ * seconds later.  A result <= the present wall time (a match between the
+ * last moment before the step and its noticing) is due at once; the matches
+ * a forward step jumps over are not run (never a burst).
  */
-#define CRON_GAP_PERIOD_MAX (24 * 3600 * 1000000000LL)
-int64_t cron_replan(const struct cron *c, int64_t after, int64_t prev);
+int64_t cron_replan(const struct cron *c, int64_t after, int64_t last);
 
 #endif

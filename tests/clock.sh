@@ -49,9 +49,10 @@ done
 OFS=$TMP/offset
 echo "+0" >"$OFS"
 # faked CMD...: CMD with the stepped wall clock
+# (an ASan build would refuse a preloaded library before its runtime: allowed)
 faked() {
 	FAKETIME_TIMESTAMP_FILE=$OFS FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1 \
-		LD_PRELOAD=$FT "$@"
+		ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 LD_PRELOAD=$FT "$@"
 }
 # step_to SECONDS: the offset of the faked clock from the real one (absolute)
 step_to() { echo "$1" >"$OFS.new" && mv "$OFS.new" "$OFS"; }
@@ -93,6 +94,54 @@ for step in -3600 +3600 +86400; do
 		ko "ping, clock stepped $step s mid-session (exit $RC after $SECS s)" "$TMP/ping$step.out" "$TMP/ping$step.err"
 	fi
 done
+
+# --json and -M of a stepped session; no step: no clock_stepped, no CLOCK_STEPPED
+ping_step json -3600 --json
+python3 - "$TMP/json.out" <<'PY' >"$TMP/json.check" 2>&1
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert o["clock_stepped"] is True, o
+assert o["rtt"] is None and o["fwd"] is None and o["bck"] is None, o
+assert o["sent"] == 50 and o["lost"] == 0, o
+PY
+[ "$RC" = 0 ] && [ ! -s "$TMP/json.check" ] &&
+	ok "ping --json, clock stepped: clock_stepped true, rtt/fwd/bck null, 50 sent, 0 lost" ||
+	ko "ping --json, clock stepped (exit $RC)" "$TMP/json.check" "$TMP/json.out" "$TMP/json.err"
+ping_step machine +3600 -M
+[ "$RC" = 0 ] && [ "$(tail -n 1 "$TMP/machine.out")" = "$(printf 'CLOCK_STEPPED\t1')" ] &&
+	grep -q "^MEDIAN	nan" "$TMP/machine.out" && grep -q "^LOST	0" "$TMP/machine.out" &&
+	ok "ping -M, clock stepped: CLOCK_STEPPED 1 is the last key, MEDIAN nan, LOST 0" ||
+	ko "ping -M, clock stepped (exit $RC)" "$TMP/machine.out" "$TMP/machine.err"
+ping_step calm +0 --json
+python3 - "$TMP/calm.out" <<'PY' >"$TMP/calm.check" 2>&1
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert o["clock_stepped"] is False and o["rtt"] is not None and o["lost"] == 0, o
+PY
+faked timeout 20 "$BIN" ping -c 10 -i 0.05 --timestamps user -M "127.0.0.1:$CTL" >"$TMP/calm.m" 2>&1
+[ ! -s "$TMP/calm.check" ] && ! grep -q CLOCK_STEPPED "$TMP/calm.m" && grep -q "^MEDIAN	[0-9]" "$TMP/calm.m" &&
+	ok "ping under libfaketime without a step: clock_stepped false, delays reported, no CLOCK_STEPPED" ||
+	ko "ping without a step" "$TMP/calm.check" "$TMP/calm.out" "$TMP/calm.m"
+
+# --- run: steps between cycles and mid-session --------------------------------
+timeout 240 python3 "$(dirname "$0")/util/clockstep.py" "$BIN" "$FT" "$TMP" "$CTL" >"$TMP/run.verdicts" 2>&1
+rc=$?
+cat "$TMP/run.verdicts"
+p=$(grep -c "^ok " "$TMP/run.verdicts"); f=$(grep -c "^FAIL" "$TMP/run.verdicts")
+pass=$((pass + p)); fail=$((fail + f))
+if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+	ko "run: clockstep.py exit $rc" "$TMP/run.verdicts" "$TMP/run.err"
+elif [ "$f" != 0 ]; then
+	grep -i "stepped\|cycle\|error" "$TMP/run.err" | tail -n 30 | sed 's/^/     run.err: /'
+fi
+
+# a sanitized build: no report from any process
+kill "${PIDS[@]}" 2>/dev/null; wait 2>/dev/null; PIDS=()
+if grep -l "Sanitizer\|runtime error" "$TMP"/*.err "$TMP"/*.log "$TMP"/*.m 2>/dev/null | grep -q .; then
+	ko "sanitizer reports" $(grep -l "Sanitizer\|runtime error" "$TMP"/*.err "$TMP"/*.log "$TMP"/*.m)
+else
+	ok "no sanitizer report from ping, run or the responder"
+fi
 
 echo "clock: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -459,15 +459,11 @@ int64_t cron_period(const struct cron *c, int64_t after)
 	return b - a;
 }
 
-int64_t cron_replan(const struct cron *c, int64_t after, int64_t prev)
+int64_t cron_replan(const struct cron *c, int64_t after, int64_t last)
 {
-	int64_t period = cron_period(c, after), gap, floor = after;
+	int64_t m = cron_next(c, after);
 
-	if (period == INT64_MAX)
-		return cron_next(c, after);
-	gap = (period < CRON_GAP_PERIOD_MAX ? period : CRON_GAP_PERIOD_MAX) / 2;
-	/* prev is at most a few cycles old: prev + gap cannot overflow */
-	if (prev != INT64_MIN && prev + gap - 1 > floor)
-		floor = prev + gap - 1;
-	return cron_next(c, floor);
+	if (m == last && m != INT64_MAX)
+		m = cron_next(c, m);  /* a small backward step: that match has run */
+	return m;
 }

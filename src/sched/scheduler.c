@@ -118,7 +118,7 @@ struct scheduler {
 	bool have_cron;
 	int64_t next_wall;            /* wall time of the next cycle, 0: none planned */
 	int64_t watch_mono, watch_off;  /* the last tick: monotonic, wall - monotonic */
-	int64_t last_cycle_mono;      /* start of the last cycle, 0: none yet */
+	int64_t last_match;           /* wall time the last cycle was planned for, INT64_MIN: none */
 	uint64_t next_cycle_id;
 	struct cycle *cycles;         /* live cycles, newest first */
 	struct cycle *cur;            /* the one whose plan is being started */
@@ -518,11 +518,9 @@ static void arm_cycle(struct scheduler *sc)
 /* Plan the next cycle after wall time `after` (see cron_replan). */
 static void plan_next(struct scheduler *sc, int64_t after)
 {
-	int64_t prev = sc->last_cycle_mono ? sc->last_cycle_mono + ntptime_wall_offset() : INT64_MIN;
-
 	if (!sc->have_cron)
 		return;
-	sc->next_wall = cron_replan(&sc->cron, after, prev);
+	sc->next_wall = cron_replan(&sc->cron, after, sc->last_match);
 	arm_cycle(sc);
 }
 
@@ -580,7 +578,6 @@ static void cycle_begin(struct scheduler *sc)
 	cy->id = ++sc->next_cycle_id;
 	cy->start = now;
 	cy->start_mono = mono;
-	sc->last_cycle_mono = mono;
 	cy->ts = ts;
 	cy->nplan = (uint32_t)cfg->ntargets;
 	sc->max_concurrent = cfg->probe.max_concurrent ? cfg->probe.max_concurrent : 1000;
@@ -628,6 +625,7 @@ static void cycle_begin(struct scheduler *sc)
 		/* from the match just run: the timer may fire a slewed few ms early */
 		sc->cron = cr;
 		sc->have_cron = true;
+		sc->last_match = sc->next_wall ? sc->next_wall : now;
 		plan_next(sc, now > sc->next_wall ? now : sc->next_wall);
 	}
 	cycle_maybe_end(sc, cy); /* an empty target list ends at once */
@@ -1047,6 +1045,7 @@ struct scheduler *sched_start(const struct sched_opts *o)
 	wk_timer_init(&sc->cycle_timer, cycle_timer_cb);
 	wk_timer_init(&sc->start_timer, start_timer_cb);
 	wk_timer_init(&sc->watch_timer, watch_timer_cb);
+	sc->last_match = INT64_MIN;
 	sc->wk = wk_create(-1, -1, 64);
 	sc->nws = o->nworkers > 0 ? o->nworkers : 1;
 	sc->ws = calloc((size_t)sc->nws, sizeof(*sc->ws));
