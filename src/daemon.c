@@ -135,6 +135,7 @@ struct cfgthread {
 	bool hup;                 /* SIGHUP: download (if configured) and reload now */
 	bool stop;
 	bool first_done;          /* the start-up download is over (or there is none) */
+	bool exited;              /* config_main returns: it can be joined at once */
 };
 
 static int reload(struct cfgthread *ct)
@@ -280,6 +281,10 @@ static void *config_main(void *arg)
 			pthread_mutex_unlock(&ct->lock);
 		}
 	}
+	pthread_mutex_lock(&ct->lock);
+	ct->exited = true;
+	pthread_cond_broadcast(&ct->cond);
+	pthread_mutex_unlock(&ct->lock);
 	return NULL;
 }
 
@@ -489,9 +494,19 @@ int daemon_main(int argc, char **argv)
 	/* a download in progress may block for its timeouts: do not wait for it long */
 	cfgthread_signal(&ct, true);
 	{
-		struct timespec until = ntptime_to_timespec(ntptime_mono() + 2 * NS_PER_SEC);
+		/* ct.cond is monotonic (a step cannot stretch this wait); not
+		 * pthread_clockjoin_np, which ThreadSanitizer does not know */
+		int64_t until = ntptime_mono() + 2 * NS_PER_SEC;
+		struct timespec ts = ntptime_to_timespec(until);
 
-		ct_joined = pthread_clockjoin_np(ct.tid, NULL, CLOCK_MONOTONIC, &until) == 0;
+		pthread_mutex_lock(&ct.lock);
+		while (!ct.exited && ntptime_mono() < until)
+			if (pthread_cond_timedwait(&ct.cond, &ct.lock, &ts) == ETIMEDOUT)
+				break;
+		ct_joined = ct.exited;
+		pthread_mutex_unlock(&ct.lock);
+		if (ct_joined)
+			pthread_join(ct.tid, NULL);
 		if (!ct_joined)
 			log_warn("a configuration download is still running: abandoned (files are "
 				 "installed by rename only, so nothing is left half-written)");
