@@ -44,4 +44,18 @@ int64_t cron_next(const struct cron *c, int64_t after);
  */
 int64_t cron_period(const struct cron *c, int64_t after);
 
+/*
+ * The next cycle's wall-clock time, also after the wall clock stepped: the
+ * first match strictly after `after` (the wall time from which to plan: the
+ * match just run, or the last moment before a step was noticed, in the new
+ * clock's terms) other than `last`, the match the previous cycle ran for
+ * (INT64_MIN: none).  So a backward step of an hour plans the match that
+ * follows the new wall time (no hour-long stall), and a backward step of a
+ * few seconds just after a cycle does not run that same match again a few
+ * seconds later.  A result <= the present wall time (a match between the
+ * last moment before the step and its noticing) is due at once; the matches
+ * a forward step jumps over are not run (never a burst).
+ */
+int64_t cron_replan(const struct cron *c, int64_t after, int64_t last);
+
 #endif

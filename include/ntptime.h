@@ -1,9 +1,13 @@
 /*
  * ntptime: the one time type of twamp-client, and its conversions.
  *
- * Inside the program every instant is an int64_t count of nanoseconds of
- * CLOCK_REALTIME since the Unix epoch, and every duration an int64_t count of
- * nanoseconds.  The NTP 32.32 format of RFC 5905 exists only at the wire edge
+ * Inside the program every timestamp (T1..T4, record times) is an int64_t
+ * count of nanoseconds of CLOCK_REALTIME since the Unix epoch, every timer,
+ * timeout and deadline an int64_t count of nanoseconds of CLOCK_MONOTONIC
+ * (ntptime_mono()), and every duration an int64_t count of nanoseconds.  A
+ * wall-clock step (NTP's first sync on a board without RTC, an operator)
+ * thus never stalls nor bursts a timer; ntptime_stepped() tells a step from
+ * NTP's slewing.  The NTP 32.32 format of RFC 5905 exists only at the wire edge
  * (wire.c calls the converters below).  The TWAMP error estimate (RFC 4656
  * section 4.1.2: S bit, Z bit, 6-bit scale, 8-bit multiplier) is encoded and
  * decoded here too, together with the kernel clock status it comes from.
@@ -29,6 +33,51 @@ static inline int64_t ntptime_now(void)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
 }
+
+/* CLOCK_MONOTONIC: the clock of every timer (one helper: no private copies). */
+static inline int64_t ntptime_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
+}
+
+/*
+ * CLOCK_REALTIME - CLOCK_MONOTONIC now: constant but for NTP's slewing, until
+ * the wall clock is stepped.  Compare two readings with ntptime_stepped().
+ */
+static inline int64_t ntptime_wall_offset(void)
+{
+	int64_t m = ntptime_mono();
+
+	return ntptime_now() - m;
+}
+
+/*
+ * A wall-clock instant (a protocol time such as Request-TW-Session's Start
+ * Time, a cron match) as a CLOCK_MONOTONIC deadline, converted once now.
+ */
+static inline int64_t ntptime_mono_deadline(int64_t wall)
+{
+	return ntptime_mono() + (wall - ntptime_now());
+}
+
+/*
+ * Largest change of ntptime_wall_offset() over `elapsed` ns of CLOCK_MONOTONIC
+ * that is not a step: 10 ms + 500 ppm of elapsed.  500 ppm is the largest
+ * frequency correction the kernel's NTP discipline applies (MAXFREQ of
+ * adjtimex(2)) and the slew rate of adjtime(3), so no slewing NTP daemon
+ * (ntpd, chrony's default, systemd-timesyncd) moves the offset faster; the
+ * 10 ms absorb the reading of two clocks being preempted in between on a
+ * loaded board.  ntpd steps beyond 128 ms, chrony's makestep from its
+ * threshold on: such steps are caught in a session of up to about 4 minutes
+ * (10 ms + 500 ppm of 236 s = 128 ms), and any step of a second or more in one
+ * of up to half an hour.
+ */
+int64_t ntptime_step_threshold(int64_t elapsed);
+/* true when the offset went from off0 to off1 over `elapsed` ns by a step */
+bool ntptime_stepped(int64_t off0, int64_t off1, int64_t elapsed);
 
 static inline int64_t ntptime_from_timespec(const struct timespec *ts)
 {

@@ -101,7 +101,7 @@ void sender_get_stats(struct sender *s, struct sender_stats *out);
 
 /*
  * Flush everything: deliver what can be delivered until `deadline` (ns,
- * CLOCK_REALTIME) -- spooled batches of earlier runs too, to a healthy
+ * CLOCK_REALTIME, turned into a CLOCK_MONOTONIC deadline once) -- spooled batches of earlier runs too, to a healthy
  * destination --, spool the rest, stop and join the thread, free.  A
  * destination that is failing is not waited for: what it has stays spooled
  * for the next start.  Returns the number

@@ -140,6 +140,12 @@ struct session_info {
 	uint32_t kernel_rx;               /* replies with a kernel RX timestamp (T4) */
 	uint32_t kernel_tx;               /* packets whose T1 is the kernel's TX timestamp */
 	uint32_t ts_rejected;             /* kernel timestamps implausibly far from user time */
+	/*
+	 * The wall clock stepped during the test (wall - monotonic moved more
+	 * than NTP's slewing can, ntptime_stepped): delays are not comparable,
+	 * report them as unknown (stats_summary_clock_stepped); loss stands.
+	 */
+	bool clock_stepped;
 	uint32_t hw_tx, hw_rx;            /* of kernel_tx / kernel_rx: from the NIC's clock */
 	uint32_t ctl_mode;                /* WIRE_MODE_* chosen at the greeting, 0 before */
 	uint32_t ctl_ext;                 /* extension bits in use (offered and asked for) */
@@ -182,6 +188,11 @@ bool session_done(const struct session *s);
 
 const struct session_info *session_info(const struct session *s);
 const struct stats *session_stats(const struct session *s);
+/*
+ * stats_summarize() of the session's packets, delays marked unknown when the
+ * wall clock stepped during it (info.clock_stepped).  0, or -1 (memory).
+ */
+int session_summarize(const struct session *s, struct stats_summary *out);
 const struct session_params *session_params(const struct session *s);
 /* Test sessions of s (1 + the further streams); stream 0 is s itself. */
 unsigned session_nstreams(const struct session *s);

@@ -75,6 +75,12 @@ struct stats_reflection {
 	int ttl_bck;   /* IP TTL / hop limit of the reflection as received, -1 unknown */
 	int tos_fwd;   /* RFC 7750 Sender DSCP and ECN of the reflection, -1 unknown */
 	int tos_bck;   /* DS field of the reflection as received, -1 unknown */
+	/*
+	 * Receive minus send time on CLOCK_MONOTONIC, ns, which judges lateness
+	 * against the loss timeout when > 0 (a wall-clock step between T1 and
+	 * T4 then neither loses nor saves the packet); 0: t4 - t1 judges.
+	 */
+	int64_t rtt_mono;
 };
 
 enum stats_rx_result {
@@ -125,10 +131,18 @@ struct stats_summary {
 	bool sync;                            /* every timestamp had the S bit */
 	double maxerr, maxerr_fwd, maxerr_bck;  /* seconds; <0 when unknown */
 	int64_t first_send, last_send;        /* ns, 0 when nothing sent */
+	bool clock_stepped;                   /* see stats_summary_clock_stepped() */
 };
 
 /* Returns 0, or -1 when the scratch allocation failed. */
 int stats_summarize(const struct stats *st, struct stats_summary *out);
+/*
+ * The wall clock stepped during the session (session_info.clock_stepped):
+ * T1..T4 mix two clocks, so every delay (round trip, one-way, reflector
+ * processing) is marked unknown and clock_stepped set; the counts (sent,
+ * lost, duplicates, reordering, DSCP, TTL) stand.
+ */
+void stats_summary_clock_stepped(struct stats_summary *s);
 
 /*
  * Nearest rank on n >= 1 ascending samples: x[ceil(permille/1000 * n) - 1]

@@ -16,6 +16,8 @@
  * to its worker through the worker's own job queue and eventfd, so the
  * result is used on the worker thread like any wk_submit() job.
  *
+ * Timers run on CLOCK_MONOTONIC; timestamps (T1..T4) are CLOCK_REALTIME and
+ * are never compared with a timer's deadline.
  * Timers are kept in a binary min-heap of pointers to caller-owned struct
  * wk_timer; re-arming an armed timer moves it in place, so the per-packet
  * path does not allocate.  The loop sleeps in epoll_pwait2() with a
@@ -37,7 +39,7 @@ struct wk_io {
 };
 
 struct wk_timer {
-	int64_t when;                       /* ns, CLOCK_REALTIME */
+	int64_t when;                       /* ns, CLOCK_MONOTONIC (ntptime_mono) */
 	void (*cb)(struct wk_timer *t);
 	uint32_t heap_idx;                  /* WK_TIMER_IDLE when not armed */
 };
@@ -64,7 +66,11 @@ int wk_add_io(struct worker *wk, struct wk_io *io, uint32_t events);
 int wk_mod_io(struct worker *wk, struct wk_io *io, uint32_t events);
 void wk_del_io(struct worker *wk, struct wk_io *io);
 
-/* Arm (or move) a timer; returns -1 only when the heap cannot grow. */
+/*
+ * Arm (or move) a timer to fire at `when`, a CLOCK_MONOTONIC instant
+ * (ntptime_mono() + delay): a step of the wall clock never stalls nor bursts
+ * timers.  Returns -1 only when the heap cannot grow.
+ */
 int wk_timer_arm(struct worker *wk, struct wk_timer *t, int64_t when);
 void wk_timer_cancel(struct worker *wk, struct wk_timer *t);
 

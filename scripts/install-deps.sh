@@ -26,7 +26,8 @@ PKGS="build-essential pkg-config python3 libcurl4-openssl-dev libjson-c-dev libg
 #   systemd man-db groff-base   packaging.sh (verify, Documentation=man:, groff)
 #   docker-compose    packaging.sh (docker-compose config; python3-yaml with it)
 #   gnuplot-nox       bench.sh (the PNG plot)
-TEST_PKGS="curl influxdb nginx fcgiwrap git openssl iproute2 iptables time hping3 procps systemd man-db groff-base docker-compose python3-yaml gnuplot-nox"
+#   faketime          clock.sh (libfaketime: steps CLOCK_REALTIME mid-run, CLOCK_MONOTONIC real)
+TEST_PKGS="curl influxdb nginx fcgiwrap git openssl iproute2 iptables time hping3 procps systemd man-db groff-base docker-compose python3-yaml gnuplot-nox faketime"
 for a in "$@"; do
 	case $a in
 	--test) PKGS="$PKGS $TEST_PKGS" ;;

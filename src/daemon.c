@@ -139,6 +139,7 @@ struct cfgthread {
 	bool hup;                 /* SIGHUP: download (if configured) and reload now */
 	bool stop;
 	bool first_done;          /* the start-up download is over (or there is none) */
+	bool exited;              /* config_main returns: it can be joined at once */
 };
 
 static int reload(struct cfgthread *ct)
@@ -233,19 +234,22 @@ static int64_t next_download(const struct config *c, int64_t now)
 static void *config_main(void *arg)
 {
 	struct cfgthread *ct = arg;
+	/* next: wall time (the config schedule follows the wall clock) */
 	int64_t next = has_source(published()) ? ntptime_now() : INT64_MAX;
+	int64_t last_mono = ntptime_mono(), last_off = ntptime_wall_offset();
 
 	pthread_setname_np(pthread_self(), "config");
 	for (;;) {
-		int64_t now = ntptime_now(), wake = now + 2 * NS_PER_SEC;
+		/* the wait on CLOCK_MONOTONIC (ct->cond's clock), at most 2 s */
+		int64_t now = ntptime_now(), mono = ntptime_mono(), wake = mono + 2 * NS_PER_SEC;
 		struct timespec ts;
 		bool hup;
 
-		if (next < wake)
-			wake = next;
+		if (next != INT64_MAX && next - now < wake - mono)
+			wake = mono + (next > now ? next - now : 0);
 		ts = ntptime_to_timespec(wake);
 		pthread_mutex_lock(&ct->lock);
-		while (!ct->stop && !ct->hup && ntptime_now() < wake)
+		while (!ct->stop && !ct->hup && ntptime_mono() < wake)
 			if (pthread_cond_timedwait(&ct->cond, &ct->lock, &ts) != 0)
 				break;
 		hup = ct->hup;
@@ -257,6 +261,15 @@ static void *config_main(void *arg)
 		pthread_mutex_unlock(&ct->lock);
 
 		now = ntptime_now();
+		mono = ntptime_mono();
+		if (ntptime_stepped(last_off, now - mono, mono - last_mono) && next != INT64_MAX &&
+		    has_source(published())) {
+			/* the wall clock stepped: the next download from the new wall time */
+			log_info("the wall clock stepped: the next configuration download is planned anew");
+			next = next_download(published(), now);
+		}
+		last_mono = mono;
+		last_off = now - mono;
 		if ((hup || now >= next) && has_source(published())) {
 			download(ct);
 			next = next_download(published(), ntptime_now());
@@ -273,6 +286,10 @@ static void *config_main(void *arg)
 			pthread_mutex_unlock(&ct->lock);
 		}
 	}
+	pthread_mutex_lock(&ct->lock);
+	ct->exited = true;
+	pthread_cond_broadcast(&ct->cond);
+	pthread_mutex_unlock(&ct->lock);
 	return NULL;
 }
 
@@ -295,7 +312,7 @@ static void cfgthread_signal(struct cfgthread *ct, bool stop)
  */
 static int cfgthread_wait_first(struct cfgthread *ct, int64_t limit, const sigset_t *set)
 {
-	int64_t end = ntptime_now() + limit;
+	int64_t end = ntptime_mono() + limit;
 
 	for (;;) {
 		struct timespec tmo = { .tv_sec = 0, .tv_nsec = 100L * 1000 * 1000 };
@@ -307,7 +324,7 @@ static int cfgthread_wait_first(struct cfgthread *ct, int64_t limit, const sigse
 		pthread_mutex_unlock(&ct->lock);
 		if (done)
 			return 0;
-		if (ntptime_now() >= end) {
+		if (ntptime_mono() >= end) {
 			log_warn("the configuration download is slow: measuring with the local configuration meanwhile");
 			return 0;
 		}
@@ -319,13 +336,6 @@ static int cfgthread_wait_first(struct cfgthread *ct, int64_t limit, const sigse
 	}
 }
 
-static int64_t mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ntptime_from_timespec(&ts);
-}
 
 #define FIRST_BACKOFF_MIN NS_PER_SEC
 #define FIRST_BACKOFF_MAX (60 * NS_PER_SEC)
@@ -402,9 +412,9 @@ static int first_config(struct cfgthread *ct, const sigset_t *set, struct config
 		else
 			log_debug("configuration download failed again (attempt %u): %s", attempt, err);
 
-		until = mono_now() + delay;
+		until = ntptime_mono() + delay;
 		delay = delay * 2 > FIRST_BACKOFF_MAX ? FIRST_BACKOFF_MAX : delay * 2;
-		for (int64_t left; (left = until - mono_now()) > 0;) {
+		for (int64_t left; (left = until - ntptime_mono()) > 0;) {
 			struct timespec tmo = ntptime_to_timespec(left);
 			int sig = sigtimedwait(set, NULL, &tmo);
 
@@ -501,7 +511,15 @@ int daemon_main(int argc, char **argv)
 
 	ct.dir = dir;
 	pthread_mutex_init(&ct.lock, NULL);
-	pthread_cond_init(&ct.cond, NULL);
+	{
+		/* config_main's waits are monotonic: a wall-clock step never stalls them */
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&ct.cond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	files_changed(dir, ct.watch);
 	ct.fetch = fetch_new(dir);
 	if (!ct.fetch)
@@ -587,9 +605,19 @@ int daemon_main(int argc, char **argv)
 	/* a download in progress may block for its timeouts: do not wait for it long */
 	cfgthread_signal(&ct, true);
 	{
-		struct timespec until = ntptime_to_timespec(ntptime_now() + 2 * NS_PER_SEC);
+		/* ct.cond is monotonic (a step cannot stretch this wait); not
+		 * pthread_clockjoin_np, which ThreadSanitizer does not know */
+		int64_t until = ntptime_mono() + 2 * NS_PER_SEC;
+		struct timespec ts = ntptime_to_timespec(until);
 
-		ct_joined = pthread_timedjoin_np(ct.tid, NULL, &until) == 0;
+		pthread_mutex_lock(&ct.lock);
+		while (!ct.exited && ntptime_mono() < until)
+			if (pthread_cond_timedwait(&ct.cond, &ct.lock, &ts) == ETIMEDOUT)
+				break;
+		ct_joined = ct.exited;
+		pthread_mutex_unlock(&ct.lock);
+		if (ct_joined)
+			pthread_join(ct.tid, NULL);
 		if (!ct_joined)
 			log_warn("a configuration download is still running: abandoned (files are "
 				 "installed by rename only, so nothing is left half-written)");

@@ -2,6 +2,7 @@
  * log: stderr logging with a level and per-call-site rate limits.
  */
 #include "log.h"
+#include "ntptime.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -43,11 +44,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
 
 int log_rl_allow(struct log_rl *rl, int64_t interval_ns, uint64_t *suppressed)
 {
-	struct timespec ts;
-	int64_t now, next;
+	int64_t now = ntptime_mono(), next;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 	next = atomic_load_explicit(&rl->next, memory_order_relaxed);
 	if (now < next ||
 	    !atomic_compare_exchange_strong_explicit(&rl->next, &next, now + interval_ns,

@@ -700,7 +700,7 @@ static int cmd_ping(int argc, char **argv)
 							  session_status_name(r.info->status), r.info->error);
 				continue;
 			}
-			if (stats_summarize(session_stats(st), &sum) < 0) {
+			if (session_summarize(st, &sum) < 0) {
 				log_err("out of memory");
 				goto out;
 			}

@@ -125,3 +125,20 @@ void ntptime_format_iso(int64_t ns, char *buf, size_t len)
 		snprintf(tmp, sizeof(tmp), "@%lld", (long long)ts.tv_sec);
 	snprintf(buf, len, "%s.%03ld", tmp, ts.tv_nsec / 1000000);
 }
+
+int64_t ntptime_step_threshold(int64_t elapsed)
+{
+	if (elapsed < 0)
+		elapsed = -elapsed;
+	/* 500 ppm = elapsed / 2000; no overflow for any elapsed below 2^62 */
+	return 10 * NS_PER_MS + elapsed / 2000;
+}
+
+bool ntptime_stepped(int64_t off0, int64_t off1, int64_t elapsed)
+{
+	int64_t d = off1 - off0;
+
+	if (d < 0)
+		d = -d;
+	return d > ntptime_step_threshold(elapsed);
+}

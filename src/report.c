@@ -121,6 +121,8 @@ void report_text(FILE *f, const struct report *r)
 	hops_line(f, "send hops", s->ttl_fwd_min, s->ttl_fwd_max);
 	hops_line(f, "reflect hops", s->ttl_bck_min, s->ttl_bck_max);
 	dscp_line(f, s);
+	if (s->clock_stepped)
+		fprintf(f, "clock stepped during the session: delays are not reported (loss is)\n");
 	if (!s->sync && s->received)
 		fprintf(f, "clocks: not synchronized (one-way times are unreliable)\n");
 	if (r->info->malformed)
@@ -157,6 +159,8 @@ void report_machine(FILE *f, const struct report *r)
 	double w = r->bucket_width > 0 ? r->bucket_width : STATS_BUCKET_WIDTH_DEFAULT;
 	struct stats_hist h;
 	bool have_hist = stats_hist(r->st, w, &h) == 0;
+	/* a stepped clock leaves no delay known: the histogram's are not printed either */
+	bool delays = have_hist && !s->clock_stepped;
 
 	if (!have_hist)
 		log_err("out of memory: -M without MEDIAN, PDV and the histograms");
@@ -190,17 +194,17 @@ void report_machine(FILE *f, const struct report *r)
 		m_minmax(f, "MIN", sfx[i], dd[i], false);
 	if (s->proc_valid)
 		fprintf(f, "MIN_PROC\t%g\n", sec(s->proc_min));
-	for (int i = 0; have_hist && i < 3; i++)
+	for (int i = 0; delays && i < 3; i++)
 		if (h.median_valid[i])
 			fprintf(f, "MEDIAN%s\t%g\n", sfx[i], (double)h.median[i] * w);
 	for (int i = 0; i < 3; i++)
 		m_minmax(f, "MAX", sfx[i], dd[i], true);
 	if (s->proc_valid)
 		fprintf(f, "MAX_PROC\t%g\n", sec(s->proc_max));
-	for (int i = 0; have_hist && i < 3; i++)
+	for (int i = 0; delays && i < 3; i++)
 		if (h.median_valid[i] && h.p95_valid[i])
 			fprintf(f, "PDV%s\t%g\n", sfx[i], (double)h.p95[i] * w - (double)h.median[i] * w);
-	if (have_hist && s->received) {
+	if (delays && s->received) {
 		fprintf(f, "<BUCKETS>\n");
 		for (uint32_t i = 0; i < h.nb; i++)
 			fprintf(f, "\t%lld\t%u\t%u\t%u\n", (long long)h.b[i].index, h.b[i].n[STATS_RTT],
@@ -248,6 +252,8 @@ void report_machine(FILE *f, const struct report *r)
 	fprintf(f, "PORT_UNREACHABLE\t%u\n", in->port_unreach);
 	if (sec_name)
 		fprintf(f, "SECURITY\t%s\n", sec_name);
+	if (s->clock_stepped) /* last: only when it happened */
+		fprintf(f, "CLOCK_STEPPED\t1\n");
 }
 
 static json_object *jdist(const struct stats_dist *d)
@@ -326,6 +332,7 @@ void report_json(FILE *f, const struct report *r)
 	json_object_object_add(o, "foreign", json_object_new_int((int)in->foreign));
 	json_object_object_add(o, "port_unreachable", json_object_new_int((int)in->port_unreach));
 	json_object_object_add(o, "sync", json_object_new_boolean(s->sync));
+	json_object_object_add(o, "clock_stepped", json_object_new_boolean(s->clock_stepped));
 	json_object_object_add(o, "maxerr", s->received ? json_object_new_double(s->maxerr) : NULL);
 	json_object_object_add(o, "maxerr_fwd", s->received ? json_object_new_double(s->maxerr_fwd) : NULL);
 	json_object_object_add(o, "maxerr_bck", s->received ? json_object_new_double(s->maxerr_bck) : NULL);

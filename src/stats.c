@@ -129,7 +129,7 @@ enum stats_rx_result stats_reflected(struct stats *st, const struct stats_reflec
 	}
 
 	stats_store(p, r);
-	if (r->t4 - p->t1 > st->loss_timeout) {
+	if ((r->rtt_mono > 0 ? r->rtt_mono : r->t4 - p->t1) > st->loss_timeout) {
 		p->late = 1;
 		return STATS_RX_LATE;
 	}
@@ -463,4 +463,15 @@ void stats_hist_free(struct stats_hist *h)
 	free(h->b);
 	h->b = NULL;
 	h->nb = 0;
+}
+
+void stats_summary_clock_stepped(struct stats_summary *s)
+{
+	struct stats_dist *d[3] = { &s->rtt, &s->fwd, &s->bck };
+
+	for (int i = 0; i < 3; i++)
+		memset(d[i], 0, sizeof(*d[i]));  /* valid = false: every delay figure unknown */
+	s->proc_valid = false;
+	s->proc_min = s->proc_max = 0;
+	s->clock_stepped = true;
 }

@@ -487,3 +487,64 @@ Test(cron, random_against_reference)
 	}
 	cr_expect_gt(checked, 500, "only %d comparisons (%d rejected)", checked, rejected);
 }
+
+/* ------------------------------------------ re-planning after a clock step */
+
+Test(cron, replan_first_cycle_is_the_next_match)
+{
+	struct cron c = parse_ok("* * * * *");
+	int64_t now = T(2026, 3, 1, 10, 0) + 17 * NS;
+
+	cr_expect_eq(cron_replan(&c, now, INT64_MIN), T(2026, 3, 1, 10, 1));
+}
+
+Test(cron, replan_backward_hour_plans_from_the_new_wall_time)
+{
+	struct cron c = parse_ok("* * * * *");
+	/* the 10:00 cycle ran; the clock stepped back an hour at 10:00:03, noticed at 09:00:04 */
+	int64_t last = T(2026, 3, 1, 10, 0), after = T(2026, 3, 1, 9, 0) + 3 * NS;
+
+	cr_expect_eq(cron_replan(&c, after, last), T(2026, 3, 1, 9, 1),
+		     "the next minute of the new time, not an hour later");
+	/* a five-minute schedule: its next match after the new time */
+	c = parse_ok("*/5 * * * *");
+	cr_expect_eq(cron_replan(&c, after, last), T(2026, 3, 1, 9, 5));
+}
+
+Test(cron, replan_forward_steps_run_the_next_match_once)
+{
+	struct cron c = parse_ok("* * * * *");
+	int64_t last = T(2026, 3, 1, 10, 0);
+
+	/* ran at 10:00, stepped +1 h at 10:00:03 */
+	cr_expect_eq(cron_replan(&c, T(2026, 3, 1, 11, 0) + 3 * NS, last), T(2026, 3, 1, 11, 1));
+	/* +1 day */
+	cr_expect_eq(cron_replan(&c, T(2026, 3, 2, 10, 0) + 3 * NS, last), T(2026, 3, 2, 10, 1));
+	/* a match between the last tick before the step and its noticing is due
+	 * (the caller starts it at once): not skipped */
+	cr_expect_eq(cron_replan(&c, T(2026, 3, 2, 9, 59) + 59 * NS + NS / 2, last),
+		     T(2026, 3, 2, 10, 0));
+}
+
+Test(cron, replan_small_backward_step_never_repeats_the_match)
+{
+	struct cron c = parse_ok("* * * * *");
+	/* the 10:00 cycle ran; the clock stepped back 2 s at 10:00:00.5 */
+	int64_t last = T(2026, 3, 1, 10, 0);
+	int64_t after = T(2026, 3, 1, 9, 59) + 58 * NS + NS / 2;
+
+	cr_expect_eq(cron_replan(&c, after, last), T(2026, 3, 1, 10, 1),
+		     "10:00 again 1.5 s after it ran would be two cycles at once");
+	/* without a previous cycle, 10:00 is simply the next match */
+	cr_expect_eq(cron_replan(&c, after, INT64_MIN), T(2026, 3, 1, 10, 0));
+	/* back 90 s: 09:59 is a match not yet run in this clock's terms */
+	cr_expect_eq(cron_replan(&c, T(2026, 3, 1, 9, 58) + 31 * NS, last), T(2026, 3, 1, 9, 59));
+}
+
+Test(cron, replan_never_matching)
+{
+	struct cron c = parse_ok("* * * * *");
+
+	c.minutes = 0; /* hand-built: nothing matches */
+	cr_expect_eq(cron_replan(&c, T(2026, 3, 1, 10, 0), INT64_MIN), INT64_MAX);
+}

@@ -217,7 +217,7 @@ static const char *const seed_keys[] = {
 /* Ours, from encode.h. */
 static const char *const new_keys[] = {
 	"timestamp", "loss_ratio", "mean_rtt_seconds", "p95_rtt_seconds", "p99_rtt_seconds",
-	"reorder_pkt", "foreign_pkt", "mode", "security", "timestamp_source", "clock_sync", "error", "description", "tags",
+	"reorder_pkt", "foreign_pkt", "mode", "security", "timestamp_source", "clock_sync", "clock_stepped", "error", "description", "tags",
 	"probe_description", "probe_tags", "send_lateness_p99_seconds",
 	"dscp_tx", "dscp_rx_fwd", "dscp_rx_bck", "dscp_remarked", "ecn_tx", "ecn_rx_fwd", "ecn_rx_bck",
 	"ecn_ce_fwd", "ecn_ce_bck",
@@ -298,6 +298,8 @@ Test(encode_json, reachable_has_every_seed_key_with_its_type_and_value)
 	expect_string(o, "timestamp_source", "kernel");
 	expect_type(o, "clock_sync", json_type_boolean);
 	cr_assert(json_object_get_boolean(key(o, "clock_sync")));
+	expect_type(o, "clock_stepped", json_type_boolean);
+	cr_assert(!json_object_get_boolean(key(o, "clock_stepped")));
 	expect_type(o, "error", json_type_null);
 	expect_string(o, "description", "Core router A");
 	expect_string(o, "tags", "core east");
@@ -403,6 +405,26 @@ Test(encode_json, what_could_not_be_computed_is_null)
 	expect_type(o, "mean_rtt_seconds", json_type_null);
 	expect_type(o, "loss_ratio", json_type_null);
 	expect_type(o, "min_rtt_seconds", json_type_double);
+	json_object_put(o);
+	record_free(r);
+}
+
+/* The wall clock stepped mid-session: clock_stepped true, every delay null, loss kept. */
+Test(encode_json, clock_stepped_nulls_the_delays_keeps_the_loss)
+{
+	struct record *r = reachable_record();
+	json_object *o;
+	size_t i;
+
+	stats_summary_clock_stepped(&r->sum);
+	o = encode_parse(r);
+	expect_type(o, "clock_stepped", json_type_boolean);
+	cr_assert(json_object_get_boolean(key(o, "clock_stepped")));
+	for (i = 0; i < NSECONDS; i++)
+		if (strncmp(seconds_keys[i], "measurement_error", 17) && strncmp(seconds_keys[i], "send_", 5))
+			expect_type(o, seconds_keys[i], json_type_null);
+	expect_int(o, "sent_pkt", 100);
+	expect_int(o, "lost_pkt", 2);
 	json_object_put(o);
 	record_free(r);
 }
@@ -723,6 +745,7 @@ Test(encode_influx, reachable_line)
 		cr_assert_lt(strcmp(pt.tags[i - 1].key, pt.tags[i].key), 0, "tags not sorted");
 	expect_field(&pt, "reachable_bool", 'b', "true");
 	expect_field(&pt, "clock_sync", 'b', "true");
+	expect_field(&pt, "clock_stepped", 'b', "false");
 	expect_field(&pt, "sent_pkt", 'i', "100i");
 	expect_field(&pt, "lost_pkt", 'i', "2i");
 	expect_field(&pt, "duplicates_fwd_pkt", 'i', "1i");
@@ -741,6 +764,21 @@ Test(encode_influx, reachable_line)
 	expect_field(&pt, "dscp_remarked", 'b', "true");
 	expect_field(&pt, "ecn_ce_bck", 'i', "98i");
 	cr_assert_null(lp_get(pt.fields, pt.nfields, "error"));
+	record_free(r);
+}
+
+Test(encode_influx, clock_stepped_field_and_no_delays)
+{
+	struct record *r = reachable_record();
+	struct lp_point pt;
+
+	stats_summary_clock_stepped(&r->sum);
+	encode_line(r, &pt);
+	expect_field(&pt, "clock_stepped", 'b', "true");
+	expect_field(&pt, "lost_pkt", 'i', "2i");
+	cr_assert_null(lp_get(pt.fields, pt.nfields, "min_rtt_seconds"));
+	cr_assert_null(lp_get(pt.fields, pt.nfields, "median_latency_fwd_seconds"));
+	cr_assert_null(lp_get(pt.fields, pt.nfields, "jitter_bck_seconds"));
 	record_free(r);
 }
 

@@ -444,3 +444,36 @@ Test(ntptime, clock_status)
 	cr_log_info("clock: synced %d, err %lld ns, errest %#06x", c.synced, (long long)c.err_ns,
 		    c.errest);
 }
+
+/* Step detection: a change of wall - monotonic beyond 10 ms + 500 ppm of elapsed. */
+Test(ntptime, step_threshold)
+{
+	int64_t off = 1700000000LL * NS_PER_SEC;
+
+	cr_expect_eq(ntptime_step_threshold(0), 10 * NS_PER_MS);
+	cr_expect_eq(ntptime_step_threshold(10 * NS_PER_SEC), 15 * NS_PER_MS);
+	cr_expect_eq(ntptime_step_threshold(-10 * NS_PER_SEC), 15 * NS_PER_MS);
+	/* NTP's fastest slew, 500 ppm, over 10 s and over a day: never a step */
+	cr_expect(!ntptime_stepped(off, off + 5 * NS_PER_MS, 10 * NS_PER_SEC));
+	cr_expect(!ntptime_stepped(off, off - 43200 * NS_PER_MS, 86400 * NS_PER_SEC));
+	cr_expect(!ntptime_stepped(off, off + 10 * NS_PER_MS, 0));
+	/* a step of 11 ms in a short session, of an hour or a day either way */
+	cr_expect(ntptime_stepped(off, off + 11 * NS_PER_MS, NS_PER_SEC / 10));
+	cr_expect(ntptime_stepped(off, off - 3600 * NS_PER_SEC, 5 * NS_PER_SEC));
+	cr_expect(ntptime_stepped(off, off + 3600 * NS_PER_SEC, 5 * NS_PER_SEC));
+	cr_expect(ntptime_stepped(off, off + 86400 * NS_PER_SEC, 5 * NS_PER_SEC));
+	/* ntpd's 128 ms step in a 100 s session */
+	cr_expect(ntptime_stepped(off, off + 128 * NS_PER_MS, 100 * NS_PER_SEC));
+}
+
+Test(ntptime, mono_deadline_and_offset)
+{
+	int64_t m = ntptime_mono(), w = ntptime_now();
+	int64_t d = ntptime_mono_deadline(w + 5 * NS_PER_SEC);
+	int64_t off = ntptime_wall_offset();
+
+	cr_expect(d >= m + 5 * NS_PER_SEC - 50 * NS_PER_MS && d <= m + 5 * NS_PER_SEC + 50 * NS_PER_MS,
+		  "a wall target 5 s ahead is a monotonic deadline 5 s ahead");
+	cr_expect(off > (w - m) - 50 * NS_PER_MS && off < (w - m) + 50 * NS_PER_MS);
+	cr_expect(ntptime_mono() >= m);
+}

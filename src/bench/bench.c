@@ -32,7 +32,7 @@ struct slot {
 	struct worker *wk;
 	uint32_t idx;
 	struct wk_timer start_timer;
-	int64_t start_at;
+	int64_t start_at;             /* CLOCK_MONOTONIC (a worker timer) */
 	struct session *s;
 	enum slot_state state;        /* worker thread until done */
 	int64_t called;               /* session_start() time */
@@ -278,7 +278,7 @@ static int run_step(struct bench *b, struct bench_step *st, int64_t deadline)
 	struct step_run run = { .o = o, .n = st->sessions };
 	size_t need = (size_t)st->sessions * st->count;
 	struct rusage ru0, ru1;
-	int64_t *setups = NULL, t0;
+	int64_t *setups = NULL, t0, m0;
 	uint64_t nrtt = 0;
 	uint32_t nset = 0;
 	bool aborted = false, abort_now = false;
@@ -310,10 +310,19 @@ static int run_step(struct bench *b, struct bench_step *st, int64_t deadline)
 		goto out;
 	}
 	pthread_mutex_init(&run.lock, NULL);
-	pthread_cond_init(&run.cond, NULL);
+	{
+		/* the waits below are monotonic: a wall-clock step never stalls a step */
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&run.cond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 
 	getrusage(RUSAGE_SELF, &ru0);
 	/* a little ahead, so that every worker has armed its timers in time */
+	m0 = ntptime_mono() + 20 * NS_PER_MS;
 	t0 = ntptime_now() + 20 * NS_PER_MS;
 	st->t_start = t0;
 	for (uint32_t i = 0; i < st->sessions; i++) {
@@ -324,7 +333,7 @@ static int run_step(struct bench *b, struct bench_step *st, int64_t deadline)
 		sl->wk = b->wk[i % (uint32_t)b->nw];
 		sl->setup = -1;
 		wk_timer_init(&sl->start_timer, slot_start_cb);
-		sl->start_at = t0 + (int64_t)((double)st->interval * i / st->sessions);
+		sl->start_at = m0 + (int64_t)((double)st->interval * i / st->sessions);
 	}
 	if (for_workers(b, &run, PHASE_ARM, arm_job) < 0) {
 		/* only a job allocation can fail: end what was handed over */
@@ -335,7 +344,7 @@ static int run_step(struct bench *b, struct bench_step *st, int64_t deadline)
 	pthread_mutex_lock(&run.lock);
 	while (run.done < run.n) {
 		int64_t now = ntptime_now();
-		struct timespec ts = ntptime_to_timespec(now + 250 * NS_PER_MS);
+		struct timespec ts = ntptime_to_timespec(ntptime_mono() + 250 * NS_PER_MS);
 
 		if (!aborted && (abort_now || bench_signal || now >= deadline)) {
 			aborted = true;
@@ -354,7 +363,7 @@ static int run_step(struct bench *b, struct bench_step *st, int64_t deadline)
 			if (run.done >= run.n)
 				break;
 		}
-		/* CLOCK_REALTIME: pthread_cond_timedwait's default clock */
+		/* CLOCK_MONOTONIC: the condition's clock (above) */
 		pthread_cond_timedwait(&run.cond, &run.lock, &ts);
 	}
 	pthread_mutex_unlock(&run.lock);

@@ -393,6 +393,7 @@ static void json_target(struct jw *w, const struct record *r)
 	jfloat(w, "send_lateness_p99_seconds", r->has_late, sec(r->send_late_p99));
 	jstr(w, "timestamp_source", r->timestamp_source);
 	jbool(w, "clock_sync", r->clock_sync);
+	jbool(w, "clock_stepped", s->clock_stepped);
 	jstr(w, "error", r->error);
 	jstr(w, "custom_comment", r->custom_comment);
 	jstr(w, "custom_id", r->custom_id);
@@ -644,6 +645,7 @@ static void influx_target(struct ebuf *b, const struct record *r)
 		ifloat(&w, "send_lateness_p99_seconds", r->has_late, sec(r->send_late_p99));
 		istr(&w, "timestamp_source", r->timestamp_source);
 		ibool(&w, "clock_sync", r->clock_sync);
+		ibool(&w, "clock_stepped", s->clock_stepped);
 	}
 }
 

@@ -61,6 +61,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "ntptime.h"
 #include "url.h"
 
 #define INCOMING ".incoming"
@@ -113,10 +114,7 @@ struct item {                  /* one file of the generation during a run */
 
 static int64_t mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return ntptime_mono() / NS_PER_MS;
 }
 
 static uint64_t fnv1a(const char *p, size_t n)

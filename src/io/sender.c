@@ -170,14 +170,6 @@ struct sender {
 
 /* ---- small helpers -------------------------------------------------------- */
 
-static int64_t mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
-}
-
 static void count(_Atomic uint64_t *c, uint64_t n)
 {
 	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
@@ -618,7 +610,7 @@ static void dest_start(struct sender *s, struct dest *d, struct batch *b, enum b
 	}
 	d->busy = true;
 	if (mc != CURLM_OK)
-		dest_done(s, d, CURLE_FAILED_INIT, mono_now());
+		dest_done(s, d, CURLE_FAILED_INIT, ntptime_mono());
 }
 
 /* A printable copy of the response body for the log. */
@@ -1062,7 +1054,7 @@ static void *sender_main(void *arg)
 		}
 		pthread_mutex_unlock(&s->lock);
 
-		now = mono_now();
+		now = ntptime_mono();
 		if (nd_set) {
 			apply_dests(s, nd, nnd);
 			cfg_array_free(nd, nnd);
@@ -1088,7 +1080,7 @@ static void *sender_main(void *arg)
 			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
 			d = (struct dest *)priv;
 			if (d && d->busy) {
-				dest_done(s, d, msg->data.result, mono_now());
+				dest_done(s, d, msg->data.result, ntptime_mono());
 				progress = true;
 			}
 		}
@@ -1096,7 +1088,7 @@ static void *sender_main(void *arg)
 		if (s->stopping) {
 			bool idle = true;
 
-			now = mono_now();
+			now = ntptime_mono();
 			for (i = 0; i < s->ndests; i++)
 				idle = idle && dest_idle(s->dests[i], now);
 			if (idle) {
@@ -1108,8 +1100,8 @@ static void *sender_main(void *arg)
 		}
 		if (progress)
 			continue;
-		t = next_wakeup(s, mono_now());
-		now = mono_now();
+		t = next_wakeup(s, ntptime_mono());
+		now = ntptime_mono();
 		curl_multi_poll(s->multi, &wfd, 1,
 				t > now ? (int)((t - now + NS_PER_MS - 1) / NS_PER_MS) : 0, NULL);
 	}
@@ -1300,7 +1292,7 @@ uint64_t sender_stop_final(struct sender *s, int64_t deadline, struct sender_sta
 {
 	struct record *r, *left;
 	uint64_t lost;
-	int64_t mono_deadline = mono_now() + (deadline - ntptime_now());
+	int64_t mono_deadline = ntptime_mono_deadline(deadline);
 
 	pthread_mutex_lock(&s->lock);
 	s->stop = true;

@@ -458,3 +458,12 @@ int64_t cron_period(const struct cron *c, int64_t after)
 		return INT64_MAX;
 	return b - a;
 }
+
+int64_t cron_replan(const struct cron *c, int64_t after, int64_t last)
+{
+	int64_t m = cron_next(c, after);
+
+	if (m == last && m != INT64_MAX)
+		m = cron_next(c, m);  /* a small backward step: that match has run */
+	return m;
+}

@@ -41,18 +41,19 @@ struct wslot {
 
 struct plan_entry {
 	const struct config_target *t;
-	int64_t due;
+	int64_t due;              /* CLOCK_MONOTONIC */
 };
 
 struct cycle {
 	struct cycle *next;
 	uint64_t id;
-	int64_t start;
+	int64_t start;            /* wall clock (the probe record's timestamp) */
+	int64_t start_mono;       /* CLOCK_MONOTONIC, for the duration */
 	struct tset *ts;          /* reference held until the cycle ends */
 	struct plan_entry *plan;
 	uint32_t nplan, cursor;
 	uint32_t ok, failed, skipped, outstanding;
-	int64_t last_done;
+	int64_t last_done;        /* CLOCK_MONOTONIC */
 };
 
 struct job {
@@ -101,6 +102,23 @@ struct scheduler {
 	struct wslot *ws;
 	int nws;
 	struct wk_timer cycle_timer, start_timer;
+	/*
+	 * The cron schedule follows the wall clock, its timer CLOCK_MONOTONIC:
+	 * next_wall is the planned match, the cycle timer's deadline is
+	 * next_wall - (wall - monotonic), re-computed each second by the watch
+	 * timer (so NTP's slewing is followed too), which also notices a step
+	 * (ntptime_stepped between two ticks) and re-plans from the new wall
+	 * time (cron_replan).  A tick each second rather than a timerfd with
+	 * TFD_TIMER_CANCEL_ON_SET: it needs no descriptor, notices a step as
+	 * well within one second (cron's unit is a minute), and sees the steps
+	 * libfaketime makes in the tests, which the kernel never hears of.
+	 */
+	struct wk_timer watch_timer;
+	struct cron cron;             /* the schedule of the next cycle; have_cron */
+	bool have_cron;
+	int64_t next_wall;            /* wall time of the next cycle, 0: none planned */
+	int64_t watch_mono, watch_off;  /* the last tick: monotonic, wall - monotonic */
+	int64_t last_match;           /* wall time the last cycle was planned for, INT64_MIN: none */
 	uint64_t next_cycle_id;
 	struct cycle *cycles;         /* live cycles, newest first */
 	struct cycle *cur;            /* the one whose plan is being started */
@@ -371,7 +389,7 @@ static void cycle_maybe_end(struct scheduler *sc, struct cycle *cy)
 		r->probe.ok = cy->ok;
 		r->probe.failed = cy->failed;
 		r->probe.skipped = cy->skipped;
-		r->probe.duration = (cy->last_done ? cy->last_done : ntptime_now()) - cy->start;
+		r->probe.duration = (cy->last_done ? cy->last_done : ntptime_mono()) - cy->start_mono;
 		r->probe.queue_depth = ss.queued;
 		r->probe.spool_bytes = ss.spool_bytes;
 		r->probe.dropped = ss.dropped;
@@ -380,7 +398,7 @@ static void cycle_maybe_end(struct scheduler *sc, struct cycle *cy)
 	log_info("cycle %llu: %u target%s, %u ok, %u failed, %u skipped, %.1f s, %llu record%s queued, "
 		 "%llu byte%s spooled",
 		 (unsigned long long)cy->id, cy->nplan, log_s(cy->nplan), cy->ok, cy->failed, cy->skipped,
-		 ntptime_to_sec((cy->last_done ? cy->last_done : ntptime_now()) - cy->start),
+		 ntptime_to_sec((cy->last_done ? cy->last_done : ntptime_mono()) - cy->start_mono),
 		 (unsigned long long)ss.queued, log_s(ss.queued), (unsigned long long)ss.spool_bytes,
 		 log_s(ss.spool_bytes));
 	submit_record(sc, r);
@@ -497,6 +515,50 @@ void sched_plan_offsets(const struct config *cfg, int64_t w, int64_t *off)
 	free(sb);
 }
 
+/* Arm the cycle timer for next_wall at the present wall - monotonic offset. */
+static void arm_cycle(struct scheduler *sc)
+{
+	int64_t off = ntptime_wall_offset();
+
+	if (!sc->next_wall || sc->next_wall == INT64_MAX)
+		return;
+	wk_timer_arm(sc->wk, &sc->cycle_timer, sc->next_wall - off);
+}
+
+/* Plan the next cycle after wall time `after` (see cron_replan). */
+static void plan_next(struct scheduler *sc, int64_t after)
+{
+	if (!sc->have_cron)
+		return;
+	sc->next_wall = cron_replan(&sc->cron, after, sc->last_match);
+	arm_cycle(sc);
+}
+
+static void watch_timer_cb(struct wk_timer *t)
+{
+	struct scheduler *sc = (struct scheduler *)((char *)t - offsetof(struct scheduler, watch_timer));
+	int64_t mono = ntptime_mono(), off = ntptime_wall_offset();
+
+	if (sc->stopping)
+		return;
+	if (ntptime_stepped(sc->watch_off, off, mono - sc->watch_mono)) {
+		/* plan from the last tick before the step, in the new clock's terms: a
+		 * match between it and now is due at once, not skipped */
+		int64_t after = sc->watch_mono + off;
+		char when[40];
+
+		plan_next(sc, after);
+		ntptime_format_iso(sc->next_wall, when, sizeof(when));
+		log_warn("the wall clock stepped by %+.3f s: next cycle planned from the new time, at %sZ",
+			 ntptime_to_sec(off - sc->watch_off), when);
+	} else {
+		arm_cycle(sc); /* follow the slewing */
+	}
+	sc->watch_mono = mono;
+	sc->watch_off = off;
+	wk_timer_arm(sc->wk, t, mono + NS_PER_SEC);
+}
+
 static void cycle_begin(struct scheduler *sc)
 {
 	struct tset *ts;
@@ -504,7 +566,7 @@ static void cycle_begin(struct scheduler *sc)
 	const struct config *cfg;
 	struct cron cr;
 	char err[128];
-	int64_t now = ntptime_now(), window = 0;
+	int64_t now = ntptime_now(), mono = ntptime_mono(), window = 0;
 
 	if (sc->cur)
 		cycle_truncate(sc, sc->cur, false);
@@ -525,6 +587,7 @@ static void cycle_begin(struct scheduler *sc)
 	}
 	cy->id = ++sc->next_cycle_id;
 	cy->start = now;
+	cy->start_mono = mono;
 	cy->ts = ts;
 	cy->nplan = (uint32_t)cfg->ntargets;
 	sc->max_concurrent = cfg->probe.max_concurrent ? cfg->probe.max_concurrent : 1000;
@@ -556,7 +619,7 @@ static void cycle_begin(struct scheduler *sc)
 			sched_plan_offsets(cfg, window, off);
 		for (size_t i = 0; i < cfg->ntargets; i++) {
 			cy->plan[i].t = &cfg->targets[i];
-			cy->plan[i].due = now + (off ? off[i] : 0);
+			cy->plan[i].due = mono + (off ? off[i] : 0);
 		}
 		free(off);
 	}
@@ -568,8 +631,13 @@ static void cycle_begin(struct scheduler *sc)
 	atomic_fetch_add(&sc->st_cycles, 1);
 	log_info("cycle %llu: %u target%s, starts spread over %.0f s", (unsigned long long)cy->id,
 		 cy->nplan, log_s(cy->nplan), ntptime_to_sec(window));
-	if (!sc->o.once)
-		wk_timer_arm(sc->wk, &sc->cycle_timer, cron_next(&cr, now));
+	if (!sc->o.once) {
+		/* from the match just run: the timer may fire a slewed few ms early */
+		sc->cron = cr;
+		sc->have_cron = true;
+		sc->last_match = sc->next_wall ? sc->next_wall : now;
+		plan_next(sc, now > sc->next_wall ? now : sc->next_wall);
+	}
 	cycle_maybe_end(sc, cy); /* an empty target list ends at once */
 	pump(sc);
 }
@@ -600,7 +668,7 @@ static void finish_job(struct scheduler *sc, struct job *j)
 		cy->failed++;
 		atomic_fetch_add(&sc->st_failed, 1);
 	}
-	cy->last_done = ntptime_now();
+	cy->last_done = ntptime_mono();
 	key_del(sc->running_set, j->key, j->hash);
 	sc->running--;
 	atomic_store(&sc->st_running, sc->running);
@@ -740,7 +808,7 @@ static void launch(struct scheduler *sc, struct cycle *cy, const struct config_t
 static void pump(struct scheduler *sc)
 {
 	struct cycle *cy = sc->cur;
-	int64_t now = ntptime_now();
+	int64_t now = ntptime_mono();
 
 	if (sc->stopping || !cy)
 		return;
@@ -767,7 +835,7 @@ static void pump(struct scheduler *sc)
 		launch(sc, cy, e->t);
 		if (sc->cur != cy)
 			return; /* the cycle ended inside launch */
-		now = ntptime_now();
+		now = ntptime_mono();
 	}
 	cycle_maybe_end(sc, cy);
 }
@@ -864,7 +932,7 @@ static void on_session_done(struct session *s, void *ctx)
 
 	j->ran = true;
 	j->info = *session_info(s);
-	j->have_sum = j->info.status == SESSION_OK && stats_summarize(session_stats(s), &j->sum) == 0;
+	j->have_sum = j->info.status == SESSION_OK && session_summarize(s, &j->sum) == 0;
 	if (session_nstreams(s) > 1) {
 		/* once per session, not per packet */
 		j->more = calloc(session_nstreams(s) - 1, sizeof(*j->more));
@@ -878,7 +946,7 @@ static void on_session_done(struct session *s, void *ctx)
 			m->info = *session_info(st);
 			m->dscp = session_params(st)->dscp;
 			m->have_sum = m->info.status == SESSION_OK &&
-				      stats_summarize(session_stats(st), &m->sum) == 0;
+				      session_summarize(st, &m->sum) == 0;
 			j->nmore = k;
 		}
 	}
@@ -933,7 +1001,7 @@ static void sched_first_cycle(struct worker *wk, void *arg)
 	char err[128];
 
 	(void)wk;
-	sc->tokens_at = ntptime_now();
+	sc->tokens_at = ntptime_mono();
 	sc->tokens = 1;
 	if (sc->o.once) {
 		cycle_begin(sc);
@@ -942,12 +1010,15 @@ static void sched_first_cycle(struct worker *wk, void *arg)
 	rcuptr_read_begin();
 	ts = rcuptr_read((void **)sc->o.current);
 	if (ts && cron_parse(ts->cfg->probe.schedule, &cr, err, sizeof(err)) == 0) {
-		int64_t next = cron_next(&cr, ntptime_now());
-
 		rcuptr_read_end();
+		sc->cron = cr;
+		sc->have_cron = true;
+		sc->watch_mono = ntptime_mono();
+		sc->watch_off = ntptime_wall_offset();
+		wk_timer_arm(sc->wk, &sc->watch_timer, sc->watch_mono + NS_PER_SEC);
+		plan_next(sc, ntptime_now());
 		log_info("first cycle at the next match of the schedule, in %.0f s",
-			 ntptime_to_sec(next - ntptime_now()));
-		wk_timer_arm(sc->wk, &sc->cycle_timer, next);
+			 ntptime_to_sec(sc->next_wall - ntptime_now()));
 		return;
 	}
 	rcuptr_read_end();
@@ -983,6 +1054,8 @@ struct scheduler *sched_start(const struct sched_opts *o)
 	sc->rate = 2000;
 	wk_timer_init(&sc->cycle_timer, cycle_timer_cb);
 	wk_timer_init(&sc->start_timer, start_timer_cb);
+	wk_timer_init(&sc->watch_timer, watch_timer_cb);
+	sc->last_match = INT64_MIN;
 	sc->wk = wk_create(-1, -1, 64);
 	sc->nws = o->nworkers > 0 ? o->nworkers : 1;
 	sc->ws = calloc((size_t)sc->nws, sizeof(*sc->ws));
@@ -1036,6 +1109,7 @@ static void sched_stop_job(struct worker *wk, void *arg)
 	sc->stopping = true;
 	wk_timer_cancel(sc->wk, &sc->cycle_timer);
 	wk_timer_cancel(sc->wk, &sc->start_timer);
+	wk_timer_cancel(sc->wk, &sc->watch_timer);
 	if (sc->cur)
 		cycle_truncate(sc, sc->cur, true);
 }
@@ -1044,20 +1118,20 @@ static void wait_running(struct scheduler *sc, int64_t until)
 {
 	const struct timespec step = { .tv_nsec = 20 * NS_PER_MS };
 
-	while (atomic_load(&sc->st_running) > 0 && ntptime_now() < until)
+	while (atomic_load(&sc->st_running) > 0 && ntptime_mono() < until)
 		nanosleep(&step, NULL); /* not usleep(): obsolescent, gone from POSIX.1-2008 */
 }
 
 void sched_stop(struct scheduler *sc, int64_t grace)
 {
 	wk_submit(sc->wk, sched_stop_job, sc);
-	wait_running(sc, ntptime_now() + grace);
+	wait_running(sc, ntptime_mono() + grace);
 	if (atomic_load(&sc->st_running) > 0) {
 		log_info("aborting %u running session%s", atomic_load(&sc->st_running),
 			 log_s(atomic_load(&sc->st_running)));
 		for (int i = 0; i < sc->nws; i++)
 			wk_submit(sc->ws[i].wk, worker_abort_all, &sc->ws[i]);
-		wait_running(sc, ntptime_now() + 3 * NS_PER_SEC);
+		wait_running(sc, ntptime_mono() + 3 * NS_PER_SEC);
 	}
 	/* jobs still with the resolvers come back as "dns" or are dropped below */
 	pthread_mutex_lock(&sc->rlock);

@@ -54,7 +54,7 @@ struct rtest {
 	struct rconn *conn;            /* NULL for a light socket */
 	struct sockaddr_storage peer;  /* control peer (address only) */
 	uint32_t rseq;
-	int64_t last_rx;
+	int64_t last_rx;               /* CLOCK_MONOTONIC: REFWAIT runs from here */
 	unsigned pending;              /* impairment slots that still point here */
 	bool dead;                     /* closed; freed when pending drops to 0 */
 	bool counted;                  /* holds a place in the session accounting */
@@ -621,7 +621,7 @@ static void reflect_impaired(struct rworker *rw, struct rtest *rt, uint8_t *buf,
 			     int64_t t2, const struct tsock_rx *to, int tos)
 {
 	const struct refl_impair *imp = &rw->r->cfg.imp;
-	int64_t due = t2;
+	int64_t due = ntptime_mono_deadline(t2);  /* T2 is wall time, timers monotonic */
 	int copies = chance(rw, imp->duplicate) ? 2 : 1;
 	struct slot *sl = NULL;
 
@@ -830,7 +830,7 @@ static void reflect_one(struct rworker *rw, struct rtest *rt, unsigned i, uint64
 		COUNT(rw, malformed);
 		return;
 	}
-	rt->last_rx = rx->ts_user;
+	rt->last_rx = ntptime_mono();
 	if (chance(rw, cfg->imp.loss)) {
 		COUNT(rw, dropped_loss);
 		return;
@@ -924,7 +924,6 @@ static void rtest_cb(struct wk_io *io, uint32_t events)
 	for (int round = 0; round < REFL_ROUNDS; round++) {
 		uint64_t dscp_seen = 0;
 		int n = tsock_recv_batch(rt->io.fd, rw->batch);
-		struct timespec ts;
 
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -936,8 +935,7 @@ static void rtest_cb(struct wk_io *io, uint32_t events)
 		atomic_fetch_add_explicit(&rw->c.rx, (uint64_t)n, memory_order_relaxed);
 		if ((rw->rl || rw->seqs) && !rt->conn) {
 			/* the rate limit's and --stateful's clock: once per batch (vDSO, no syscall) */
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			rw->mono = ntptime_from_timespec(&ts);
+			rw->mono = ntptime_mono();
 		}
 		for (unsigned i = 0; i < (unsigned)n; i++)
 			reflect_one(rw, rt, i, &dscp_seen);
@@ -1057,9 +1055,9 @@ static bool conn_running(const struct rconn *c)
 static void conn_arm_timer(struct rconn *c)
 {
 	if (conn_running(c))
-		wk_timer_arm(c->rw->wk, &c->timer, ntptime_now() + c->rw->r->cfg.refwait);
+		wk_timer_arm(c->rw->wk, &c->timer, ntptime_mono() + c->rw->r->cfg.refwait);
 	else
-		wk_timer_arm(c->rw->wk, &c->timer, ntptime_now() + c->rw->r->cfg.ctl_timeout);
+		wk_timer_arm(c->rw->wk, &c->timer, ntptime_mono() + c->rw->r->cfg.ctl_timeout);
 }
 
 static void conn_expect(struct rconn *c, size_t need)
@@ -1215,7 +1213,7 @@ static void handle_request(struct rconn *c)
 		else if (rq.timeout > 0)
 			rt->hold_max = NS_PER_SEC;
 		rt->counted = true;
-		rt->last_rx = ntptime_now();
+		rt->last_rx = ntptime_mono();
 		c->tests[c->ntests++] = rt;
 		as.port = port;
 		COUNT(rw, sessions);
@@ -1271,7 +1269,7 @@ static void handle_n_sessions(struct rconn *c)
 				continue; /* named twice: already stopped */
 			if (start) {
 				c->tests[k]->started = true;
-				c->tests[k]->last_rx = ntptime_now();
+				c->tests[k]->last_rx = ntptime_mono();
 			} else {
 				rtest_close(c->tests[k]);
 				c->tests[k] = c->tests[--c->ntests];
@@ -1318,7 +1316,7 @@ static void handle_command(struct rconn *c)
 		}
 		c->started = true;
 		for (int i = 0; i < c->ntests; i++) {
-			c->tests[i]->last_rx = ntptime_now();
+			c->tests[i]->last_rx = ntptime_mono();
 			c->tests[i]->started = true;
 		}
 		/* no session to start: the connection is idle and the control timeout goes on */
@@ -1546,7 +1544,7 @@ static void conn_timer_cb(struct wk_timer *t)
 	for (int i = 0; i < c->ntests; i++)
 		if (c->tests[i]->started && c->tests[i]->last_rx > last)
 			last = c->tests[i]->last_rx;
-	if (last + refwait > ntptime_now()) {
+	if (last + refwait > ntptime_mono()) {
 		wk_timer_arm(c->rw->wk, &c->timer, last + refwait);
 		return;
 	}
@@ -1587,7 +1585,7 @@ static void accept_cb(struct wk_io *io, uint32_t events)
 			LOG_RL(LOGL_WARN, 10, "accept: %m: not accepting connections for %d ms",
 			       (int)(ACCEPT_PAUSE / NS_PER_MS));
 			if (wk_mod_io(rw->wk, io, 0) == 0)
-				wk_timer_arm(rw->wk, &l->pause, ntptime_now() + ACCEPT_PAUSE);
+				wk_timer_arm(rw->wk, &l->pause, ntptime_mono() + ACCEPT_PAUSE);
 			return;
 		}
 		tsock_addr_unmap(&peer);
@@ -1645,7 +1643,7 @@ static void clk_cb(struct wk_timer *t)
 	ntptime_clock_status(&rw->clk);
 	local_refresh(rw);
 	memset(rw->reg_cache, REG_UNKNOWN, 65536); /* responders come and go */
-	wk_timer_arm(rw->wk, t, ntptime_now() + 10 * NS_PER_SEC);
+	wk_timer_arm(rw->wk, t, ntptime_mono() + 10 * NS_PER_SEC);
 }
 
 /* ---- start / stop ----------------------------------------------------- */
@@ -1901,7 +1899,7 @@ struct responder *responder_start(const struct refl_config *cfg)
 			}
 		}
 		wk_timer_init(&rw->clk_timer, clk_cb);
-		wk_timer_arm(rw->wk, &rw->clk_timer, ntptime_now() + 10 * NS_PER_SEC);
+		wk_timer_arm(rw->wk, &rw->clk_timer, ntptime_mono() + 10 * NS_PER_SEC);
 		if (r->impair) {
 			rw->slots = calloc(cfg->impair_slots, sizeof(*rw->slots));
 			if (!rw->slots)

@@ -62,12 +62,14 @@ struct session {
 
 	struct stats st;
 	int64_t *late;                /* send lateness per packet */
+	int64_t *tx_mono;             /* CLOCK_MONOTONIC send time per packet: lateness of replies */
 	uint8_t *pkt;                 /* sender packet, padding written once */
 	size_t pkt_len;
 	enum wire_test_fmt fmt;
 	uint32_t next_seq;
-	int64_t next_due;
-	int64_t last_send;
+	int64_t next_due;             /* CLOCK_MONOTONIC, as every timer */
+	int64_t last_send;            /* CLOCK_MONOTONIC */
+	int64_t mono0, off0;          /* test start: CLOCK_MONOTONIC, and wall - monotonic then */
 	uint64_t rng;
 	struct ntptime_clock clk;
 	bool start_failed;            /* report from the loop, not from session_start */
@@ -227,6 +229,28 @@ static int cmp_i64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/*
+ * The wall clock stepped during the test when wall - monotonic (off, read
+ * just now) moved from its value at the test start by more than NTP's
+ * slewing can (ntptime_stepped): T1..T4 then come from two different
+ * clocks, so the session's delays are not reported (its loss is: lateness is
+ * judged on CLOCK_MONOTONIC).  Checked at each send, each reflection and the
+ * end, so a step that is undone before the end is still seen.
+ */
+static void clock_check(struct session *s, int64_t off)
+{
+	int64_t mono;
+
+	if (s->info.clock_stepped || !s->mono0)
+		return;
+	mono = ntptime_mono();
+	if (!ntptime_stepped(s->off0, off, mono - s->mono0))
+		return;
+	s->info.clock_stepped = true;
+	LOG_RL(LOGL_WARN, 10, "the wall clock stepped by %+.3f s during a test session: its delays "
+	       "are not reported, its loss is", ntptime_to_sec(off - s->off0));
+}
+
 static void finish(struct session *s)
 {
 	uint32_t n = s->next_seq;
@@ -251,6 +275,7 @@ static void finish(struct session *s)
 	close_io(s, &s->test);
 	s->state = ST_DONE;
 	s->info.end_time = ntptime_now();
+	clock_check(s, s->info.end_time - ntptime_mono());
 	if (n > 0) {
 		qsort(s->late, n, sizeof(*s->late), cmp_i64);
 		s->info.late_p50 = s->late[(n + 1) / 2 - 1];
@@ -291,7 +316,7 @@ static void fail_later(struct session *s, enum session_status status, const char
 	vsnprintf(s->info.error, sizeof(s->info.error), fmt, ap);
 	va_end(ap);
 	s->start_failed = true;
-	wk_timer_arm(s->wk, &s->step_timer, ntptime_now());
+	wk_timer_arm(s->wk, &s->step_timer, ntptime_mono());
 }
 
 static enum session_status errno_status(int err)
@@ -320,7 +345,7 @@ static void expect(struct session *s, enum sess_state st, size_t len)
 	s->state = st;
 	s->rlen = 0;
 	s->rneed = len;
-	wk_timer_arm(s->wk, &s->step_timer, ntptime_now() + s->p.ctl_timeout);
+	wk_timer_arm(s->wk, &s->step_timer, ntptime_mono() + s->p.ctl_timeout);
 }
 
 /* Queue a control message; the kernel takes it at once in practice. */
@@ -524,7 +549,7 @@ static void start_kdf(struct session *s)
 	/* the server sends nothing until our Set-Up-Response: stop reading */
 	wk_mod_io(s->wk, &s->ctl, 0);
 	s->state = ST_DERIVING;
-	wk_timer_arm(s->wk, &s->step_timer, ntptime_now() + s->p.ctl_timeout);
+	wk_timer_arm(s->wk, &s->step_timer, ntptime_mono() + s->p.ctl_timeout);
 }
 
 static void handle_greeting(struct session *s)
@@ -828,7 +853,7 @@ static enum session_status ctl_connect(struct session *s, char *err, size_t errl
 	}
 	if (wk_add_io(s->wk, &s->ctl, EPOLLOUT) < 0)
 		return snprintf(err, errlen, "cannot watch the control socket"), SESSION_ERR_LOCAL;
-	wk_timer_arm(s->wk, &s->step_timer, ntptime_now() + p->ctl_timeout);
+	wk_timer_arm(s->wk, &s->step_timer, ntptime_mono() + p->ctl_timeout);
 	return SESSION_OK;
 }
 
@@ -1015,12 +1040,12 @@ static void ctl_cb(struct wk_io *io, uint32_t events)
 
 static void send_due(struct session *s)
 {
-	int64_t now = ntptime_now();
+	int64_t now = ntptime_mono();
 
 	while (s->next_seq < s->p.count && s->next_due <= now) {
 		struct wire_test_sender h = { .seq = s->next_seq, .errest = s->clk.errest,
 					      .ssid = s->p.ssid };
-		int64_t t1 = ntptime_now();
+		int64_t mono = ntptime_mono(), t1 = ntptime_now();
 
 		h.ts = t1;
 		if (s->sealed) {
@@ -1040,11 +1065,13 @@ static void send_due(struct session *s)
 			s->txring[id & 63].seq = s->next_seq;
 		}
 		stats_sent(&s->st, s->next_seq, t1, s->clk.errest);
-		s->late[s->next_seq] = t1 - s->next_due;
-		s->last_send = t1;
+		clock_check(s, t1 - mono);
+		s->late[s->next_seq] = mono - s->next_due;
+		s->tx_mono[s->next_seq] = mono;
+		s->last_send = mono;
 		s->next_seq++;
 		s->next_due += next_gap(s);
-		now = t1;
+		now = mono;
 	}
 	if (s->next_seq < s->p.count)
 		wk_timer_arm(s->wk, &s->send_timer, s->next_due);
@@ -1175,6 +1202,14 @@ static void test_cb(struct wk_io *io, uint32_t events)
 			rx.ts_kernel = 0;
 		}
 		sr.t4 = tsock_rx_time(&rx);
+		{
+			/* read once per reflection (vDSO): the step check and the lateness */
+			int64_t mono = ntptime_mono();
+
+			clock_check(s, rx.ts_user - mono);
+			if (r.sender_seq < s->p.count && s->tx_mono[r.sender_seq])
+				sr.rtt_mono = mono - s->tx_mono[r.sender_seq];
+		}
 		sr.err2 = r.errest; /* T2 and T3 come from the reflector's clock */
 		sr.err3 = r.errest;
 		sr.err4 = s->clk.errest;
@@ -1196,7 +1231,7 @@ static void test_cb(struct wk_io *io, uint32_t events)
 		case STATS_RX_OK:
 			/* every packet answered: no need to wait out the loss timeout */
 			if (++s->rx_ok == s->p.count)
-				wk_timer_arm(s->wk, &s->step_timer, ntptime_now());
+				wk_timer_arm(s->wk, &s->step_timer, ntptime_mono());
 			break;
 		case STATS_RX_UNKNOWN:
 			LOG_RL(LOGL_WARN, 10, "dropped a reflection of sequence number %u, never sent",
@@ -1212,8 +1247,10 @@ static void start_test(struct session *s)
 {
 	s->state = ST_TESTING;
 	wk_timer_cancel(s->wk, &s->step_timer);
+	s->next_due = ntptime_mono();
 	s->info.start_time = ntptime_now();
-	s->next_due = s->info.start_time;
+	s->mono0 = s->next_due;
+	s->off0 = s->info.start_time - s->mono0;
 	send_due(s);
 }
 
@@ -1244,7 +1281,7 @@ static void end_all(struct session *s)
 				return;
 			expect(s, ST_STOP_ACK, len);
 			wk_timer_arm(s->wk, &s->step_timer,
-				     ntptime_now() + (s->p.ctl_timeout < NS_PER_SEC ? s->p.ctl_timeout : NS_PER_SEC));
+				     ntptime_mono() + (s->p.ctl_timeout < NS_PER_SEC ? s->p.ctl_timeout : NS_PER_SEC));
 			return;
 		} else if (send(s->ctl.fd, out, len, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)len) {
 			log_warn("Stop-Sessions not sent: %m");
@@ -1370,7 +1407,8 @@ static struct session *session_new(struct worker *wk, const struct session_param
 	}
 	s->pkt = calloc(1, s->pkt_cap);
 	s->late = calloc(p->count, sizeof(*s->late));
-	if (!s->pkt || !s->late || stats_init(&s->st, p->count, p->loss_timeout) < 0) {
+	s->tx_mono = calloc(p->count, sizeof(*s->tx_mono));
+	if (!s->pkt || !s->late || !s->tx_mono || stats_init(&s->st, p->count, p->loss_timeout) < 0) {
 		session_free(s);
 		return NULL;
 	}
@@ -1479,6 +1517,7 @@ void session_free(struct session *s)
 	ctlchan_fini(&s->ch);
 	stats_free(&s->st);
 	free(s->late);
+	free(s->tx_mono);
 	free(s->pkt);
 	free(s);
 }
@@ -1503,6 +1542,15 @@ const struct session_info *session_info(const struct session *s)
 const struct stats *session_stats(const struct session *s)
 {
 	return &s->st;
+}
+
+int session_summarize(const struct session *s, struct stats_summary *out)
+{
+	if (stats_summarize(&s->st, out) < 0)
+		return -1;
+	if (s->info.clock_stepped)
+		stats_summary_clock_stepped(out);
+	return 0;
 }
 
 const struct session_params *session_params(const struct session *s)

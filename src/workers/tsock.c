@@ -885,14 +885,6 @@ static struct tsock_caps caps;
 static pthread_once_t caps_once = PTHREAD_ONCE_INIT;
 
 /* Send one datagram to ourselves on loopback and see which timestamps come. */
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
-}
-
 static void probe_caps(void)
 {
 	struct sockaddr_storage lo = { 0 };
@@ -911,9 +903,9 @@ static void probe_caps(void)
 	tsock_addr_set_port(&lo, port);
 	if (tsock_send(fd, buf, sizeof(buf), (struct sockaddr *)&lo, sizeof(struct sockaddr_in)) == 0) {
 		/* up to a second: a loaded machine may take its time */
-		int64_t deadline = mono_ns() + NS_PER_SEC;
+		int64_t deadline = ntptime_mono() + NS_PER_SEC;
 
-		while ((!caps.rx_sw || !caps.tx_sw) && mono_ns() < deadline) {
+		while ((!caps.rx_sw || !caps.tx_sw) && ntptime_mono() < deadline) {
 			struct pollfd pfd = { .fd = fd, .events = POLLIN | POLLPRI };
 
 			poll(&pfd, 1, 5);

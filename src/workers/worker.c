@@ -248,7 +248,7 @@ void wk_del_io(struct worker *wk, struct wk_io *io)
 
 static void run_timers(struct worker *wk)
 {
-	int64_t now = ntptime_now();
+	int64_t now = ntptime_mono();
 
 	while (wk->heap_len > 0 && wk->heap[0]->when <= now) {
 		struct wk_timer *t = wk->heap[0];
@@ -258,7 +258,7 @@ static void run_timers(struct worker *wk)
 		if (atomic_load_explicit(&wk->stop, memory_order_relaxed))
 			return;
 		if (wk->heap_len > 0 && wk->heap[0]->when > now)
-			now = ntptime_now();
+			now = ntptime_mono();
 	}
 }
 
@@ -272,7 +272,7 @@ int wk_run(struct worker *wk)
 		int n;
 
 		if (wk->heap_len > 0) {
-			int64_t d = wk->heap[0]->when - ntptime_now();
+			int64_t d = wk->heap[0]->when - ntptime_mono();
 
 			/* within the spin window: poll without sleeping */
 			d = d <= wk->spin ? 0 : d - wk->spin;
