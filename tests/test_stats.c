@@ -186,7 +186,7 @@ Test(stats, late_reflection_is_lost)
 	/* one ns over */
 	cr_assert_eq(send_reflect(2, 2, TIMEOUT / 2, 1, TIMEOUT / 2, ERR1), STATS_RX_LATE);
 	/* the same late reflection again is a duplicate, not a fresh arrival */
-	r = refl(2, 2, T0 + 200 * MS, MS, 0, MS, ERR1);
+	r = refl(2, 2, T0 + 200 * MS, TIMEOUT / 2, 1, MS, ERR1);
 	cr_assert_eq(stats_reflected(&st, &r), STATS_RX_DUP_BCK);
 	r.rseq = 7;
 	cr_assert_eq(stats_reflected(&st, &r), STATS_RX_DUP_FWD);
@@ -208,8 +208,8 @@ Test(stats, dup_fwd_vs_dup_bck)
 
 	setup_st(2);
 	cr_assert_eq(send_reflect(0, 10, MS, MS, MS, ERR1), STATS_RX_OK);
-	r = refl(0, 10, T0, 3 * MS, MS, MS, ERR1);
-	cr_assert_eq(stats_reflected(&st, &r), STATS_RX_DUP_BCK);  /* same rseq */
+	r = refl(0, 10, T0, MS, MS, 3 * MS, ERR1);
+	cr_assert_eq(stats_reflected(&st, &r), STATS_RX_DUP_BCK);  /* the same reflection, later */
 	r.rseq = 11;
 	cr_assert_eq(stats_reflected(&st, &r), STATS_RX_DUP_FWD);  /* reflected twice */
 	cr_assert_eq(stats_reflected(&st, &r), STATS_RX_DUP_FWD);  /* still not the first */
@@ -221,6 +221,28 @@ Test(stats, dup_fwd_vs_dup_bck)
 	cr_assert_eq(s.dups_bck, 1);
 	cr_assert_eq(s.dups_fwd, 2);
 	/* the duplicates' delays do not enter the figures */
+	cr_assert_eq(s.fwd.max, MS);
+}
+
+/*
+ * A stateless reflector (RFC 8762 section 4.3.1) copies our Sequence Number,
+ * so both duplicates carry the same one: T2 and T3 tell them apart.
+ */
+Test(stats, dup_fwd_vs_dup_bck_stateless_reflector)
+{
+	struct stats_reflection r;
+	struct stats_summary s;
+
+	setup_st(1);
+	cr_assert_eq(send_reflect(0, 0, MS, MS, MS, ERR1), STATS_RX_OK);
+	r = refl(0, 0, T0, 2 * MS, MS, MS, ERR1);  /* reflected again, received later */
+	cr_assert_eq(stats_reflected(&st, &r), STATS_RX_DUP_FWD);
+	r = refl(0, 0, T0, MS, MS, 5 * MS, ERR1);  /* the first reflection, copied */
+	cr_assert_eq(stats_reflected(&st, &r), STATS_RX_DUP_BCK);
+
+	s = summarize();
+	cr_assert_eq(s.dups_fwd, 1);
+	cr_assert_eq(s.dups_bck, 1);
 	cr_assert_eq(s.fwd.max, MS);
 }
 
@@ -807,6 +829,14 @@ static void random_session(unsigned int round)
 			r->rseq = rng_chance(50) ? rseq : rseq + 1 + (uint32_t)rng_range(0, 3);
 			r->t2 = pk[i].t1 + f;
 			r->t3 = r->t2 + p;
+			if (k > 0 && rng_chance(40)) {
+				/* duplicated on the way back: the first copy's fields */
+				const struct stats_reflection *r0 = &ev[nev - 1 - k].r;
+
+				r->rseq = r0->rseq;
+				r->t2 = r0->t2;
+				r->t3 = r0->t3;
+			}
 			r->t4 = r->t3 + b;
 			r->err2 = random_err(unsync);
 			r->err3 = random_err(unsync);
@@ -849,7 +879,9 @@ static void random_session(unsigned int round)
 			continue;
 		}
 		if (first_ev[q] >= 0) {
-			if (ev[first_ev[q]].r.rseq == r->rseq) {
+			const struct stats_reflection *f0 = &ev[first_ev[q]].r;
+
+			if (f0->rseq == r->rseq && f0->t2 == r->t2 && f0->t3 == r->t3) {
 				ev[i].want = STATS_RX_DUP_BCK;
 				dups_bck++;
 			} else {
