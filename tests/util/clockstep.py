@@ -79,12 +79,12 @@ def log_lines():
 def starts():
     """real-time order of cycle starts seen so far: list of cycle numbers"""
     return [int(m.group(1)) for m in
-            (re.search(r"cycle (\d+): \d+ targets, starts spread", l) for l in log_lines()) if m]
+            (re.search(r"cycle (\d+): \d+ targets?, starts spread", l) for l in log_lines()) if m]
 
 
 def ends():
     return [int(m.group(1)) for m in
-            (re.search(r"cycle (\d+): \d+ targets, \d+ ok", l) for l in log_lines()) if m]
+            (re.search(r"cycle (\d+): \d+ targets?, \d+ ok", l) for l in log_lines()) if m]
 
 
 def wait_for(pred, limit):
