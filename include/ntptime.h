@@ -65,15 +65,15 @@ static inline int64_t ntptime_mono_deadline(int64_t wall)
 
 /*
  * Largest change of ntptime_wall_offset() over `elapsed` ns of CLOCK_MONOTONIC
- * that is not a step: 10 ms + 500 ppm of elapsed.  500 ppm is the largest
- * frequency correction the kernel's NTP discipline applies (MAXFREQ of
- * adjtimex(2)) and the slew rate of adjtime(3), so no slewing NTP daemon
- * (ntpd, chrony's default, systemd-timesyncd) moves the offset faster; the
- * 10 ms absorb the reading of two clocks being preempted in between on a
- * loaded board.  ntpd steps beyond 128 ms, chrony's makestep from its
- * threshold on: such steps are caught in a session of up to about 4 minutes
- * (10 ms + 500 ppm of 236 s = 128 ms), and any step of a second or more in one
- * of up to half an hour.
+ * that is not a step: 10 ms + 500 ppm of elapsed.  Linux slews CLOCK_MONOTONIC
+ * together with CLOCK_REALTIME (adjtime(3), the NTP discipline of adjtimex(2)),
+ * so their difference moves only when the wall clock is set (a step); the
+ * 10 ms absorb a preemption between the two readings on a loaded board, and
+ * the 500 ppm (the kernel's largest NTP frequency correction, MAXFREQ) are a
+ * margin for a system whose clocks are not slewed alike.  ntpd steps beyond
+ * 128 ms, chrony's makestep from its threshold on: such steps are caught in a
+ * session of up to about 4 minutes (10 ms + 500 ppm of 236 s = 128 ms), and
+ * any step of a second or more in one of up to half an hour.
  */
 int64_t ntptime_step_threshold(int64_t elapsed);
 /* true when the offset went from off0 to off1 over `elapsed` ns by a step */

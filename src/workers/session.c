@@ -1093,7 +1093,8 @@ static void read_txstamps(struct session *s)
 		uint32_t seq;
 		int64_t t1u;
 
-		if (rx.port_unreach)
+		/* only for a datagram we sent to the reflector (msg_name: its destination) */
+		if (rx.port_unreach && from_reflector(s, &rx))
 			s->info.port_unreach++;
 		if (!rx.txstamp || !rx.ts_kernel)
 			continue;
@@ -1151,7 +1152,7 @@ static void test_cb(struct wk_io *io, uint32_t events)
 	 * worker here while the other sessions' send timers come due */
 	for (unsigned budget = SESSION_RX_BUDGET; budget; budget--) {
 		struct wire_test_reflect r;
-		struct stats_reflection sr;
+		struct stats_reflection sr = { 0 };
 		ssize_t n = tsock_recv(s->test.fd, buf, sizeof(buf) - 1, &rx);
 
 		if (n < 0) {
@@ -1203,10 +1204,11 @@ static void test_cb(struct wk_io *io, uint32_t events)
 		}
 		sr.t4 = tsock_rx_time(&rx);
 		{
-			/* read once per reflection (vDSO): the step check and the lateness */
+			/* the step check reads both clocks back to back: a wake-up late
+			 * after recvmsg() must not look like a step */
 			int64_t mono = ntptime_mono();
 
-			clock_check(s, rx.ts_user - mono);
+			clock_check(s, ntptime_wall_offset());
 			if (r.sender_seq < s->p.count && s->tx_mono[r.sender_seq])
 				sr.rtt_mono = mono - s->tx_mono[r.sender_seq];
 		}

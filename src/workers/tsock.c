@@ -449,7 +449,27 @@ void tsock_parse_cmsg(struct msghdr *msg, struct tsock_rx *rx)
 				rx->txid = ee.ee_data;
 			} else if (ee.ee_errno == ECONNREFUSED &&
 				   (ee.ee_origin == SO_EE_ORIGIN_ICMP || ee.ee_origin == SO_EE_ORIGIN_ICMP6)) {
-				rx->port_unreach = true;
+				/*
+				 * A port unreachable is said by the host that has
+				 * no listener: the ICMP's sender (the offender)
+				 * must be the destination of the datagram
+				 * (msg_name, in rx->from) for it to count.
+				 */
+				struct sockaddr_storage off = { 0 };
+				const struct sockaddr *o = (const struct sockaddr *)(d + sizeof(ee));
+				size_t olen = dlen - sizeof(ee);
+				size_t want = o->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+					      sizeof(struct sockaddr_in);
+
+				if (dlen >= sizeof(ee) + sizeof(sa_family_t) && olen >= want &&
+				    (o->sa_family == AF_INET || o->sa_family == AF_INET6)) {
+					struct sockaddr_storage dst = rx->from;
+
+					memcpy(&off, o, want);
+					tsock_addr_unmap(&off);
+					tsock_addr_unmap(&dst);
+					rx->port_unreach = tsock_addr_equal(&off, &dst);
+				}
 			}
 		} else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL && dlen >= sizeof(int)) {
 			memcpy(&v, d, sizeof(v));
@@ -544,6 +564,14 @@ int tsock_send(int fd, const void *buf, size_t len, const struct sockaddr *to, s
 {
 	ssize_t n = sendto(fd, buf, len, MSG_DONTWAIT, to, tolen);
 
+	/*
+	 * With IP_RECVERR an ICMP error is also the socket's pending error,
+	 * which the next send returns instead of sending: that call has
+	 * cleared it, so send once more (the error itself is read from the
+	 * error queue).  Otherwise any ICMP, forged or not, costs a packet.
+	 */
+	if (n < 0 && errno == ECONNREFUSED)
+		n = sendto(fd, buf, len, MSG_DONTWAIT, to, tolen);
 	if (n < 0)
 		return -1;
 	if ((size_t)n != len) {
