@@ -434,6 +434,11 @@ static int cmd_ping(int argc, char **argv)
 
 	session_params_default(&p);
 	co = (struct common_opts){ .p = &p, .family = &family, .src = &src, .spin = &spin };
+	/* --json anywhere (before "--") makes every failure a JSON object, also
+	 * one met in an option before it */
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--json"))
+			ping_json = true;
 	opterr = 0; /* ':' and '?' are worded by cli_getopt_problem() */
 	while ((opt = getopt_long(argc, argv, ":c:i:s:D:L:46S:P:ZvMRqhA:u:k:b:", longopts, NULL)) != -1) {
 		int common = common_session_opt(opt, optarg, &co);
@@ -559,9 +564,8 @@ static int cmd_ping(int argc, char **argv)
 
 			bucket_width = strtod(optarg, &end);
 			if (end == optarg || *end || !(bucket_width >= 1e-9 && bucket_width <= 10)) {
-				fprintf(stderr, "twamp-client ping: -b %s: give a bucket width of 1e-9 to 10 "
-					"seconds\n", optarg);
-				return EXIT_USAGE;
+				return ping_fail(EXIT_USAGE, "usage", "-b %s: give a bucket width of 1e-9 to 10 seconds",
+						 optarg);
 			}
 			break;
 		}
@@ -702,6 +706,8 @@ static int cmd_ping(int argc, char **argv)
 			}
 			if (session_summarize(st, &sum) < 0) {
 				log_err("out of memory");
+				if (json && n > 1)
+					fputs("]\n", stdout);
 				goto out;
 			}
 			if (k && !json)

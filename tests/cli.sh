@@ -99,8 +99,14 @@ PY
 [ $rc -eq 1 ] && json_error unreachable "no-such-host.invalid" && grep -q unreachable "$TMP/err" &&
 	ok "ping --json to an unknown name: JSON error, exit 1, the line on stderr too" || ko "ping --json unknown name (rc $rc)"
 "$BIN" ping -c 1 --foo --json 127.0.0.1 >"$TMP/out" 2>"$TMP/err"; rc=$?
-[ $rc -eq 2 ] && [ ! -s "$TMP/out" ] && ok "a usage error before --json: nothing on stdout" ||
+[ $rc -eq 2 ] && json_error usage "unknown option '--foo'" && ok "a usage error before --json: the JSON error too, exit 2" ||
 	ko "a usage error before --json (rc $rc)"
+"$BIN" ping -c abc 127.0.0.1 --json >"$TMP/out" 2>"$TMP/err"; rc=$?
+[ $rc -eq 2 ] && json_error usage "invalid value 'abc' for -c" && ok "ping -c abc HOST --json (--json last): JSON error, exit 2" ||
+	ko "ping -c abc HOST --json (rc $rc)"
+"$BIN" ping --json -b 0 127.0.0.1 >"$TMP/out" 2>"$TMP/err"; rc=$?
+[ $rc -eq 2 ] && json_error usage "-b 0: give a bucket width" && ok "ping --json -b 0: JSON error, exit 2" ||
+	ko "ping --json -b 0 (rc $rc)"
 for spec in ::1:862 2001:db8::1:443; do
 	"$BIN" ping "$spec" >"$TMP/out" 2>&1; rc=$?
 	want="[${spec%:*}]:${spec##*:}"
@@ -110,8 +116,10 @@ done
 "$BIN" bench ::1:862 >"$TMP/out" 2>&1; rc=$?
 [ $rc -eq 2 ] && grep -qF "did you mean [::1]:862?" "$TMP/out" && ok "bench ::1:862: did you mean [::1]:862?" ||
 	ko "bench ::1:862 (rc $rc)"
-"$BIN" ping -c 1 -L 0.2 --json "[::1:862]" >"$TMP/out" 2>&1; rc=$?
-! grep -q "did you mean" "$TMP/out" && ok "[::1:862] is taken as the address (no hint)" || ko "[::1:862] (rc $rc)"
+# parsed only: the bad source address stops ping after the target resolved, before any packet
+"$BIN" ping -c 1 -S "[::1]:99999" "[::1:862]" >"$TMP/out" 2>&1; rc=$?
+! grep -q "did you mean" "$TMP/out" && grep -q "source address" "$TMP/out" &&
+	ok "[::1:862] is taken as the address (no hint)" || ko "[::1:862] (rc $rc)" "$TMP/out"
 
 # --- plurals: a count of one takes the singular ------------------------------------
 mkdir -p "$TMP/one"
