@@ -121,13 +121,14 @@ enum stats_rx_result stats_reflected(struct stats *st, const struct stats_reflec
 
 	if (p->received || p->late) {
 		/*
-		 * A copy made on the way back carries the reflector's fields
-		 * unchanged; a second reflection of a test packet duplicated on
-		 * the way out has its own T2 and T3 (and, from a stateful
+		 * A copy made on the way back carries the reflector's receive
+		 * time T2 unchanged (T3 too, unless the reflector itself sent the
+		 * copy and stamped it again); a second reflection of a test packet
+		 * duplicated on the way out has its own T2 (and, from a stateful
 		 * reflector, its own Sequence Number).  The Sequence Number alone
 		 * cannot tell them apart when a stateless reflector copies ours.
 		 */
-		if (r->rseq == p->rseq && r->t2 == p->t2 && r->t3 == p->t3) {
+		if (r->rseq == p->rseq && r->t2 == p->t2) {
 			st->dups_bck++;
 			return STATS_RX_DUP_BCK;
 		}
