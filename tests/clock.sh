@@ -124,6 +124,27 @@ faked timeout 20 "$BIN" ping -c 10 -i 0.05 --timestamps user -M "127.0.0.1:$CTL"
 	ok "ping under libfaketime without a step: clock_stepped false, delays reported, no CLOCK_STEPPED" ||
 	ko "ping without a step" "$TMP/calm.check" "$TMP/calm.out" "$TMP/calm.m"
 
+# --- bench: --max-seconds and the step's hold on the monotonic clock --------
+# 3 steps of 1.5 s fit in --max-seconds 8; a +1 h step 1 s in must neither end
+# the ramp at once nor make the hold last an hour
+step_to "+0"
+t0=$(date +%s.%N)
+faked timeout 40 "$BIN" bench --mode light --sessions 2 --rate 100 --hold 1.5 --steps 3 --max-seconds 8 \
+	-L 0.5 --timestamps user "127.0.0.1:$LIGHT" >"$TMP/bench.out" 2>"$TMP/bench.err" &
+bpid=$!
+sleep 1
+step_to "+3600"
+wait $bpid
+rc=$?
+SECS=$(python3 -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$t0" "$(date +%s.%N)")
+step_to "+0"
+if [ "$rc" = 0 ] && grep -q "ramp complete: 3 steps" "$TMP/bench.out" &&
+	python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) < 20 else 1)" "$SECS"; then
+	ok "bench, clock stepped +1 h 1 s in: the 3 steps run (--max-seconds not hit), $SECS s"
+else
+	ko "bench, clock stepped +1 h (exit $rc, $SECS s)" "$TMP/bench.out" "$TMP/bench.err"
+fi
+
 # --- run: steps between cycles and mid-session --------------------------------
 timeout 240 python3 "$(dirname "$0")/util/clockstep.py" "$BIN" "$FT" "$TMP" "$CTL" >"$TMP/run.verdicts" 2>&1
 rc=$?

@@ -250,9 +250,11 @@ static int for_workers(struct bench *b, struct step_run *run, enum phase ph,
 	return 0;
 }
 
-static void progress_line(struct bench *b, const struct bench_step *st, uint32_t done, int64_t now)
+/* now, start: CLOCK_MONOTONIC (the step's start, b->t_begin too) */
+static void progress_line(struct bench *b, const struct bench_step *st, uint32_t done, int64_t now,
+			  int64_t start)
 {
-	double el = now > st->t_start ? ntptime_to_sec(now - st->t_start) : 0;
+	double el = now > start ? ntptime_to_sec(now - start) : 0;
 
 	fprintf(stderr, "\r\033[Kstep %u: %u session%s, %.0f packets/s offered, %.1f of %.1f s, %u/%u sessions done, "
 		"%.0f s in all", st->index, st->sessions, log_s(st->sessions), st->offered_pps, el, ntptime_to_sec(b->o->hold),
@@ -343,8 +345,8 @@ static int run_step(struct bench *b, struct bench_step *st, int64_t deadline)
 
 	pthread_mutex_lock(&run.lock);
 	while (run.done < run.n) {
-		int64_t now = ntptime_now();
-		struct timespec ts = ntptime_to_timespec(ntptime_mono() + 250 * NS_PER_MS);
+		int64_t now = ntptime_mono(); /* the deadline's clock: a wall-clock step neither ends nor lengthens the step */
+		struct timespec ts = ntptime_to_timespec(now + 250 * NS_PER_MS);
 
 		if (!aborted && (abort_now || bench_signal || now >= deadline)) {
 			aborted = true;
@@ -358,7 +360,7 @@ static int run_step(struct bench *b, struct bench_step *st, int64_t deadline)
 			uint32_t d = run.done;
 
 			pthread_mutex_unlock(&run.lock);
-			progress_line(b, st, d, now);
+			progress_line(b, st, d, now, m0);
 			pthread_mutex_lock(&run.lock);
 			if (run.done >= run.n)
 				break;
@@ -602,12 +604,12 @@ int bench_run(const struct bench_opts *o)
 	sigaction(SIGTERM, &sa, &old_term);
 	pthread_sigmask(SIG_SETMASK, &prev, NULL);
 
-	b.t_begin = ntptime_now();
+	b.t_begin = ntptime_mono(); /* --max-seconds runs on CLOCK_MONOTONIC */
 	bench_table_header(stdout);
 	(void)fflush(stdout);
 	for (uint32_t k = 0;; k++) {
 		struct bench_step *st;
-		int64_t now = ntptime_now();
+		int64_t now = ntptime_mono();
 
 		if (bench_signal) {
 			snprintf(res.stop_reason, sizeof(res.stop_reason), "interrupted");
