@@ -657,11 +657,15 @@ static void job_complete(struct worker *wk, void *arg);
 static void finish_job(struct scheduler *sc, struct job *j)
 {
 	struct cycle *cy = j->cy;
+	bool any_ok = j->ran && j->info.status == SESSION_OK;
 
 	submit_record(sc, job_record(sc, j, 0));
-	for (unsigned k = 1; k <= j->nmore; k++)
+	for (unsigned k = 1; k <= j->nmore; k++) {
 		submit_record(sc, job_record(sc, j, k));
-	if (j->ran && j->info.status == SESSION_OK) {
+		/* a target with several DSCPs is measured when one of them was (each record says which) */
+		any_ok |= j->ran && j->more[k - 1].info.status == SESSION_OK;
+	}
+	if (any_ok) {
 		cy->ok++;
 		atomic_fetch_add(&sc->st_ok, 1);
 	} else {

@@ -149,13 +149,7 @@ const char *tsock_addr_name(const struct sockaddr_storage *ss, int timeout_ms, c
 		tsock_name_put(j);
 		return buf;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	until = ntptime_to_timespec(ntptime_mono() + (int64_t)timeout_ms * NS_PER_MS); /* the condvar's clock */
 	pthread_mutex_lock(&j->mu);
 	while (!j->done)
 		if (pthread_cond_timedwait(&j->cv, &j->mu, &until) == ETIMEDOUT)
