@@ -436,7 +436,7 @@ static int cmd_ping(int argc, char **argv)
 	co = (struct common_opts){ .p = &p, .family = &family, .src = &src, .spin = &spin };
 	/* --json anywhere (before "--") makes every failure a JSON object, also
 	 * one met in an option before it */
-	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
 		if (!strcmp(argv[i], "--json"))
 			ping_json = true;
 	opterr = 0; /* ':' and '?' are worded by cli_getopt_problem() */

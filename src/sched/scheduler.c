@@ -100,7 +100,6 @@ struct scheduler {
 	struct sched_opts o;
 	struct worker *wk;            /* the scheduler's own loop */
 	struct wslot *ws;
-	int nws;
 	struct wk_timer cycle_timer, start_timer;
 	/*
 	 * The cron schedule follows the wall clock, its timer CLOCK_MONOTONIC:
@@ -115,34 +114,37 @@ struct scheduler {
 	 */
 	struct wk_timer watch_timer;
 	struct cron cron;             /* the schedule of the next cycle; have_cron */
-	bool have_cron;
 	int64_t next_wall;            /* wall time of the next cycle, 0: none planned */
 	int64_t watch_mono, watch_off;  /* the last tick: monotonic, wall - monotonic */
 	int64_t last_match;           /* wall time the last cycle was planned for, INT64_MIN: none */
 	uint64_t next_cycle_id;
 	struct cycle *cycles;         /* live cycles, newest first */
 	struct cycle *cur;            /* the one whose plan is being started */
-	uint32_t running;
-	uint32_t max_concurrent;
 	double tokens, rate;
 	int64_t tokens_at;
-	bool stopping;
 	struct keynode *running_set[KEY_BUCKETS];
 	struct keynode *dns[KEY_BUCKETS];
 
 	/* read by other threads */
 	_Atomic uint64_t st_cycles, st_started, st_ok, st_failed, st_skipped;
-	_Atomic uint32_t st_running;
 	pthread_mutex_t done_lock;
 	pthread_cond_t done_cond;
-	bool once_done;
 
 	/* resolver pool */
 	pthread_t resolvers[RESOLVERS];
 	pthread_mutex_t rlock;
 	pthread_cond_t rcond;
 	struct job *rhead, **rtail;
-	bool rstop;
+
+	/* the small ones together (no padding between them) */
+	int nws;
+	uint32_t running;
+	uint32_t max_concurrent;
+	_Atomic uint32_t st_running;  /* read by other threads */
+	bool have_cron;
+	bool stopping;
+	bool once_done;               /* under done_lock */
+	bool rstop;                   /* under rlock */
 };
 
 /* ---- target sets ------------------------------------------------------- */
