@@ -138,20 +138,13 @@ const char *session_mode_name(uint32_t mode)
 
 const char *session_security_name(const struct session_info *in, enum session_mode mode)
 {
-	if (mode != SESSION_CONTROL)
-		return "open";
-	switch (in->ctl_mode & WIRE_MODE_SECURITY) {
-	case WIRE_MODE_OPEN:
-		return "open";
-	case WIRE_MODE_AUTH:
-		return "authenticated";
-	case WIRE_MODE_ENCRYPTED:
-		return "encrypted";
-	case WIRE_MODE_MIXED:
-		return "mixed";
-	default:
-		return NULL;
-	}
+	uint32_t m = in->ctl_mode & WIRE_MODE_SECURITY;
+
+	if (mode != SESSION_CONTROL || m == WIRE_MODE_OPEN)
+		return "open";  /* the records' word for RFC 4656's unauthenticated mode */
+	if (m == WIRE_MODE_AUTH || m == WIRE_MODE_ENCRYPTED || m == WIRE_MODE_MIXED)
+		return session_mode_name(m);
+	return NULL; /* none chosen yet */
 }
 
 /* "open,authenticated" etc. for an error message. */
