@@ -75,6 +75,10 @@ run_ping() {
 		cat "$TMP/$mode.out"
 		ko "$mode: ping exits 0 with 3 sent, 0 lost (exit $rc)"
 	fi
+	if grep -q "Sanitizer\|runtime error:" "$TMP/$mode.out"; then
+		cat "$TMP/$mode.out"
+		ko "$mode: sanitizer report from ping"
+	fi
 	if [ -n "$ms" ]; then
 		echo "   $mode: probe ${ms} ms, whole ping ${wall} ms"
 	else
