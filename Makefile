@@ -7,6 +7,7 @@
 
 SHELL := /bin/bash
 CC ?= cc
+PKG_CONFIG ?= pkg-config
 PKGS := libcurl json-c libgit2 liburcu openssl
 SANITIZE ?=
 WERROR ?=
@@ -31,8 +32,37 @@ VERSION := $(shell git describe --tags --dirty 2>/dev/null || \
 	{ c=$$(git describe --always --dirty 2>/dev/null) && echo "$(VERSION_BASE)+g$$c"; } || \
 	echo "$(VERSION_BASE)")
 endif
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# The libraries' flags come from $(PKG_CONFIG): for a cross build, the target's
+# (make CC=arm-linux-gnueabihf-gcc PKG_CONFIG=arm-linux-gnueabihf-pkg-config).
+# Before anything is compiled every module must be there: a missing one stops
+# make with one line per module naming the Debian package that provides it.
+# Goals that compile nothing (clean, the dependency installers, check and run,
+# whose sub-makes check after installing) skip the check.
+NOLIB_GOALS := clean deps test-deps unit-deps check run
+PKG_DEB_libcurl := libcurl4-openssl-dev
+PKG_DEB_json-c := libjson-c-dev
+PKG_DEB_libgit2 := libgit2-dev
+PKG_DEB_liburcu := liburcu-dev
+PKG_DEB_openssl := libssl-dev
+PKG_DEB_criterion := libcriterion-dev
+# a cross pkg-config (TRIPLET-pkg-config) wants the target's packages: PKG:ARCH
+PKG_ARCH = $(if $(filter %-pkg-config,$(notdir $(PKG_CONFIG))),:$(shell dpkg-architecture \
+	-t$(patsubst %-pkg-config,%,$(notdir $(PKG_CONFIG))) -qDEB_HOST_ARCH 2>/dev/null))
+ifneq ($(filter-out $(NOLIB_GOALS),$(or $(MAKECMDGOALS),all)),)
+ifeq ($(shell command -v $(firstword $(PKG_CONFIG))),)
+$(error $(PKG_CONFIG) not found: apt-get -o DPkg::Lock::Timeout=300 install -y pkg-config (a cross build needs TRIPLET-pkg-config, from the same package), or set PKG_CONFIG)
+endif
+PKG_MISSING := $(strip $(foreach m,$(PKGS),$(if $(shell $(PKG_CONFIG) --exists $(m) && echo y),,$(m))))
+ifneq ($(PKG_MISSING),)
+$(foreach m,$(PKG_MISSING),$(info Makefile: $(PKG_CONFIG) finds no module $(m): apt-get -o DPkg::Lock::Timeout=300 install -y $(PKG_DEB_$(m))$(PKG_ARCH)))
+$(error $(words $(PKG_MISSING)) library module(s) missing: $(PKG_MISSING) (scripts/install-deps.sh installs them all))
+endif
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS))
+# Criterion, for the unit tests only: `make` and `make run` never need it
+HAVE_CRITERION := $(shell $(PKG_CONFIG) --exists criterion && echo yes)
+CRITERION_LIBS := $(if $(HAVE_CRITERION),$(shell $(PKG_CONFIG) --libs criterion))
+endif
 CFLAGS += -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra $(if $(WERROR),-Werror) \
 	  -Iinclude $(PKG_CFLAGS) $(SANFLAGS) -MMD -MP
 LDFLAGS += $(SANFLAGS)
@@ -48,7 +78,7 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 TEST_HELPERS := $(wildcard tests/util/*.c)
 TEST_HELPER_OBJS := $(TEST_HELPERS:%.c=$(BUILD)/%.o)
 
-.PHONY: all deps test-deps check test unit-test cli-test influx-test fetch-test tsan-test dscp-test run bench clean
+.PHONY: all deps test-deps unit-deps unit-bins check test unit-test cli-test influx-test fetch-test tsan-test dscp-test run bench clean
 
 all: $(BIN)
 
@@ -58,6 +88,10 @@ deps:
 # make check's packages: the build's and every tool tests/*.sh use
 test-deps:
 	@scripts/install-deps.sh --test
+
+# the unit tests' Criterion (libcriterion-dev; Debian 12 has none for armhf)
+unit-deps:
+	@scripts/install-deps.sh --unit
 
 $(BIN): $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -78,7 +112,7 @@ $(BUILD)/%.o: %.c
 
 $(BUILD)/tests/%: tests/%.c $(LIB_OBJS) $(TEST_HELPER_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests -o $@ $< $(LIB_OBJS) $(TEST_HELPER_OBJS) $(LDFLAGS) $(LDLIBS) -lcriterion
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(LIB_OBJS) $(TEST_HELPER_OBJS) $(LDFLAGS) $(LDLIBS) $(CRITERION_LIBS)
 
 $(BUILD)/tests/util/%.o: tests/util/%.c
 	@mkdir -p $(dir $@)
@@ -90,6 +124,21 @@ test: unit-test cli-test
 # Criterion reports a test as passed even when LeakSanitizer or UBSan printed a
 # report from its process: any such report fails the run here.  Every binary
 # runs; the target fails at the end, naming the binaries that failed.
+# Without Criterion ($(PKG_CONFIG) has no criterion module) nothing is built:
+# every unit suite counts as failed, with the reason scripts/install-deps.sh
+# gives (not installed, or not packaged for this architecture).
+ifeq ($(HAVE_CRITERION),)
+unit-bins:
+	@echo "unit tests not built: Criterion missing (make unit-test says why)"
+
+unit-test:
+	@echo "FAIL: unit tests: $(PKG_CONFIG) has no module criterion, the unit tests cannot be built"
+	@scripts/install-deps.sh --unit --no-install $(if $(PKG_ARCH),--arch $(patsubst :%,%,$(PKG_ARCH))) || true
+	@echo "unit-test: 0 passed, $(words $(TEST_BINS)) failed (every unit suite: $(notdir $(TEST_BINS)))"
+	@exit 1
+else
+unit-bins: $(TEST_BINS)
+
 unit-test: $(TEST_BINS)
 	@bad=; for t in $(TEST_BINS); do echo "== $$t"; \
 		$$t --jobs 1 2>&1 | tee $(BUILD)/tests/last.log; \
@@ -97,6 +146,7 @@ unit-test: $(TEST_BINS)
 		if grep -q "Sanitizer\|runtime error:" $(BUILD)/tests/last.log; then \
 			echo "FAIL: sanitizer report in $$t"; bad="$$bad $$t"; fi; done; \
 		[ -z "$$bad" ] || { echo "FAIL: unit tests:$$bad"; exit 1; }
+endif
 
 # InfluxDB 1.x (Debian's influxdb, installed by the script when missing) receives
 # the sender's and the daemon's line protocol; the test reads it back.
@@ -142,8 +192,9 @@ TSAN_ENV := env TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=$(CURDIR)
 check:
 	@scripts/check-suite.sh begin $(CHECK_DIR)
 	$(CHECK_RUN) test-deps scripts/install-deps.sh --test --analyze --fuzz
+	$(CHECK_RUN) unit-deps scripts/install-deps.sh --unit
 	@scripts/check-suite.sh record $(CHECK_DIR)
-	$(CHECK_RUN) build $(MAKE) --no-print-directory WERROR=1 all $(TEST_BINS)
+	$(CHECK_RUN) build $(MAKE) --no-print-directory WERROR=1 all unit-bins
 	$(CHECK_RUN) unit-test $(MAKE) --no-print-directory WERROR=1 unit-test
 	$(CHECK_RUN) cli-test $(MAKE) --no-print-directory WERROR=1 cli-test
 	$(CHECK_RUN) influx-test $(MAKE) --no-print-directory WERROR=1 influx-test
@@ -159,7 +210,10 @@ check:
 	$(foreach t,$(CHECK_EXTRA),$(CHECK_RUN) $(t) $(MAKE) --no-print-directory WERROR=1 $(t)$(newline))
 	@scripts/check-suite.sh summary $(CHECK_DIR)
 
-run: deps $(BIN)
+# the build's packages only (never Criterion), then the build, then the demo
+run:
+	@scripts/install-deps.sh
+	@$(MAKE) --no-print-directory $(BIN)
 	@scripts/run-demo.sh $(BIN)
 
 # The benchmark suite (bench/suite): ping-loopback, scale, accuracy (root),

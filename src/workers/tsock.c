@@ -299,10 +299,24 @@ static int timestamping_flags(int flags)
 	return ts;
 }
 
+/* Kernel timestamps are an upgrade, not a requirement: -1 when the kernel refuses them. */
+static int set_timestamping(int fd, int flags)
+{
+	int one = 1, ts = timestamping_flags(flags);
+
+	if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &ts, sizeof(ts)) < 0) {
+		LOG_RL(LOGL_WARN, 3600, "SO_TIMESTAMPING refused (%m): using user-space times");
+		return -1;
+	}
+	if (flags & TSOCK_TXSTAMP)
+		/* the error queue wakes epoll with EPOLLPRI as well as EPOLLERR */
+		setsockopt(fd, SOL_SOCKET, SO_SELECT_ERR_QUEUE, &one, sizeof(one));
+	return 0;
+}
+
 static int set_options(int fd, int family, int dscp, int flags)
 {
 	int one = 1, ttl = 255;
-	int ts = timestamping_flags(flags);
 
 	if (family == AF_INET6) {
 		if (setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &ttl, sizeof(ttl)) < 0 ||
@@ -321,14 +335,8 @@ static int set_options(int fd, int family, int dscp, int flags)
 	}
 	if (dscp >= 0 && tsock_set_dscp(fd, family, dscp) < 0)
 		return -1;
-	if (flags & TSOCK_USERTIME)
-		return 0;
-	/* Kernel timestamps are an upgrade, not a requirement. */
-	if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &ts, sizeof(ts)) < 0)
-		LOG_RL(LOGL_WARN, 3600, "SO_TIMESTAMPING refused (%m): using user-space times");
-	else if (flags & TSOCK_TXSTAMP)
-		/* the error queue wakes epoll with EPOLLPRI as well as EPOLLERR */
-		setsockopt(fd, SOL_SOCKET, SO_SELECT_ERR_QUEUE, &one, sizeof(one));
+	if (!(flags & TSOCK_USERTIME))
+		(void)set_timestamping(fd, flags);
 	return 0;
 }
 
@@ -906,7 +914,17 @@ int tsock_recv_errqueue(int fd, struct tsock_rx *rx)
 static struct tsock_caps caps;
 static pthread_once_t caps_once = PTHREAD_ONCE_INIT;
 
-/* Send one datagram to ourselves on loopback and see which timestamps come. */
+/*
+ * Send one datagram to ourselves on loopback and see which timestamps come.
+ * A refused SO_TIMESTAMPING ends the probe at once (no stamp can come).  Up
+ * to TSOCK_PROBE_WAIT for the datagram itself (a loaded machine may take its
+ * time); once it is back, TSOCK_PROBE_GRACE more for the stamps still
+ * missing: on loopback the TX stamp is queued before the datagram is
+ * delivered, and RX stamping is turned on a moment after the first socket
+ * asks (a deferred work item), so a stamp that has not come by then will not.
+ */
+#define TSOCK_PROBE_WAIT NS_PER_SEC
+#define TSOCK_PROBE_GRACE (200 * 1000000LL)
 static void probe_caps(void)
 {
 	struct sockaddr_storage lo = { 0 };
@@ -919,13 +937,18 @@ static void probe_caps(void)
 	caps.probed = true;
 	a->sin_family = AF_INET;
 	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fd = tsock_open(&lo, 0, 0, -1, TSOCK_TXSTAMP, &port);
+	/* opened without stamps, then asked for them here, to see a refusal */
+	fd = tsock_open(&lo, 0, 0, -1, TSOCK_TXSTAMP | TSOCK_USERTIME, &port);
 	if (fd < 0)
 		return;
+	if (set_timestamping(fd, TSOCK_TXSTAMP) < 0) {
+		close(fd);
+		return;
+	}
 	tsock_addr_set_port(&lo, port);
 	if (tsock_send(fd, buf, sizeof(buf), (struct sockaddr *)&lo, sizeof(struct sockaddr_in)) == 0) {
-		/* up to a second: a loaded machine may take its time */
-		int64_t deadline = ntptime_mono() + NS_PER_SEC;
+		int64_t deadline = ntptime_mono() + TSOCK_PROBE_WAIT;
+		bool back = false;
 
 		while ((!caps.rx_sw || !caps.tx_sw) && ntptime_mono() < deadline) {
 			struct pollfd pfd = { .fd = fd, .events = POLLIN | POLLPRI };
@@ -936,6 +959,13 @@ static void probe_caps(void)
 				if (rx.txstamp && rx.ts_kernel)
 					caps.tx_sw = true;
 			if (!caps.rx_sw && tsock_recv(fd, buf, sizeof(buf), &rx) > 0) {
+				if (!back) {
+					int64_t grace = ntptime_mono() + TSOCK_PROBE_GRACE;
+
+					back = true;
+					if (grace < deadline)
+						deadline = grace;
+				}
 				if (rx.ts_kernel)
 					caps.rx_sw = true;
 				else /* the kernel turns RX stamping on a moment after the first socket asks */
