@@ -98,9 +98,10 @@ static int count_files(const char *path, const char *suffix)
  * (the executable's definition wins for spool.o too) and, while
  * readdir_fail_after >= 0, returns that many entries, then NULL with
  * readdir_errno -- as readdir() does with EOVERFLOW on a 32-bit off_t or EIO
- * on a failing card.  Under _FILE_OFFSET_BITS=64 on a 32-bit target
+ * on a failing card.  Under _FILE_OFFSET_BITS=64 (the Makefile's)
  * <dirent.h> renames readdir to readdir64, this definition included, so the
- * real one is looked up by that name.
+ * real one is looked up by that name (on 32-bit targets the other one is
+ * the 32-bit off_t readdir).
  */
 static int readdir_fail_after = -1;
 static int readdir_errno;
@@ -108,7 +109,7 @@ static int readdir_faults;
 
 struct dirent *readdir(DIR *d)
 {
-#if defined(_FILE_OFFSET_BITS) && _FILE_OFFSET_BITS == 64 && !defined(__LP64__)
+#if defined(_FILE_OFFSET_BITS) && _FILE_OFFSET_BITS == 64
 	static const char real_name[] = "readdir64";
 #else
 	static const char real_name[] = "readdir";
