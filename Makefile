@@ -63,7 +63,27 @@ PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS))
 HAVE_CRITERION := $(shell $(PKG_CONFIG) --exists criterion && echo yes)
 CRITERION_LIBS := $(if $(HAVE_CRITERION),$(shell $(PKG_CONFIG) --libs criterion))
 endif
-CFLAGS += -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra $(if $(WERROR),-Werror) \
+# The feature macros, one place (mk/fuzz.mk and mk/analyze.mk use them too).
+# 64-bit off_t and time_t on 32-bit targets (armhf, i386; no-ops on 64-bit):
+# with a 32-bit off_t readdir() fails with EOVERFLOW on file systems with
+# 64-bit inode numbers, and a 32-bit time_t ends in 2038.  _TIME_BITS=64
+# (glibc 2.34+, needs _FILE_OFFSET_BITS=64) changes the ABI of every call that
+# passes a time_t, struct timespec/timeval/stat or struct tm; glibc's own are
+# redirected to their 64-bit variants (clock_gettime, gmtime_r, stat/fstat,
+# nanosleep, pthread_cond_timedwait, epoll_pwait2, ntp_adjtime, recvmmsg and
+# its SCM_TIMESTAMPING, setsockopt SO_RCVTIMEO/SO_SNDTIMEO).  The third-party
+# libraries of Debian 12 armhf are built with a 32-bit time_t, so what matters
+# is whether we pass such a type to one of them.  We do not: libcurl gets
+# only long and curl_off_t values (CURLOPT_*TIMEOUT_MS, CURLINFO_RETRY_AFTER;
+# no CURLOPT_TIMEVALUE, curl_getdate or CURLINFO_FILETIME), OpenSSL no time
+# (no X509_cmp_time, X509_VERIFY_PARAM_set_time, ASN1_TIME_set: certificates
+# are checked against libcrypto's own clock), libgit2 none (git_time_t is
+# int64 anyway; no git_signature or index times), json-c and liburcu none
+# (liburcu's inline futex calls pass a NULL timeout).  So _TIME_BITS=64 is
+# safe and defined; include/ntptime.h refuses a build with a 32-bit time_t.
+# Any new library call taking a time type must be checked against this list.
+FEATURE_DEFS := -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64
+CFLAGS += -std=c11 $(FEATURE_DEFS) $(OPT) -g -Wall -Wextra $(if $(WERROR),-Werror) \
 	  -Iinclude $(PKG_CFLAGS) $(SANFLAGS) -MMD -MP
 LDFLAGS += $(SANFLAGS)
 LDLIBS += $(PKG_LIBS) -lpthread -lm

@@ -19,6 +19,17 @@
 #include <stdint.h>
 #include <time.h>
 
+/*
+ * Every conversion between the int64 ns and libc (clock_gettime, timespec,
+ * gmtime_r) goes through time_t: it must have 64 bits, or the clocks read
+ * EOVERFLOW and timespecs wrap on 2038-01-19T03:14:08Z.  32-bit glibc (armhf,
+ * i386) gives a 64-bit time_t with -D_TIME_BITS=64 -D_FILE_OFFSET_BITS=64,
+ * which the Makefile defines (see its FEATURE_DEFS comment for the library
+ * ABIs that allow it).
+ */
+_Static_assert(sizeof(time_t) >= 8, "time_t must have 64 bits: build with -D_FILE_OFFSET_BITS=64 "
+					"-D_TIME_BITS=64 (glibc 2.34 or later), as the Makefile does");
+
 #define NS_PER_SEC 1000000000LL
 #define NS_PER_MS 1000000LL
 #define NS_PER_US 1000LL
@@ -111,8 +122,14 @@ uint64_t ntptime_to_ntp(int64_t ns);
 /*
  * NTP 64-bit timestamp -> Unix-epoch nanoseconds.  The era is resolved as
  * RFC 4330 section 3 suggests: a seconds field with its top bit clear is taken
- * to lie in era 1 (from 2036-02-07 on), one with it set in era 0.  So the
- * result spans 1968..2104 without ambiguity.
+ * to lie in era 1 (from 2036-02-07T06:28:16Z on), one with it set in era 0.
+ * So the result spans 1968-01-20T03:14:08Z .. 2104-02-26T09:42:23Z without
+ * ambiguity, across the era 1 rollover of 2036 and the 32-bit time_t limit of
+ * 2038.  A fixed pivot keeps the wire decoders pure (no clock read per
+ * packet); RFC 5905 section 6's alternative, the era nearest the local clock,
+ * is only needed from 2104 on.  Beyond the span a time comes back 2^32 s
+ * (136 years) early: 2106-02-07T06:28:16Z, the 32-bit unsigned Unix limit,
+ * has 1970's seconds field and decodes as 1970-01-01 (test_ntptime pins it).
  */
 int64_t ntptime_from_ntp(uint64_t ntp);
 

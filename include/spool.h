@@ -30,6 +30,14 @@
  * Errors (disk full, read-only, permissions) are logged with the path and
  * returned; nothing here aborts.  Only the sender thread uses a spool (no
  * locking).
+ *
+ * A listing of DIR that fails (readdir's error, such as EOVERFLOW for a
+ * 64-bit inode number with a 32-bit off_t, or EIO) is an error, never an
+ * empty spool: it is logged with the path and the spool stays unlisted --
+ * its batches wait on disk, spool_put, spool_put_reject and the journal
+ * refuse (-1: the sender keeps its batches in memory), spool_peek returns
+ * -1 and spool_count 0 -- while every one of these calls lists DIR again, at
+ * most once a second, until a listing succeeds and the batches replay.
  */
 #ifndef SPOOL_H
 #define SPOOL_H
@@ -81,7 +89,7 @@ void spool_reject(struct spool *s);
 
 const char *spool_dir(const struct spool *s);
 uint64_t spool_bytes(const struct spool *s);
-size_t spool_count(const struct spool *s);
+size_t spool_count(struct spool *s);                     /* may retry a failed listing */
 uint64_t spool_records(const struct spool *s);           /* records in the queued batches */
 uint64_t spool_dropped_batches(const struct spool *s);   /* dropped for space, cumulative */
 uint64_t spool_dropped_records(const struct spool *s);

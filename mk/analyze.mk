@@ -21,7 +21,7 @@ ANALYZE_SRCS ?= $(SRCS)
 # include paths cppcheck does not parse /usr/include (its recommended use).
 # cppcheck 2.10 does not know C11's _Thread_local (it then reports the
 # members of a thread-local struct as unused): GCC's __thread is the same.
-CPPCHECK_FLAGS := --std=c11 -D_GNU_SOURCE -D_Thread_local=__thread -Iinclude -j$(ANALYZE_JOBS) -q \
+CPPCHECK_FLAGS := --std=c11 $(FEATURE_DEFS) -D_Thread_local=__thread -Iinclude -j$(ANALYZE_JOBS) -q \
 	--enable=warning,style,performance,portability --suppress=variableScope \
 	--suppress=readdirCalled \
 	--library=gnu --library=posix --library=libcurl --library=openssl \
@@ -30,7 +30,7 @@ CPPCHECK_FLAGS := --std=c11 -D_GNU_SOURCE -D_Thread_local=__thread -Iinclude -j$
 
 # The compiler's view of the code: the project's flags, with the libraries'
 # directories as -isystem so that their headers are never reported.
-TIDY_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Iinclude \
+TIDY_CFLAGS := -std=c11 $(FEATURE_DEFS) -Wall -Wextra -Iinclude \
 	$(patsubst -I%,-isystem %,$(PKG_CFLAGS))
 
 .PHONY: analyze analyze-deps cppcheck-check clang-tidy-check

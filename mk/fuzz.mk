@@ -16,7 +16,7 @@ FUZZ_SMOKE_SECONDS ?= 4
 FUZZ_DIR := build-fuzz
 FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra $(if $(WERROR),-Werror) \
+FUZZ_CFLAGS := -std=c11 $(FEATURE_DEFS) -O1 -g -Wall -Wextra $(if $(WERROR),-Werror) \
 	-Iinclude -Ifuzz -Itests $(PKG_CFLAGS) $(FUZZ_SAN) -MMD -MP
 FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_DIR)/%.o,$(filter-out src/main.c,$(SRCS)))
 FUZZ_COMMON := $(FUZZ_DIR)/fuzz/fuzz.o

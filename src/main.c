@@ -74,17 +74,41 @@ static int parse_seconds(const char *s, int64_t *ns)
 	return 0;
 }
 
-static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+/*
+ * A number (decimal, 0x hex or 0 octal) up to max: 0, or -1.  It starts with
+ * a digit: strtoull() would take a blank and a sign, " -1" as 2^64 - 1.  A
+ * uint64_t, so 64-bit values (--seed) are whole where long has 32 bits
+ * (armhf, i386).
+ */
+static int parse_u64(const char *s, uint64_t max, uint64_t *out)
 {
 	char *end;
-	unsigned long v;
+	unsigned long long v;
 
+	if (s[0] < '0' || s[0] > '9')
+		return -1;
 	errno = 0;
-	v = strtoul(s, &end, 0);
-	if (end == s || *end || errno || v > max || s[0] == '-')
+	v = strtoull(s, &end, 0);
+	if (*end || errno || v > max)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	uint64_t v;
+
+	if (parse_u64(s, max, &v))
+		return -1;
+	*out = (unsigned long)v;
+	return 0;
+}
+
+/* --seed of ping, bench and the responder: any 64-bit value */
+static int parse_seed(const char *s, uint64_t *out)
+{
+	return parse_u64(s, UINT64_MAX, out);
 }
 
 /*
@@ -292,7 +316,7 @@ static void usage_ping(FILE *f)
 		"                    Light, RFC 5357 appendix I) or stamp (RFC 8762)\n"
 		"  --ssid N          STAMP session identifier (default 1)\n"
 		"  --control-timeout SECONDS  timeout of each control step (default 10)\n"
-		"  --seed N          seed of the spacing and padding generator (default 1)\n"
+		"  --seed N          seed of the spacing and padding generator, 64 bits (default 1)\n"
 		"  --spin US         wake US microseconds before each send and poll the rest, so\n"
 		"                    packets leave on time (default 100; 0: sleep only, less CPU)\n"
 		"  --timestamps kernel|user  kernel (default: SO_TIMESTAMPING RX and TX, where the\n"
@@ -384,10 +408,7 @@ static int common_session_opt(int opt, const char *arg, const struct common_opts
 		c->p->user_timestamps = !strcmp(arg, "user");
 		return 1;
 	case 'e':
-		if (parse_uint(arg, ULONG_MAX, &v))
-			return -1;
-		c->p->seed = v;
-		return 1;
+		return parse_seed(arg, &c->p->seed) ? -1 : 1;
 	case 'p':
 		if (parse_uint(arg, 100000, &v))
 			return -1;
@@ -812,7 +833,7 @@ static void usage_responder(FILE *f)
 		"  --loss PCT             impairment: drop PCT percent of the test packets\n"
 		"  --duplicate PCT        impairment: send PCT percent of the reflections twice\n"
 		"  --reorder PCT          impairment: hold PCT percent back behind the next one\n"
-		"  --seed N               seed of the impairments (default: random)\n"
+		"  --seed N               seed of the impairments, 64 bits (default: random)\n"
 		"  --debug                debug logging\n"
 		"  --hw-timestamps IFACE  NIC receive timestamps (T2) on IFACE; falls back to software\n"
 		"  -h, --help             this text\n"
@@ -1008,9 +1029,8 @@ static int cmd_responder(int argc, char **argv)
 			*(opt == 'o' ? &c.imp.loss : opt == 'u' ? &c.imp.duplicate : &c.imp.reorder) = d;
 			break;
 		case 's':
-			if (parse_uint(optarg, ULONG_MAX, &v))
+			if (parse_seed(optarg, &c.imp.seed))
 				goto bad_opt;
-			c.imp.seed = v;
 			break;
 		case 'G':
 			log_set_level(LOGL_DEBUG);
@@ -1206,7 +1226,7 @@ static void usage_bench(FILE *f)
 		"  -S SRCADDR          source address\n"
 		"  --control-timeout SECONDS  timeout of each control step (default 10)\n"
 		"  --timestamps kernel|user  as ping (default kernel)\n"
-		"  --seed N            seed of the padding (default 1)\n"
+		"  --seed N            seed of the padding, 64 bits (default 1)\n"
 		"  --workers N         client worker threads (default: the CPUs this process may\n"
 		"                      use; place them with taskset)\n"
 		"  --spin US           as ping, per worker (default 0: sleep until each send)\n"

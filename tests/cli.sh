@@ -223,6 +223,31 @@ dropped=$(sed -n 's/.* \([0-9]*\) dropped by --loss.*/\1/p' "$TMP/resp.log")
 	ok "--loss 20: LOST ($lost) equals what the responder dropped ($dropped)" ||
 	ko "--loss 20: LOST ($lost) equals what the responder dropped ($dropped)"
 
+# --- --seed takes 64 bits (long has 32 on armhf and i386) ------------------------
+# The responder's losses under --seed 4294967299 (2^32 + 3) and --seed 3 must
+# differ: a seed cut to 32 bits would make them the same.  The same seed twice
+# gives the same losses, and ping takes the seed too.
+loss_pattern() { # SEED: the seq_no ping -v reports lost, one line
+	start_responder --listen 127.0.0.1:0 --loss 50 --seed "$1" --workers 1 || return 1
+	local p; p=$(port_of "TWAMP server on \[127.0.0.1\]")
+	"$BIN" ping -c 64 -i 0.002 -v -q --seed "$1" "127.0.0.1:$p" >"$TMP/out" 2>&1 || { stop_responder; return 1; }
+	stop_responder
+	sed -n 's/^seq_no=\([0-9]*\) \*LOST\*$/\1/p' "$TMP/out" | tr '\n' ' '
+}
+big=$(loss_pattern 4294967299) && small=$(loss_pattern 3) && again=$(loss_pattern 4294967299)
+[ -n "$big" ] && [ -n "$small" ] && [ "$big" != "$small" ] && [ "$big" = "$again" ] &&
+	ok "--seed 2^32+3 is not --seed 3 (lost: $big / $small), and repeats" ||
+	ko "--seed 2^32+3 against --seed 3 (lost: '$big' / '$small' / '$again')"
+for s in 18446744073709551615 0xffffffffffffffff; do
+	"$BIN" ping --seed $s -c 1 127.0.0.1:1 >"$TMP/out" 2>&1; rc=$?
+	[ $rc -ne 2 ] && ok "ping --seed $s (2^64-1) is accepted" || ko "ping --seed $s is accepted (rc $rc)"
+done
+for s in 18446744073709551616 " -1" +5 -1 12x; do
+	"$BIN" ping --seed "$s" -c 1 127.0.0.1 >"$TMP/out" 2>&1; rc=$?
+	timeout -k 2 5 "$BIN" responder --seed "$s" --listen 127.0.0.1:0 >"$TMP/out2" 2>&1; rc2=$?
+	[ $rc -eq 2 ] && [ $rc2 -eq 2 ] && ok "--seed '$s': usage error of ping and the responder" ||
+		ko "--seed '$s': usage error (ping rc $rc, responder rc $rc2)"
+done
 
 # --- security modes and hardware timestamps ------------------------------------
 start_responder --listen 127.0.0.1:0 --keys tests/data/keys/test.pfs --workers 1 || exit 1

@@ -19,6 +19,13 @@
 #define HOUR (60 * MIN)
 #define DAY (24 * HOUR)
 
+/*
+ * The reference goes through libc's calendar (timegm, gmtime_r), independent
+ * of cron.c's own arithmetic, over 1950..2150: that needs a 64-bit time_t,
+ * which the Makefile's _TIME_BITS=64 gives 32-bit glibc too.
+ */
+_Static_assert(sizeof(time_t) >= 8, "the reference needs a 64-bit time_t (-D_TIME_BITS=64)");
+
 /* UTC wall time -> ns since the epoch (through libc, independent of cron.c) */
 static int64_t T(int y, int mo, int d, int h, int mi)
 {

@@ -447,6 +447,35 @@ Test(encode_json, whole_seconds_still_read_as_floats)
 	record_free(r);
 }
 
+/*
+ * Record times past 2038-01-19T03:14:07Z (a 32-bit time_t's end), in 2040
+ * and at 2^32 s (2106): the JSON seconds keep every digit and nanosecond.
+ */
+Test(encode_json, timestamps_after_2038)
+{
+	static const struct {
+		int64_t ns;
+		const char *text;
+	} t[] = {
+		{ 2147483647999999999LL, "\"timestamp\":2147483647.999999999," },
+		{ 2147483648000000001LL, "\"timestamp\":2147483648.000000001," },
+		{ 2214129600123456789LL, "\"timestamp\":2214129600.123456789," },
+		{ 4294967296000000007LL, "\"timestamp\":4294967296.000000007," },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct record *r = reachable_record();
+		json_object *o;
+
+		r->timestamp = t[i].ns;
+		o = encode_parse(r);
+		cr_assert(strstr(eb.data, t[i].text), "want %s in %s", t[i].text, eb.data);
+		expect_double(o, "timestamp", (double)t[i].ns / 1e9);
+		json_object_put(o);
+		record_free(r);
+	}
+}
+
 /* Hostile strings: each goes in as from_host and must come back as `want`. */
 static const struct {
 	const char *in, *want;
@@ -765,6 +794,23 @@ Test(encode_influx, reachable_line)
 	expect_field(&pt, "ecn_ce_bck", 'i', "98i");
 	cr_assert_null(lp_get(pt.fields, pt.nfields, "error"));
 	record_free(r);
+}
+
+/* The line's timestamp is the int64 of ns: 2038, 2040 and 2106 as they are. */
+Test(encode_influx, timestamps_after_2038)
+{
+	static const int64_t t[] = { 2147483648000000001LL, 2214129600123456789LL,
+				     4294967296000000007LL };
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct record *r = reachable_record();
+		struct lp_point pt;
+
+		r->timestamp = t[i];
+		encode_line(r, &pt);
+		cr_assert_eq(pt.ts, (long long)t[i], "%s", eb.data);
+		record_free(r);
+	}
 }
 
 Test(encode_influx, clock_stepped_field_and_no_delays)

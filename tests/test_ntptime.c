@@ -29,6 +29,7 @@ static uint64_t rng(void)
 	return rng_state * 0x2545F4914F6CDD1DULL;
 }
 
+/* libc's calendar as the reference: time_t has 64 bits (ntptime.h asserts it) */
 static void utc(int64_t unix_sec, struct tm *tm)
 {
 	time_t t = (time_t)unix_sec;
@@ -236,6 +237,75 @@ Test(ntptime, before_1970)
 	cr_assert_eq(ntptime_from_ntp(v), -50000000LL * NS_PER_SEC + 7);
 }
 
+/*
+ * Past the NTP era 1 rollover (2036-02-07) and the 32-bit time_t limit
+ * (2038-01-19T03:14:07Z): the timespec, the text and the NTP timestamp of
+ * each instant.  On a 32-bit build without a 64-bit time_t every check from
+ * 2038-01-19T03:14:08Z on fails (tv_sec wraps to 1901).
+ */
+Test(ntptime, dates_after_2036_and_2038)
+{
+	static const struct {
+		int64_t unix_sec;
+		int year;
+		const char *iso;
+	} d[] = {
+		{ 2114380800LL, 2037, "2037-01-01T00:00:00.123" },
+		{ 2147483647LL, 2038, "2038-01-19T03:14:07.123" },
+		{ 2147483648LL, 2038, "2038-01-19T03:14:08.123" },
+		{ 2214129600LL, 2040, "2040-02-29T12:00:00.123" },
+		{ 4233462143LL, 2104, "2104-02-26T09:42:23.123" }, /* the last second of the span */
+	};
+
+	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++) {
+		int64_t ns = d[i].unix_sec * NS_PER_SEC + 123456789;
+		struct timespec ts = ntptime_to_timespec(ns);
+		uint64_t v = ntptime_to_ntp(ns);
+		struct tm tm;
+		char buf[64];
+
+		cr_assert_eq((int64_t)ts.tv_sec, d[i].unix_sec, "%s: tv_sec %lld", d[i].iso,
+			     (long long)ts.tv_sec);
+		cr_assert_eq(ts.tv_nsec, 123456789);
+		cr_assert_eq(ntptime_from_timespec(&ts), ns);
+		ntptime_format_iso(ns, buf, sizeof(buf));
+		cr_assert_str_eq(buf, d[i].iso);
+		utc(d[i].unix_sec, &tm);
+		cr_assert_eq(tm.tm_year + 1900, d[i].year);
+		/* era 1: the seconds field restarted at 0 on 2036-02-07 */
+		cr_assert_eq(SEC(v), (uint32_t)(d[i].unix_sec + 2208988800LL - (1LL << 32)), "%s", d[i].iso);
+		cr_assert_lt(SEC(v), 0x80000000U);
+		cr_assert_eq(ntptime_from_ntp(v), ns, "%s", d[i].iso);
+	}
+	/* the second after 2^31 - 1 is one second later, not 136 years earlier */
+	cr_assert_eq(ntptime_from_ntp(ntptime_to_ntp(2147483648LL * NS_PER_SEC)) -
+			     ntptime_from_ntp(ntptime_to_ntp(2147483647LL * NS_PER_SEC)),
+		     NS_PER_SEC);
+}
+
+/*
+ * 2106-02-07T06:28:16Z (2^32 Unix seconds, where an unsigned 32-bit time
+ * ends): the internal time, its timespec and text are right; its NTP
+ * timestamp lies beyond the RFC 4330 span and has the seconds field of
+ * 1970-01-01, which it decodes as (the documented pivot rule, ntptime.h).
+ */
+Test(ntptime, year_2106)
+{
+	int64_t ns = (1LL << 32) * NS_PER_SEC;
+	struct timespec ts = ntptime_to_timespec(ns + 5);
+	char buf[64];
+
+	cr_assert_eq((int64_t)ts.tv_sec, 1LL << 32);
+	cr_assert_eq(ts.tv_nsec, 5);
+	ntptime_format_iso(ns, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "2106-02-07T06:28:16.000");
+	ntptime_format_iso(4323283199LL * NS_PER_SEC + 999000000, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "2106-12-31T23:59:59.999");
+	cr_assert_eq(ntptime_to_ntp(ns), NTP(2208988800U, 0));
+	cr_assert_eq(ntptime_to_ntp(ns), ntptime_to_ntp(0));
+	cr_assert_eq(ntptime_from_ntp(ntptime_to_ntp(ns)), 0);
+}
+
 /* ------------------------------------------------------------- timespec */
 
 Test(ntptime, timespec)
@@ -318,40 +388,109 @@ Test(ntptime, durations_round_trip)
 
 /* ------------------------------------------------------- error estimate */
 
-/* err_ns in units of 2^-32 s, rounded up, at least 1 */
-static unsigned __int128 units_needed(int64_t err_ns)
+/*
+ * The reference's arithmetic: err_ns * 2^32 needs up to 96 bits, and
+ * unsigned __int128 exists on 64-bit targets only (armhf and i386 have none),
+ * so two 64-bit words, with the few operations the search needs.
+ */
+struct u128 {
+	uint64_t hi, lo;
+};
+
+static struct u128 u128_add(struct u128 a, uint64_t b)
 {
-	unsigned __int128 u;
+	a.lo += b;
+	a.hi += a.lo < b;
+	return a;
+}
+
+static struct u128 u128_shl(struct u128 a, unsigned n) /* n < 64 */
+{
+	if (n) {
+		a.hi = a.hi << n | a.lo >> (64 - n);
+		a.lo <<= n;
+	}
+	return a;
+}
+
+static struct u128 u128_shr(struct u128 a, unsigned n) /* n < 64 */
+{
+	if (n) {
+		a.lo = a.lo >> n | a.hi << (64 - n);
+		a.hi >>= n;
+	}
+	return a;
+}
+
+static int u128_cmp(struct u128 a, struct u128 b)
+{
+	if (a.hi != b.hi)
+		return a.hi < b.hi ? -1 : 1;
+	return a.lo < b.lo ? -1 : a.lo > b.lo;
+}
+
+static bool u128_is_zero(struct u128 a)
+{
+	return !a.hi && !a.lo;
+}
+
+/* err_ns in units of 2^-32 s, rounded up, at least 1 */
+static struct u128 units_needed(int64_t err_ns)
+{
+	uint64_t q, r;
 
 	if (err_ns <= 0)
-		return 1;
-	u = ((unsigned __int128)err_ns << 32) + (NS_PER_SEC - 1);
-	return u / NS_PER_SEC;
+		return (struct u128){ 0, 1 };
+	/* err_ns = q s + r ns: q * 2^32 + ceil(r * 2^32 / 1e9), r * 2^32 < 2^62 */
+	q = (uint64_t)err_ns / NS_PER_SEC;
+	r = (uint64_t)err_ns % NS_PER_SEC;
+	return u128_add(u128_shl((struct u128){ 0, q }, 32), ((r << 32) + NS_PER_SEC - 1) / NS_PER_SEC);
 }
 
 /* the smallest representable value >= need, by trying every scale */
-static unsigned __int128 best_value(unsigned __int128 need)
+static struct u128 best_value(struct u128 need)
 {
-	unsigned __int128 best = 0;
-	int scale;
+	struct u128 best = { 0, 0 };
+	unsigned scale;
 
 	for (scale = 0; scale < 64; scale++) {
-		unsigned __int128 step = (unsigned __int128)1 << scale;
-		unsigned __int128 mult = (need + step - 1) / step;
+		/* mult = ceil(need / 2^scale), at least 1 */
+		struct u128 mult = u128_shr(need, scale), v;
 
-		if (mult == 0)
-			mult = 1;
-		if (mult > 255)
+		if (u128_cmp(u128_shl(mult, scale), need) < 0)
+			mult = u128_add(mult, 1);
+		if (u128_is_zero(mult))
+			mult.lo = 1;
+		if (mult.hi || mult.lo > 255)
 			continue;
-		if (best == 0 || mult * step < best)
-			best = mult * step;
+		v = u128_shl(mult, scale);
+		if (u128_is_zero(best) || u128_cmp(v, best) < 0)
+			best = v;
 	}
 	return best;
 }
 
-static unsigned __int128 errest_units(uint16_t e)
+static struct u128 errest_units(uint16_t e)
 {
-	return (unsigned __int128)(e & 0xff) << ((e >> 8) & 0x3f);
+	return u128_shl((struct u128){ 0, e & 0xff }, (e >> 8) & 0x3f);
+}
+
+Test(ntptime, u128_reference_arithmetic)
+{
+	/* the reference must be right before it judges: 2^64 and a 96-bit product */
+	struct u128 a = u128_add((struct u128){ 0, UINT64_MAX }, 1);
+
+	cr_assert(a.hi == 1 && a.lo == 0);
+	a = u128_shl((struct u128){ 0, 0xffffffffffULL }, 40);
+	cr_assert(a.hi == 0xffffULL && a.lo == 0xffffff0000000000ULL);
+	cr_assert(u128_cmp(u128_shr(a, 40), (struct u128){ 0, 0xffffffffffULL }) == 0);
+	/* INT64_MAX ns = 9223372036 s + 854775807 ns: 9223372036 * 2^32 + 3671234137 units (rounded up) */
+	a = units_needed(INT64_MAX);
+	cr_assert(a.hi == 2 && a.lo == (0x25c17d04ULL << 32) + 3671234137ULL, "%llx %llx",
+		  (unsigned long long)a.hi, (unsigned long long)a.lo);
+	cr_assert(u128_cmp(units_needed(1), (struct u128){ 0, 5 }) == 0);
+	cr_assert(u128_cmp(best_value((struct u128){ 0, 256 }), (struct u128){ 0, 256 }) == 0);
+	cr_assert(u128_cmp(best_value((struct u128){ 0, 257 }), (struct u128){ 0, 258 }) == 0);
 }
 
 Test(ntptime, errest_decode)
@@ -391,8 +530,8 @@ static void check_encode(int64_t err_ns)
 {
 	uint16_t e = ntptime_errest_encode(true, err_ns);
 	uint16_t f = ntptime_errest_encode(false, err_ns);
-	unsigned __int128 need = units_needed(err_ns);
-	unsigned __int128 got = errest_units(e);
+	struct u128 need = units_needed(err_ns);
+	struct u128 got = errest_units(e);
 	double sec = ntptime_errest_seconds(e);
 	double want = err_ns > 0 ? (double)err_ns / 1e9 : 0;
 
@@ -401,9 +540,9 @@ static void check_encode(int64_t err_ns)
 	cr_assert_not(f & NTPTIME_ERREST_S);
 	cr_assert_eq(e & NTPTIME_ERREST_Z, 0);
 	cr_assert_geq(e & 0xff, 1, "multiplier >= 1");
-	cr_assert(got >= need, "err %lld ns: %#06x below it", (long long)err_ns, e);
-	cr_assert(got == best_value(need), "err %lld ns: %#06x not the smallest", (long long)err_ns,
-		  e);
+	cr_assert(u128_cmp(got, need) >= 0, "err %lld ns: %#06x below it", (long long)err_ns, e);
+	cr_assert(u128_cmp(got, best_value(need)) == 0, "err %lld ns: %#06x not the smallest",
+		  (long long)err_ns, e);
 	/* in seconds: never optimistic, and at most about twice the error */
 	cr_assert_geq(sec * (1 + 1e-15), want, "err %lld ns", (long long)err_ns);
 	cr_assert_leq(sec, 2 * want + ldexp(1, -32), "err %lld ns", (long long)err_ns);

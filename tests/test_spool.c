@@ -8,6 +8,7 @@
 #include <criterion/criterion.h>
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -90,6 +91,41 @@ static int count_files(const char *path, const char *suffix)
 	}
 	closedir(d);
 	return n;
+}
+
+/*
+ * A listing error on demand: this binary's readdir() stands in for libc's
+ * (the executable's definition wins for spool.o too) and, while
+ * readdir_fail_after >= 0, returns that many entries, then NULL with
+ * readdir_errno -- as readdir() does with EOVERFLOW on a 32-bit off_t or EIO
+ * on a failing card.  Under _FILE_OFFSET_BITS=64 (the Makefile's)
+ * <dirent.h> renames readdir to readdir64, this definition included, so the
+ * real one is looked up by that name (on 32-bit targets the other one is
+ * the 32-bit off_t readdir).
+ */
+static int readdir_fail_after = -1;
+static int readdir_errno;
+static int readdir_faults;
+
+struct dirent *readdir(DIR *d)
+{
+#if defined(_FILE_OFFSET_BITS) && _FILE_OFFSET_BITS == 64
+	static const char real_name[] = "readdir64";
+#else
+	static const char real_name[] = "readdir";
+#endif
+	static struct dirent *(*real)(DIR *);
+
+	if (!real)
+		*(void **)&real = dlsym(RTLD_NEXT, real_name);
+	if (readdir_fail_after == 0) {
+		readdir_faults++;
+		errno = readdir_errno;
+		return NULL;
+	}
+	if (readdir_fail_after > 0)
+		readdir_fail_after--;
+	return real(d);
 }
 
 TestSuite(spool, .init = setup_dir, .fini = teardown_dir);
@@ -328,6 +364,107 @@ Test(spool, a_vanished_file_is_skipped)
 	closedir(d);
 	expect_head(s, "v%d", 1, 1);
 	cr_assert_eq(spool_count(s), 1);
+	spool_close(s);
+}
+
+/*
+ * A listing that fails part-way (EOVERFLOW, as with a 32-bit off_t) is an
+ * error: logged with the path, no batch offered nor written -- never an
+ * empty spool -- and the batches replay, in order, from the next listing
+ * that works (retried at most once a second).
+ */
+Test(spool, a_listing_error_is_an_error_and_retried, .timeout = 20)
+{
+	struct spool *s = spool_open(dir, 0);
+	char logpath[300], logbuf[4096] = "";
+	void *data = NULL;
+	size_t len;
+	int saved, fd;
+	ssize_t n;
+
+	cr_assert_not_null(s);
+	for (int i = 0; i < 3; i++)
+		put_text(s, "b%d", i, (uint32_t)i + 1);
+	spool_close(s);
+
+	/* the third entry fails (., .. and the batches come in any order) */
+	snprintf(logpath, sizeof(logpath), "%s/log", base);
+	fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	cr_assert_geq(fd, 0);
+	saved = dup(2);
+	dup2(fd, 2);
+	readdir_fail_after = 2;
+	readdir_errno = EOVERFLOW;
+	s = spool_open(dir, 0);
+	cr_assert_not_null(s, "a listing error is not a reason to run without a spool");
+	cr_assert_eq(readdir_faults, 1, "the listing met the fault");
+	cr_assert_eq(spool_count(s), 0);
+	cr_assert_eq(spool_peek(s, &data, &len, NULL), -1, "unlisted: an error, not an empty spool");
+	cr_assert_eq(spool_put(s, "new", 3, 1), -1, "nothing written into an unlisted directory");
+	cr_assert_eq(spool_journal_append(s, "j\n", 2), -1);
+	readdir_fail_after = -1;   /* count_files lists too */
+	dup2(saved, 2);
+	close(saved);
+	close(fd);
+	fd = open(logpath, O_RDONLY);
+	n = read(fd, logbuf, sizeof(logbuf) - 1);
+	close(fd);
+	logbuf[n > 0 ? n : 0] = '\0';
+	cr_assert(strstr(logbuf, dir) && strstr(logbuf, "cannot list") &&
+		  strstr(logbuf, strerror(EOVERFLOW)), "log: %s", logbuf);
+	/* the batches are all still there, none set aside */
+	cr_assert_eq(count_files(dir, ".batch"), 3);
+	cr_assert_leq(count_files(dir, ".journal"), 0);
+
+	/* the fault stays: a retry a second later fails again, and says so no more often than once a minute */
+	sleep(1);
+	readdir_fail_after = 0;
+	cr_assert_eq(spool_count(s), 0);
+	cr_assert_eq(readdir_faults, 2, "retried after a second");
+	cr_assert_eq(spool_count(s), 0);
+	cr_assert_eq(readdir_faults, 2, "not more often");
+
+	/* the fault gone: the next retry lists the three batches, in order */
+	readdir_fail_after = -1;
+	usleep(1100 * 1000);
+	cr_assert_eq(spool_count(s), 3);
+	cr_assert_eq(spool_records(s), 6);
+	expect_head(s, "b%d", 0, 1);
+	spool_pop(s);
+	put_text(s, "b%d", 3, 4);   /* numbered after the others */
+	expect_head(s, "b%d", 1, 2);
+	spool_pop(s);
+	expect_head(s, "b%d", 2, 3);
+	spool_pop(s);
+	expect_head(s, "b%d", 3, 4);
+	spool_pop(s);
+	cr_assert_eq(spool_count(s), 0);
+	spool_close(s);
+}
+
+/* The reject folder's listing counts too: its names hold sequence numbers a new batch must not reuse. */
+Test(spool, a_reject_folder_listing_error_is_an_error)
+{
+	struct spool *s = spool_open(dir, 0);
+
+	put_text(s, "r%d", 0, 1);
+	spool_reject(s);
+	put_text(s, "r%d", 1, 1);
+	spool_close(s);
+	/* DIR: ., .., reject, one batch; then reject/: the fault in the latter */
+	readdir_fail_after = 6;
+	readdir_errno = EIO;
+	s = spool_open(dir, 0);
+	cr_assert_not_null(s);
+	cr_assert_eq(readdir_faults, 1);
+	cr_assert_eq(spool_peek(s, &(void *){ NULL }, &(size_t){ 0 }, NULL), -1);
+	cr_assert_eq(spool_put(s, "x", 1, 1), -1);
+	readdir_fail_after = -1;
+	cr_assert_eq(count_files(dir, ".batch"), 1);
+	spool_close(s);
+	s = spool_open(dir, 0);
+	expect_head(s, "r%d", 1, 1);
+	cr_assert_eq(spool_rejected_records(s), 1);
 	spool_close(s);
 }
 

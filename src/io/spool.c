@@ -28,6 +28,10 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "ntptime.h"
+
+/* a 32-bit off_t makes readdir() fail (EOVERFLOW) on file systems with 64-bit inode numbers */
+_Static_assert(sizeof(off_t) == 8, "off_t must have 64 bits: build with -D_FILE_OFFSET_BITS=64");
 
 #define SPOOL_SEQ_DIGITS 20
 /* far beyond any real count (2^63 batches), and max + 1 cannot wrap next_seq */
@@ -35,6 +39,7 @@
 #define SPOOL_NAME_MAX 64
 #define SPOOL_REJECT "reject"
 #define SPOOL_JOURNAL "open.journal"    /* the open batch; not a batch name: the listing leaves it to recover_journal */
+#define SPOOL_RELIST_NS NS_PER_SEC      /* an unlisted spool tries again at most this often */
 
 struct spool_entry {
 	uint64_t seq;
@@ -55,6 +60,8 @@ struct spool {
 	uint64_t dropped_batches, dropped_records;
 	uint64_t rejected_records;
 	int jfd;                      /* DIR/open.journal, -1 when closed */
+	bool listed;                  /* the index holds DIR's batches (see listed()) */
+	int64_t relist_at;            /* CLOCK_MONOTONIC: the next listing attempt while unlisted */
 };
 
 enum name_kind { NAME_OTHER, NAME_BATCH, NAME_TMP };
@@ -194,21 +201,44 @@ static int sync_dir(const struct spool *s, int fd, const char *what)
 	return 0;
 }
 
-/* The highest sequence number and the record count of the reject folder. */
-static void scan_reject(struct spool *s, uint64_t *max_seq)
+/*
+ * The next entry of a listing; NULL at its end, or on an error with errno
+ * set: readdir() returns NULL for both and sets errno only for an error, so
+ * errno is cleared before each call.
+ */
+static struct dirent *next_entry(DIR *d)
+{
+	errno = 0;
+	return readdir(d);
+}
+
+/* closedir(d), and -1 with errno kept when the listing ended on an error (err). */
+static int end_listing(DIR *d, int err)
+{
+	closedir(d);
+	errno = err;
+	return err ? -1 : 0;
+}
+
+/*
+ * The highest sequence number and the record count of the reject folder.
+ * 0, or -1 when it could not be listed (errno set; no folder is 0).
+ */
+static int scan_reject(struct spool *s, uint64_t *max_seq)
 {
 	DIR *d;
 	struct dirent *de;
 	int fd = openat(s->dfd, SPOOL_REJECT, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
+	s->rejected_records = 0;
 	if (fd < 0)
-		return;
+		return 0;   /* none yet, or not a folder: open_reject reports it when one is needed */
 	d = fdopendir(fd);
 	if (!d) {
 		close(fd);
-		return;
+		return -1;
 	}
-	while ((de = readdir(d))) {
+	while ((de = next_entry(d))) {
 		uint64_t seq;
 		uint32_t rec;
 
@@ -222,7 +252,7 @@ static void scan_reject(struct spool *s, uint64_t *max_seq)
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
 			s->rejected_records += rec;
 	}
-	closedir(d);
+	return end_listing(d, errno);
 }
 
 static void drop_oldest(struct spool *s);
@@ -334,39 +364,32 @@ out:
 	close(fd);
 }
 
-struct spool *spool_open(const char *dir, uint64_t max_bytes)
+/*
+ * Index DIR from its listing: batches, stale temporaries and strays (set
+ * aside), the reject folder's highest sequence number, a journal left by a
+ * crash.  0; -1 when a listing failed (readdir's error, logged with the
+ * path: the index is left empty and the spool unlisted, see listed()), -2
+ * out of memory (logged).
+ */
+static int list_dir(struct spool *s)
 {
-	struct spool *s;
 	DIR *d = NULL;
 	struct dirent *de;
 	uint64_t max_seq = 0;
-	int fd;
+	const char *what = "";
+	int fd, err;
 
-	s = calloc(1, sizeof(*s));
-	if (!s || !(s->dir = strdup(dir))) {
-		log_err("spool %s: out of memory", dir);
-		free(s);
-		return NULL;
-	}
-	s->dfd = s->rfd = s->jfd = -1;
-	s->max_bytes = max_bytes;
-	if (mkdir_p(dir) < 0) {
-		log_err("spool %s: cannot create: %m", dir);
-		goto fail;
-	}
-	s->dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (s->dfd < 0) {
-		log_err("spool %s: cannot open: %m", dir);
-		goto fail;
-	}
+	s->head = s->tail = 0;
+	s->bytes = s->records = 0;
 	fd = dup(s->dfd);
 	if (fd < 0 || !(d = fdopendir(fd))) {
-		log_err("spool %s: cannot list: %m", dir);
+		err = errno;
 		if (fd >= 0)
 			close(fd);
 		goto fail;
 	}
-	while ((de = readdir(d))) {
+	rewinddir(d);   /* the dup shares its offset with dfd: list from the start every time */
+	while ((de = next_entry(d))) {
 		struct spool_entry e = { 0 };
 		struct stat st;
 		enum name_kind kind;
@@ -386,7 +409,7 @@ struct spool *spool_open(const char *dir, uint64_t max_bytes)
 			continue;
 		}
 		if (fstatat(s->dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			log_warn("spool %s/%s: stat: %m (skipped)", dir, de->d_name);
+			log_warn("spool %s/%s: stat: %m (skipped)", s->dir, de->d_name);
 			continue;
 		}
 		if (!S_ISREG(st.st_mode)) {
@@ -396,28 +419,103 @@ struct spool *spool_open(const char *dir, uint64_t max_bytes)
 		if (kind == NAME_TMP) {
 			/* a write that never completed: the batch is still in memory or lost with the crash */
 			if (unlinkat(s->dfd, de->d_name, 0) < 0)
-				log_warn("spool %s/%s: cannot remove stale temporary: %m", dir, de->d_name);
+				log_warn("spool %s/%s: cannot remove stale temporary: %m", s->dir, de->d_name);
 			else
-				log_info("spool %s/%s: removed stale temporary", dir, de->d_name);
+				log_info("spool %s/%s: removed stale temporary", s->dir, de->d_name);
 			continue;
 		}
 		e.size = (uint64_t)st.st_size;
 		if (index_push(s, &e) < 0) {
-			log_err("spool %s: out of memory", dir);
-			goto fail;
+			log_err("spool %s: out of memory", s->dir);
+			closedir(d);
+			s->head = s->tail = 0;
+			s->bytes = s->records = 0;
+			return -2;
 		}
 		if (e.seq > max_seq)
 			max_seq = e.seq;
 	}
+	err = errno;
 	closedir(d);
-	d = NULL;
+	if (err)
+		goto fail;
 	if (s->tail > 1)
 		qsort(s->e, s->tail, sizeof(*s->e), entry_cmp);
 	/* rejected files keep their names: new sequence numbers must not collide with them */
-	scan_reject(s, &max_seq);
+	if (scan_reject(s, &max_seq) < 0) {
+		err = errno;
+		what = "/" SPOOL_REJECT;
+		goto fail;
+	}
 	s->next_seq = max_seq + 1;
+	s->listed = true;
 	recover_journal(s);
 	journal_set_aside(s);
+	return 0;
+fail:
+	/*
+	 * Never an empty spool: the batches stay on disk, unreplayed, and nothing
+	 * is written (a new sequence number could collide with an unlisted one)
+	 * until a listing succeeds.
+	 */
+	s->head = s->tail = 0;
+	s->bytes = s->records = 0;
+	s->listed = false;
+	errno = err;
+	LOG_RL(LOGL_ERR, 60, "spool %s%s: cannot list: %m; its batches wait, unreplayed, and new ones "
+	       "stay in memory until a listing succeeds (retried)", s->dir, what);
+	return -1;
+}
+
+/*
+ * Whether the index holds DIR's batches.  A spool whose listing failed tries
+ * again here, at most once per SPOOL_RELIST_NS, from every call that needs
+ * the index (spool_count included, so the sender's polling retries it).
+ */
+static bool listed(struct spool *s)
+{
+	int64_t now;
+
+	if (s->listed)
+		return true;
+	now = ntptime_mono();
+	if (now < s->relist_at)
+		return false;
+	s->relist_at = now + SPOOL_RELIST_NS;
+	if (list_dir(s) < 0)
+		return false;
+	log_info("spool %s: listed: %zu batch%s (%" PRIu64 " byte%s, %" PRIu64 " record%s) to replay",
+		 s->dir, spool_count(s), spool_count(s) == 1 ? "" : "es", s->bytes, log_s(s->bytes),
+		 s->records, log_s(s->records));
+	return true;
+}
+
+struct spool *spool_open(const char *dir, uint64_t max_bytes)
+{
+	struct spool *s;
+	int rc;
+
+	s = calloc(1, sizeof(*s));
+	if (!s || !(s->dir = strdup(dir))) {
+		log_err("spool %s: out of memory", dir);
+		free(s);
+		return NULL;
+	}
+	s->dfd = s->rfd = s->jfd = -1;
+	s->max_bytes = max_bytes;
+	if (mkdir_p(dir) < 0) {
+		log_err("spool %s: cannot create: %m", dir);
+		goto fail;
+	}
+	s->dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->dfd < 0) {
+		log_err("spool %s: cannot open: %m", dir);
+		goto fail;
+	}
+	rc = list_dir(s);
+	if (rc == -2)
+		goto fail;
+	s->relist_at = ntptime_mono() + SPOOL_RELIST_NS;
 	if (s->tail)
 		log_info("spool %s: %zu batch%s (%" PRIu64 " byte%s, %" PRIu64 " record%s) to replay",
 			 dir, spool_count(s), spool_count(s) == 1 ? "" : "es", s->bytes, log_s(s->bytes),
@@ -426,8 +524,6 @@ struct spool *spool_open(const char *dir, uint64_t max_bytes)
 		drop_oldest(s);
 	return s;
 fail:
-	if (d)
-		closedir(d);
 	spool_close(s);
 	return NULL;
 }
@@ -574,9 +670,12 @@ static void admit(struct spool *s, const struct spool_entry *e, const char *name
 
 int spool_put(struct spool *s, const void *data, size_t len, uint32_t records)
 {
-	struct spool_entry e = { .seq = s->next_seq, .size = len, .records = records };
+	struct spool_entry e = { .size = len, .records = records };
 	char name[SPOOL_NAME_MAX];
 
+	if (!listed(s))
+		return -1;
+	e.seq = s->next_seq;
 	if (s->max_bytes && len > s->max_bytes) {
 		log_err("spool %s: a batch of %zu bytes is larger than the spool (%" PRIu64 " bytes)",
 			s->dir, len, s->max_bytes);
@@ -609,11 +708,12 @@ static int open_reject(struct spool *s)
 
 int spool_put_reject(struct spool *s, const void *data, size_t len, uint32_t records)
 {
-	struct spool_entry e = { .seq = s->next_seq, .size = len, .records = records };
+	struct spool_entry e = { .size = len, .records = records };
 	char name[SPOOL_NAME_MAX], path[SPOOL_NAME_MAX + sizeof(SPOOL_REJECT)];
 
-	if (open_reject(s) < 0)
+	if (!listed(s) || open_reject(s) < 0)
 		return -1;
+	e.seq = s->next_seq;
 	batch_name(name, sizeof(name), &e);
 	snprintf(path, sizeof(path), SPOOL_REJECT "/%s", name);
 	s->next_seq++;
@@ -645,6 +745,9 @@ static int journal_create(struct spool *s)
 
 int spool_journal_append(struct spool *s, const void *data, size_t len)
 {
+	/* unlisted: the journal of the last run is not recovered yet, and must not grow */
+	if (!listed(s))
+		return -1;
 	if (s->jfd < 0) {
 		s->jfd = journal_create(s);
 		if (s->jfd < 0 && errno == EEXIST) {
@@ -712,6 +815,8 @@ fail:
 
 int spool_peek(struct spool *s, void **data, size_t *len, uint32_t *records)
 {
+	if (!listed(s))
+		return -1;   /* not known to be empty */
 	while (s->head < s->tail) {
 		struct spool_entry *e = &s->e[s->head];
 		char name[SPOOL_NAME_MAX];
@@ -831,9 +936,9 @@ uint64_t spool_bytes(const struct spool *s)
 	return s->bytes;
 }
 
-size_t spool_count(const struct spool *s)
+size_t spool_count(struct spool *s)
 {
-	return s->tail - s->head;
+	return listed(s) ? s->tail - s->head : 0;
 }
 
 uint64_t spool_records(const struct spool *s)
