@@ -61,8 +61,8 @@ const char *dynlib_debian_package(const char *soname, char *buf, size_t cap);
 	X(remote_disconnect) X(remote_download) X(remote_free) X(oid_cpy) X(oid_tostr)        \
 	X(oid_equal) X(reference_create) X(reference_free) X(buf_dispose)
 
-#define DYNLIB_FIELD_CURL(name) __typeof__(curl_##name) *name;
-#define DYNLIB_FIELD_GIT2(name) __typeof__(git_##name) *name;
+#define DYNLIB_FIELD_CURL(name) __typeof__(curl_##name) *(name);
+#define DYNLIB_FIELD_GIT2(name) __typeof__(git_##name) *(name);
 
 struct dynlib_curl {
 	DYNLIB_CURL_FUNCS(DYNLIB_FIELD_CURL)
