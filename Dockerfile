@@ -48,6 +48,9 @@ FROM debian:bookworm-slim
 ARG TWAMP_UID=10001
 ARG TWAMP_GID=10001
 ENV DEBIAN_FRONTEND=noninteractive
+# libcurl4 and libgit2-1.5 are runtime dependencies although the binary has no
+# ELF NEEDED entry for them: the daemon dlopen()s them (src/io/dynlib.c) for its
+# configuration download and delivery, so `ping` and `responder` start without them.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
         libcurl4 libjson-c5 libgit2-1.5 liburcu8 libssl3 ca-certificates \

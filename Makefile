@@ -93,6 +93,15 @@ OBJS := $(SRCS:%.c=$(BUILD)/%.o)
 LIB_OBJS := $(filter-out $(BUILD)/src/main.o,$(OBJS))
 BIN := $(BUILD)/twamp-client
 
+# libcurl and libgit2 are loaded with dlopen() by src/io/dynlib.c, only by the
+# daemon's download and delivery: the binary does not link them (start-up of
+# ping, responder, --version), the test binaries still do.  dlopen() asks for
+# the soname the -dev package links to, recorded here at build time.
+BIN_LDLIBS = $(filter-out -lcurl -lgit2,$(LDLIBS))
+DYNLIB_DEFS := -DTWAMP_LIBCURL_SONAME='"$(shell CC='$(CC)' scripts/soname.sh curl)"' \
+	       -DTWAMP_LIBGIT2_SONAME='"$(shell CC='$(CC)' scripts/soname.sh git2)"'
+$(BUILD)/src/io/dynlib.o: CFLAGS += $(DYNLIB_DEFS)
+
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 TEST_HELPERS := $(wildcard tests/util/*.c)
@@ -114,7 +123,7 @@ unit-deps:
 	@scripts/install-deps.sh --unit
 
 $(BIN): $(OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(BIN_LDLIBS)
 
 $(BUILD)/version.stamp: FORCE
 	@mkdir -p $(BUILD)

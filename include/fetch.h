@@ -9,7 +9,9 @@
  * DIR/.incoming/ (staging, removed after every run), DIR/repo/ (the bare
  * git clone) and DIR/config.old/ (the previous files).  Separate instances may
  * run on separate threads: the only process-wide state is the libgit2 and
- * libcurl global initialisation (reference-counted by fetch_new/fetch_free)
+ * libcurl global initialisation (each library loaded by dynlib and
+ * initialised at an instance's first run that needs it, reference-counted,
+ * released by fetch_free; a library that cannot be loaded fails the run)
  * and a libgit2 socket-stream registration (timeouts, see below) that reads
  * its limits from thread-local storage set by fetch_run().
  *

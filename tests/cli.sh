@@ -311,5 +311,38 @@ P=$(port_of "TWAMP server on \[127.0.0.1\]")
 	ko "timeout during the derivation (rc $rc)"
 stop_responder
 
+# --- start-up: libcurl and libgit2 are not linked, and not loaded outside the daemon ---
+# (src/io/dynlib.c dlopen()s them for the daemon's download and delivery only)
+readelf -d "$BIN" >"$TMP/out" 2>&1; rc=$?
+[ $rc -eq 0 ] && grep -q '(NEEDED).*libc\.so' "$TMP/out" && ! grep -q '(NEEDED).*\(libcurl\|libgit2\)' "$TMP/out" &&
+	ok "readelf -d: no NEEDED entry for libcurl or libgit2" || ko "NEEDED entries of $BIN (readelf rc $rc)"
+# maps_of PID NAME: /proc/PID/maps into $TMP/NAME.maps; fails when it could not be read
+maps_of() {
+	cat "/proc/$1/maps" >"$TMP/$2.maps" 2>/dev/null && grep -q 'libc\.so' "$TMP/$2.maps"
+}
+start_responder --listen 127.0.0.1:0 --light 127.0.0.1:0 --workers 1 || exit 1
+P=$(port_of "TWAMP server on \[127.0.0.1\]")
+L=$(port_of "reflector on \[127.0.0.1\]")
+maps_of "$RESP_PID" responder && ! grep -q 'libcurl\|libgit2' "$TMP/responder.maps" &&
+	ok "a running responder maps neither libcurl nor libgit2" ||
+	{ cp "$TMP/responder.maps" "$TMP/out" 2>/dev/null; ko "responder's mappings"; }
+"$BIN" ping -c 20 -i 0.05 "127.0.0.1:$P" >"$TMP/ping.out" 2>&1 &
+PING=$!
+sleep 0.5
+maps_of "$PING" ping; mrc=$?
+wait "$PING"; rc=$?
+[ $mrc -eq 0 ] && [ $rc -eq 0 ] && grep -q '^20 sent, 0 lost' "$TMP/ping.out" && ! grep -q 'libcurl\|libgit2' "$TMP/ping.maps" &&
+	ok "ping -c 20 -i 0.05, while it runs: maps neither libcurl nor libgit2" ||
+	{ cat "$TMP/ping.out" "$TMP/ping.maps" >"$TMP/out" 2>/dev/null; ko "ping's mappings (maps $mrc, rc $rc)"; }
+"$BIN" bench --mode stamp --sessions 1 --rate 50 --hold 1 --steps 2 "127.0.0.1:$L" >"$TMP/bench.out" 2>&1 &
+BPID=$!
+sleep 0.5
+maps_of "$BPID" bench; mrc=$?
+wait "$BPID"; rc=$?
+[ $mrc -eq 0 ] && [ $rc -eq 0 ] && ! grep -q 'libcurl\|libgit2' "$TMP/bench.maps" &&
+	ok "bench, while it runs: maps neither libcurl nor libgit2" ||
+	{ cat "$TMP/bench.out" "$TMP/bench.maps" >"$TMP/out" 2>/dev/null; ko "bench's mappings (maps $mrc, rc $rc)"; }
+stop_responder
+
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -552,6 +552,75 @@ PY
 	ko "Probe.MaxPBKDF2Count" "$TMP/check.out" "$TMP/count-default.err" "$TMP/count-4096.err"
 kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null
 
+# --- libcurl and libgit2: dlopen()ed by the daemon when it downloads or delivers ---
+# (src/io/dynlib.c; `ping`, `responder` and `bench` never load them: tests/cli.sh).
+# TWAMP_LIBGIT2_PATH / TWAMP_LIBCURL_PATH, test and debug knobs, name the file to
+# open instead of the soname: a file that is not there makes the load fail.
+dl_setup() { # NAME: a git repository $TMP/NAME.git (3 targets) and a data dir $TMP/NAME (2 targets),
+	# both with it as ConfigSource and the sink $P as destination
+	local dest="[{\"DestinationURL\": \"http://127.0.0.1:$P/dl\", \"DestinationPassword\": \"x\", \"BatchSize\": 1, \"FlushInterval\": 0.2}]"
+	make_dir "$TMP/$1.src" 3 "$dest" '{"PacketCount": 40, "Interval": 0.05, "Workers": 1}'
+	make_dir "$TMP/$1" 2 "$dest" '{"PacketCount": 40, "Interval": 0.05, "Workers": 1}'
+	for g in "$TMP/$1.src/global_config.json" "$TMP/$1/global_config.json"; do
+		python3 - "$g" "file://$TMP/$1.git" <<'PY'
+import json, sys
+g = json.load(open(sys.argv[1]))
+g["ConfigSource"] = {"ConfigMethod": "git", "ConfigURL": sys.argv[2]}
+json.dump(g, open(sys.argv[1], "w"))
+PY
+	done
+	git -C "$TMP/$1.src" init -q -b main && git -C "$TMP/$1.src" add -A &&
+		git -C "$TMP/$1.src" -c user.name=t -c user.email=t@localhost commit -q -m config &&
+		git clone -q --bare "$TMP/$1.src" "$TMP/$1.git"
+}
+libs_in() { # FILE: which of libcurl, libgit2 the maps FILE holds ("none" for neither)
+	local l=
+	grep -q '/libcurl[.-]' "$1" && l="libcurl"
+	grep -q '/libgit2[.-]' "$1" && l="${l:+$l+}libgit2"
+	echo "${l:-none}"
+}
+start_sink sinkdl
+dl_setup dlok
+"$BIN" run --data-dir "$TMP/dlok" --once -v >/dev/null 2>"$TMP/dlok.err" &
+RUN=$!
+maps=unread
+if wait_for 20 "$TMP/dlok.err" "configuration downloaded from git source"; then
+	sleep 0.3
+	cat "/proc/$RUN/maps" >"$TMP/dlok.maps" 2>/dev/null && grep -q 'libc\.so' "$TMP/dlok.maps" && maps=$(libs_in "$TMP/dlok.maps")
+fi
+wait $RUN; rc=$?
+read -r uniq total probes < <(count_records "$TMP/sinkdl.log")
+[ $rc -eq 0 ] && [ "$maps" = "libcurl+libgit2" ] && [ "$total" = 3 ] && [ "$probes" = 1 ] &&
+	sanitizer_clean "$TMP/dlok.err" &&
+	ok "run with a git source and an HTTP destination: maps libgit2 and libcurl once it downloaded, delivers 3 records" ||
+	ko "run loading libgit2 and libcurl (rc $rc, maps: $maps, $total records, $probes probe)" "$TMP/dlok.err"
+
+start_sink sinkdl2
+dl_setup dlfail
+TWAMP_LIBGIT2_PATH=/nonexistent/libgit2.so.1.5 TWAMP_LIBCURL_PATH=/nonexistent/libcurl.so.4 \
+	"$BIN" run --data-dir "$TMP/dlfail" --once -v >/dev/null 2>"$TMP/dlfail.err" &
+RUN=$!
+maps=unread
+if wait_for 20 "$TMP/dlfail.err" "configuration download failed"; then
+	sleep 0.3
+	cat "/proc/$RUN/maps" >"$TMP/dlfail.maps" 2>/dev/null && grep -q 'libc\.so' "$TMP/dlfail.maps" && maps=$(libs_in "$TMP/dlfail.maps")
+fi
+wait $RUN; rc=$?
+spooled=$(find "$TMP/dlfail/spool" -name '*.batch' -not -path '*/reject/*' | wc -l)
+read -r uniq total probes < <(count_records "$TMP/sinkdl2.log")
+[ $rc -eq 3 ] && [ "$maps" = none ] && [ "$spooled" -gt 0 ] && [ "$total" = 0 ] &&
+	grep -q "configuration download failed: cannot load /nonexistent/libgit2.so.1.5 (TWAMP_LIBGIT2_PATH; Debian package libgit2-1.5): .*; the previous configuration keeps running" "$TMP/dlfail.err" &&
+	grep -q "destination http://127.0.0.1:$P/dl: cannot load /nonexistent/libcurl.so.4 (TWAMP_LIBCURL_PATH; Debian package libcurl4): .*spooled" "$TMP/dlfail.err" &&
+	find "$TMP/dlfail/spool" -name '*.batch' -exec grep -l '"reachable_bool":1' {} + | grep -q . && sanitizer_clean "$TMP/dlfail.err" &&
+	ok "libgit2 and libcurl cannot be loaded: both named with their Debian package, the local set measures, $spooled batches spooled" ||
+	ko "libraries that cannot be loaded (rc $rc, maps: $maps, $spooled spooled, $total delivered)" "$TMP/dlfail.err"
+"$BIN" run --data-dir "$TMP/dlfail" --once >/dev/null 2>"$TMP/dlfail2.err"; rc=$?
+left=$(find "$TMP/dlfail/spool" -name '*.batch' -not -path '*/reject/*' | wc -l)
+read -r uniq total probes < <(count_records "$TMP/sinkdl2.log")
+[ $rc -eq 0 ] && [ "$left" = 0 ] && [ "$total" = 5 ] && [ "$probes" = 2 ] &&
+	ok "the next run, with the libraries: downloads (3 targets) and delivers the spooled records too (2 + 3)" ||
+	ko "after the libraries came back (rc $rc, $left left, $total records, $probes probes)" "$TMP/dlfail2.err"
+
 kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null
 sanitizer_clean "$TMP/resp.log" || ko "responder sanitizer report" "$TMP/resp.log"
 

@@ -81,11 +81,13 @@ CC=${CC:-cc}
 SANFLAGS=
 [ -n "${SANITIZE:-}" ] && SANFLAGS="-fsanitize=$SANITIZE -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
 PKGS="libcurl libgit2 json-c openssl"
+# libcurl and libgit2 through src/io/dynlib.c's dlopen(), as in the daemon: not linked
 # shellcheck disable=SC2086
 if ! $CC -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror $SANFLAGS -Iinclude \
-	$(pkg-config --cflags $PKGS) -o "$TMP/fetch_driver" tests/fetch_driver.c src/io/fetch.c src/io/url.c \
+	-DTWAMP_LIBCURL_SONAME="\"$(CC=$CC scripts/soname.sh curl)\"" -DTWAMP_LIBGIT2_SONAME="\"$(CC=$CC scripts/soname.sh git2)\"" \
+	$(pkg-config --cflags $PKGS) -o "$TMP/fetch_driver" tests/fetch_driver.c src/io/fetch.c src/io/dynlib.c src/io/url.c \
 	src/config.c src/strdist.c src/fsutil.c src/keyfile.c src/wire.c src/sched/cron.c src/log.c src/ntptime.c src/record.c \
-	$(pkg-config --libs $PKGS) -lpthread -lm 2>"$TMP/cc.log"; then
+	$(pkg-config --libs json-c openssl) -lpthread -lm 2>"$TMP/cc.log"; then
 	ko "build tests/fetch_driver.c"
 	cat "$TMP/cc.log"
 	exit 1

@@ -129,11 +129,13 @@ fi
 
 # --- send -------------------------------------------------------------------------
 CC=${CC:-cc}
-PKG_CFLAGS=$(pkg-config --cflags libcurl json-c)
-PKG_LIBS=$(pkg-config --libs libcurl json-c)
+PKG_CFLAGS=$(pkg-config --cflags libcurl libgit2 json-c)
+# libcurl through src/io/dynlib.c's dlopen(), as in the daemon: not linked
+PKG_LIBS=$(pkg-config --libs json-c)
 # shellcheck disable=SC2086
 if ! $CC -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Iinclude $PKG_CFLAGS \
-	-o "$TMP/influx_feed" tests/influx_feed.c src/io/sender.c src/io/spool.c src/io/url.c src/io/encode.c \
+	-DTWAMP_LIBCURL_SONAME="\"$(CC=$CC scripts/soname.sh curl)\"" -DTWAMP_LIBGIT2_SONAME="\"$(CC=$CC scripts/soname.sh git2)\"" \
+	-o "$TMP/influx_feed" tests/influx_feed.c src/io/sender.c src/io/dynlib.c src/io/spool.c src/io/url.c src/io/encode.c \
 	src/record.c src/version.c src/log.c src/ntptime.c $PKG_LIBS -lpthread -lm 2>"$TMP/cc.log"; then
 	ko "build tests/influx_feed.c"
 	cat "$TMP/cc.log"

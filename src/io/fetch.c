@@ -36,12 +36,9 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <git2.h>
-#include <git2/sys/stream.h>
 #include <netdb.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
@@ -60,6 +57,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dynlib.h"
 #include "log.h"
 #include "ntptime.h"
 #include "url.h"
@@ -95,6 +93,7 @@ struct fetch {
 	char *git_key;         /* url \n ref \n path of the last install */
 	git_oid git_commit;
 	char *warned_url;      /* the ConfigInsecure warning was given for this URL */
+	bool curl_up, git_up;  /* this instance took a reference on the library (lib_up) */
 };
 
 enum item_state { ITEM_NONE, ITEM_DATA, ITEM_ABSENT };
@@ -544,7 +543,7 @@ static int tstream_connect(git_stream *stream)
 
 	gai = getaddrinfo(st->host, st->port, &hints, &res);
 	if (gai != 0) {
-		git_error_set(GIT_ERROR_NET, "cannot resolve %s: %s", st->host, gai_strerror(gai));
+		dl_git.error_set(GIT_ERROR_NET, "cannot resolve %s: %s", st->host, gai_strerror(gai));
 		return -1;
 	}
 	for (ai = res; ai; ai = ai->ai_next) {
@@ -602,10 +601,10 @@ static int tstream_connect(git_stream *stream)
 	}
 	freeaddrinfo(res);
 	if (timed_out && !last)
-		git_error_set(GIT_ERROR_NET, "cannot connect to %s port %s: timed out after %d ms",
+		dl_git.error_set(GIT_ERROR_NET, "cannot connect to %s port %s: timed out after %d ms",
 			      st->host, st->port, wait);
 	else
-		git_error_set(GIT_ERROR_NET, "cannot connect to %s port %s: %s", st->host, st->port,
+		dl_git.error_set(GIT_ERROR_NET, "cannot connect to %s port %s: %s", st->host, st->port,
 			      strerror(last ? last : ETIMEDOUT));
 	return -1;
 }
@@ -631,11 +630,11 @@ static int tstream_wait(struct tstream *st, short events)
 			snprintf(tl.timeout, sizeof(tl.timeout),
 				 "timed out: %s port %s: the download took longer than %d ms",
 				 st->host, st->port, tl.idle_ms * FETCH_GIT_DEADLINE_FACTOR);
-		git_error_set_str(GIT_ERROR_NET, tl.timeout);
+		dl_git.error_set_str(GIT_ERROR_NET, tl.timeout);
 		return -1;
 	}
 	if (pr < 0) {
-		git_error_set(GIT_ERROR_NET, "poll: %s", strerror(errno));
+		dl_git.error_set(GIT_ERROR_NET, "poll: %s", strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -652,7 +651,7 @@ static ssize_t tstream_read(git_stream *stream, void *data, size_t len)
 		r = recv(st->s, data, len, 0);
 	while (r < 0 && errno == EINTR);
 	if (r < 0) {
-		git_error_set(GIT_ERROR_NET, "receiving from %s port %s: %s", st->host, st->port,
+		dl_git.error_set(GIT_ERROR_NET, "receiving from %s port %s: %s", st->host, st->port,
 			      errno == EAGAIN ? "timed out" : strerror(errno));
 		return -1;
 	}
@@ -670,7 +669,7 @@ static ssize_t tstream_write(git_stream *stream, const char *data, size_t len, i
 		w = send(st->s, data, len, flags | MSG_NOSIGNAL);
 	while (w < 0 && errno == EINTR);
 	if (w < 0) {
-		git_error_set(GIT_ERROR_NET, "sending to %s port %s: %s", st->host, st->port,
+		dl_git.error_set(GIT_ERROR_NET, "sending to %s port %s: %s", st->host, st->port,
 			      errno == EAGAIN ? "timed out" : strerror(errno));
 		return -1;
 	}
@@ -707,7 +706,7 @@ static int tstream_new(git_stream **out, const char *host, const char *port)
 		if (st)
 			free(st->host);
 		free(st);
-		git_error_set_oom();
+		dl_git.error_set_oom();
 		return -1;
 	}
 	st->s = -1;
@@ -723,44 +722,84 @@ static int tstream_new(git_stream **out, const char *host, const char *port)
 
 /* ------------------------------------------------- global init (refcount) */
 
+/*
+ * Each library is loaded (dynlib) and initialised when a run first needs it
+ * (web: libcurl, git: libgit2), once per instance, reference-counted across
+ * instances; fetch_free() releases what its instance took.  A library that
+ * cannot be loaded fails that run, with dynlib's line.
+ */
 static pthread_mutex_t global_lock = PTHREAD_MUTEX_INITIALIZER;
-static int global_users;
+static int curl_users, git_users;
 
-static int global_init(void)
+static int curl_up(char *err, size_t errlen)
 {
+	const char *why;
 	int rc = 0;
 
+	if (dynlib_load(DYNLIB_CURL, &why) < 0) {
+		seterr(err, errlen, "%s", why);
+		return -1;
+	}
 	pthread_mutex_lock(&global_lock);
-	if (global_users == 0) {
-		git_stream_registration reg = { .version = GIT_STREAM_VERSION, .init = tstream_new };
-
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-			log_err("fetch: curl_global_init failed");
-			rc = -1;
-		} else if (git_libgit2_init() < 0) {
-			log_err("fetch: git_libgit2_init failed");
-			curl_global_cleanup();
-			rc = -1;
-		} else if (git_stream_register(GIT_STREAM_STANDARD, &reg) < 0) {
-			log_err("fetch: cannot register the git socket stream");
-			git_libgit2_shutdown();
-			curl_global_cleanup();
-			rc = -1;
-		}
+	if (curl_users == 0 && dl_curl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		seterr(err, errlen, "curl_global_init failed");
+		rc = -1;
 	}
 	if (rc == 0)
-		global_users++;
+		curl_users++;
 	pthread_mutex_unlock(&global_lock);
 	return rc;
 }
 
-static void global_fini(void)
+static int git_up(char *err, size_t errlen)
+{
+	const char *why;
+	int rc = 0;
+
+	if (dynlib_load(DYNLIB_GIT2, &why) < 0) {
+		seterr(err, errlen, "%s", why);
+		return -1;
+	}
+	pthread_mutex_lock(&global_lock);
+	if (git_users == 0) {
+		git_stream_registration reg = { .version = GIT_STREAM_VERSION, .init = tstream_new };
+
+		if (dl_git.libgit2_init() < 0) {
+			seterr(err, errlen, "git_libgit2_init failed");
+			rc = -1;
+		} else if (dl_git.stream_register(GIT_STREAM_STANDARD, &reg) < 0) {
+			seterr(err, errlen, "cannot register the git socket stream");
+			dl_git.libgit2_shutdown();
+			rc = -1;
+		}
+	}
+	if (rc == 0)
+		git_users++;
+	pthread_mutex_unlock(&global_lock);
+	return rc;
+}
+
+/* The library a run of this method needs, loaded and initialised for f. */
+static int lib_up(struct fetch *f, bool git, char *err, size_t errlen)
+{
+	if (git ? f->git_up : f->curl_up)
+		return 0;
+	if ((git ? git_up : curl_up)(err, errlen) < 0)
+		return -1;
+	if (git)
+		f->git_up = true;
+	else
+		f->curl_up = true;
+	return 0;
+}
+
+static void global_fini(struct fetch *f)
 {
 	pthread_mutex_lock(&global_lock);
-	if (--global_users == 0) {
-		git_libgit2_shutdown();   /* also drops the stream registration */
-		curl_global_cleanup();
-	}
+	if (f->git_up && --git_users == 0)
+		dl_git.libgit2_shutdown();   /* also drops the stream registration */
+	if (f->curl_up && --curl_users == 0)
+		dl_curl.global_cleanup();
 	pthread_mutex_unlock(&global_lock);
 }
 
@@ -800,8 +839,6 @@ struct fetch *fetch_new(const char *dir)
 	}
 	f->connect_ms = f->timeout_ms < FETCH_CONNECT_TIMEOUT_MS ? f->timeout_ms
 								 : FETCH_CONNECT_TIMEOUT_MS;
-	if (global_init() < 0)
-		goto fail;
 	return f;
 fail:
 	free(f->dir);
@@ -832,8 +869,8 @@ void fetch_free(struct fetch *f)
 	free(f->incoming);
 	free(f->old);
 	free(f->repo);
+	global_fini(f);
 	free(f);
-	global_fini();
 }
 
 static void item_clear(struct item *it)
@@ -962,26 +999,26 @@ static size_t web_header_cb(char *line, size_t size, size_t nmemb, void *ud)
 
 static void web_setup(struct fetch *f, CURL *h, const struct config_source *src, char *errbuf)
 {
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "twamp-client");
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(h, CURLOPT_MAXREDIRS, (long)FETCH_MAX_REDIRS);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)f->connect_ms);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)f->timeout_ms);
-	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)FETCH_MAX_FILE);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, web_body_cb);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, web_header_cb);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, src->insecure ? 0L : 1L);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, src->insecure ? 0L : 2L);
+	dl_curl_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	dl_curl_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	dl_curl_setopt(h, CURLOPT_USERAGENT, "twamp-client");
+	dl_curl_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	dl_curl_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	dl_curl_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+	dl_curl_setopt(h, CURLOPT_MAXREDIRS, (long)FETCH_MAX_REDIRS);
+	dl_curl_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)f->connect_ms);
+	dl_curl_setopt(h, CURLOPT_TIMEOUT_MS, (long)f->timeout_ms);
+	dl_curl_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)FETCH_MAX_FILE);
+	dl_curl_setopt(h, CURLOPT_WRITEFUNCTION, web_body_cb);
+	dl_curl_setopt(h, CURLOPT_HEADERFUNCTION, web_header_cb);
+	dl_curl_setopt(h, CURLOPT_SSL_VERIFYPEER, src->insecure ? 0L : 1L);
+	dl_curl_setopt(h, CURLOPT_SSL_VERIFYHOST, src->insecure ? 0L : 2L);
 	if (src->ca_file && *src->ca_file)
-		curl_easy_setopt(h, CURLOPT_CAINFO, src->ca_file);
+		dl_curl_setopt(h, CURLOPT_CAINFO, src->ca_file);
 	if (src->user && *src->user) {
-		curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		curl_easy_setopt(h, CURLOPT_USERNAME, src->user);
-		curl_easy_setopt(h, CURLOPT_PASSWORD, src->password ? src->password : "");
+		dl_curl_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		dl_curl_setopt(h, CURLOPT_USERNAME, src->user);
+		dl_curl_setopt(h, CURLOPT_PASSWORD, src->password ? src->password : "");
 	}
 }
 
@@ -1005,31 +1042,31 @@ static int web_get(CURL *h, struct item *it, const struct memo_file *m, char *ca
 		return -1;
 	}
 	errbuf[0] = '\0';
-	curl_easy_setopt(h, CURLOPT_URL, it->url);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, &hd);
+	dl_curl_setopt(h, CURLOPT_URL, it->url);
+	dl_curl_setopt(h, CURLOPT_WRITEDATA, &b);
+	dl_curl_setopt(h, CURLOPT_HEADERDATA, &hd);
 	if (cached && m->etag && asprintf(&line, "If-None-Match: %s", m->etag) >= 0) {
-		hl = curl_slist_append(hl, line);
+		hl = dl_curl.slist_append(hl, line);
 		free(line);
 	}
 	if (cached && m->lastmod && asprintf(&line, "If-Modified-Since: %s", m->lastmod) >= 0) {
-		struct curl_slist *nl = curl_slist_append(hl, line);
+		struct curl_slist *nl = dl_curl.slist_append(hl, line);
 
 		if (nl)
 			hl = nl;
 		free(line);
 	}
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
-	rc = curl_easy_perform(h);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-	curl_slist_free_all(hl);
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+	dl_curl_setopt(h, CURLOPT_HTTPHEADER, hl);
+	rc = dl_curl.easy_perform(h);
+	dl_curl_setopt(h, CURLOPT_HTTPHEADER, NULL);
+	dl_curl.slist_free_all(hl);
+	dl_curl_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
 
 	if (rc != CURLE_OK) {
 		if (b.too_big || rc == CURLE_FILESIZE_EXCEEDED) {
 			curl_off_t cl = -1;
 
-			curl_easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+			dl_curl_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
 			if (cl > 0)
 				seterr(err, errlen, "%s: larger than the %u MiB limit (%lld bytes)",
 				       red, FETCH_MAX_FILE >> 20, (long long)cl);
@@ -1040,7 +1077,7 @@ static int web_get(CURL *h, struct item *it, const struct memo_file *m, char *ca
 			seterr(err, errlen, "%s: more than %d redirects", red, FETCH_MAX_REDIRS);
 		} else {
 			seterr(err, errlen, "%s: %s", red,
-			       errbuf[0] ? errbuf : curl_easy_strerror(rc));
+			       errbuf[0] ? errbuf : dl_curl.easy_strerror(rc));
 		}
 		goto out;
 	}
@@ -1087,7 +1124,7 @@ static int web_run(struct fetch *f, const struct config_source *src, const char 
 		   struct item *items, int n, char *err, size_t errlen)
 {
 	char errbuf[CURL_ERROR_SIZE];
-	CURL *h = curl_easy_init();
+	CURL *h = dl_curl.easy_init();
 	int rc = 0;
 
 	if (!h) {
@@ -1113,7 +1150,7 @@ static int web_run(struct fetch *f, const struct config_source *src, const char 
 			cached = NULL;
 		rc = web_get(h, it, m, cached, cachedlen, errbuf, err, errlen);
 	}
-	curl_easy_cleanup(h);
+	dl_curl.easy_cleanup(h);
 	return rc;
 }
 
@@ -1138,15 +1175,15 @@ static int git_cred_cb(git_credential **out, const char *url, const char *user_f
 	(void)url;
 	if (++c->cred_attempts > FETCH_CRED_ATTEMPTS) {
 		c->cred_gave_up = true;
-		git_error_set_str(GIT_ERROR_NET, "authentication failed");
+		dl_git.error_set_str(GIT_ERROR_NET, "authentication failed");
 		return -1;
 	}
 	if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && user)
-		return git_credential_userpass_plaintext_new(out, user, pass ? pass : "");
+		return dl_git.credential_userpass_plaintext_new(out, user, pass ? pass : "");
 	if ((allowed & GIT_CREDENTIAL_USERNAME) && (user || user_from_url))
-		return git_credential_username_new(out, user ? user : user_from_url);
+		return dl_git.credential_username_new(out, user ? user : user_from_url);
 	c->cred_none = true;
-	git_error_set_str(GIT_ERROR_NET, "credentials needed");
+	dl_git.error_set_str(GIT_ERROR_NET, "credentials needed");
 	return -1;
 }
 
@@ -1233,7 +1270,7 @@ static int git_progress_cb(const git_indexer_progress *st, void *payload)
 /* The last libgit2 error as text, or what our callbacks recorded. */
 static const char *git_reason(struct git_ctx *c)
 {
-	const git_error *e = git_error_last();
+	const git_error *e = dl_git.error_last();
 
 	if (c && c->cred_gave_up)
 		return "authentication failed: credentials rejected " "3 times";
@@ -1262,13 +1299,13 @@ static int open_repo(struct fetch *f, git_repository **repo, char *err, size_t e
 	struct stat st;
 
 	if (lstat(f->repo, &st) == 0) {
-		if (git_repository_open_ext(repo, f->repo, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) ==
+		if (dl_git.repository_open_ext(repo, f->repo, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) ==
 		    0) {
-			if (git_repository_is_bare(*repo))
+			if (dl_git.repository_is_bare(*repo))
 				return 0;
 			log_info("fetch: %s is a clone with a work tree (older version): replacing it "
 				 "with a bare repository", f->repo);
-			git_repository_free(*repo);
+			dl_git.repository_free(*repo);
 			*repo = NULL;
 		} else {
 			log_warn("fetch: %s is not a usable git repository (%s): cloning again",
@@ -1280,7 +1317,7 @@ static int open_repo(struct fetch *f, git_repository **repo, char *err, size_t e
 			return -1;
 		}
 	}
-	if (git_repository_init(repo, f->repo, 1) < 0) {
+	if (dl_git.repository_init(repo, f->repo, 1) < 0) {
 		seterr(err, errlen, "%s: cannot create %s: %s", what, f->repo, git_reason(NULL));
 		return -1;
 	}
@@ -1288,9 +1325,9 @@ static int open_repo(struct fetch *f, git_repository **repo, char *err, size_t e
 	{
 		git_config *cfg;
 
-		if (git_repository_config(&cfg, *repo) == 0) {
-			git_config_set_bool(cfg, "core.logAllRefUpdates", 0);
-			git_config_free(cfg);
+		if (dl_git.repository_config(&cfg, *repo) == 0) {
+			dl_git.config_set_bool(cfg, "core.logAllRefUpdates", 0);
+			dl_git.config_free(cfg);
 		}
 	}
 	return 0;
@@ -1333,7 +1370,7 @@ static char *norm_path(const char *p)
 /* Size and type of an object without inflating it (headers only).  0 or -1 (git error). */
 static int git_object_size(git_odb *odb, const git_oid *id, size_t *size, git_object_t *type)
 {
-	return git_odb_read_header(size, type, odb, id);
+	return dl_git.odb_read_header(size, type, odb, id);
 }
 
 /*
@@ -1359,7 +1396,7 @@ static int git_tree_capped(git_tree **out, git_repository *repo, git_odb *odb, c
 		       "(%zu bytes)", what, shown, FETCH_MAX_TREE >> 20, size);
 		return -1;
 	}
-	if (git_tree_lookup(out, repo, id) < 0) {
+	if (dl_git.tree_lookup(out, repo, id) < 0) {
 		seterr(err, errlen, "%s: %s: %s", what, shown, git_reason(NULL));
 		return -1;
 	}
@@ -1415,7 +1452,7 @@ static int git_find_entry(git_repository *repo, git_odb *odb, const git_oid *roo
 		if (!comp || !upto) {
 			seterr(err, errlen, "out of memory");
 			rc = -1;
-		} else if (!(e = git_tree_entry_byname(tree, comp))) {
+		} else if (!(e = dl_git.tree_entry_byname(tree, comp))) {
 			seterr(err, errlen, "%s: %s: not in the repository", what, path);
 			rc = 1;
 		} else if (!*p) {
@@ -1423,11 +1460,11 @@ static int git_find_entry(git_repository *repo, git_odb *odb, const git_oid *roo
 			*entry = e;
 			tree = NULL;
 			rc = 0;
-		} else if (git_tree_entry_filemode(e) != GIT_FILEMODE_TREE) {
+		} else if (dl_git.tree_entry_filemode(e) != GIT_FILEMODE_TREE) {
 			seterr(err, errlen, "%s: %s: not in the repository (%s is %s)", what, path,
-			       upto, git_mode_name(git_tree_entry_filemode(e)));
+			       upto, git_mode_name(dl_git.tree_entry_filemode(e)));
 			rc = 1;
-		} else if (git_tree_capped(&next, repo, odb, git_tree_entry_id(e), upto, what, err,
+		} else if (git_tree_capped(&next, repo, odb, dl_git.tree_entry_id(e), upto, what, err,
 					   errlen) < 0) {
 			rc = -1;
 		} else {
@@ -1435,7 +1472,7 @@ static int git_find_entry(git_repository *repo, git_odb *odb, const git_oid *roo
 		}
 		free(comp);
 		free(upto);
-		git_tree_free(tree);
+		dl_git.tree_free(tree);
 		tree = next;
 		if (rc != 2)
 			return rc;
@@ -1451,11 +1488,11 @@ static int git_find_entry(git_repository *repo, git_odb *odb, const git_oid *roo
 static int git_read_files(git_commit *commit, const char *path, struct item *items, int n,
 			  const char *what, char *err, size_t errlen)
 {
-	git_repository *repo = git_commit_owner(commit);
+	git_repository *repo = dl_git.commit_owner(commit);
 	git_odb *odb = NULL;
 	int rc = -1;
 
-	if (git_repository_odb(&odb, repo) < 0) {
+	if (dl_git.repository_odb(&odb, repo) < 0) {
 		seterr(err, errlen, "%s: %s", what, git_reason(NULL));
 		return -1;
 	}
@@ -1474,7 +1511,7 @@ static int git_read_files(git_commit *commit, const char *path, struct item *ite
 			seterr(err, errlen, "out of memory");
 			goto out;
 		}
-		r = git_find_entry(repo, odb, git_commit_tree_id(commit), full, &holder, &e, what,
+		r = git_find_entry(repo, odb, dl_git.commit_tree_id(commit), full, &holder, &e, what,
 				   err, errlen);
 		if (r == 1 && it->optional) {
 			if (err && errlen)
@@ -1487,13 +1524,13 @@ static int git_read_files(git_commit *commit, const char *path, struct item *ite
 			free(full);
 			goto out;
 		}
-		mode = git_tree_entry_filemode(e);
+		mode = dl_git.tree_entry_filemode(e);
 		if (mode != GIT_FILEMODE_BLOB && mode != GIT_FILEMODE_BLOB_EXECUTABLE) {
 			seterr(err, errlen, "%s: %s: not a regular file (%s)", what, full,
 			       git_mode_name(mode));
 			goto next_fail;
 		}
-		if (git_object_size(odb, git_tree_entry_id(e), &size, &type) < 0) {
+		if (git_object_size(odb, dl_git.tree_entry_id(e), &size, &type) < 0) {
 			seterr(err, errlen, "%s: %s: %s", what, full, git_reason(NULL));
 			goto next_fail;
 		}
@@ -1506,32 +1543,32 @@ static int git_read_files(git_commit *commit, const char *path, struct item *ite
 			       full, FETCH_MAX_FILE >> 20, size);
 			goto next_fail;
 		}
-		if (git_blob_lookup(&blob, repo, git_tree_entry_id(e)) < 0) {
+		if (dl_git.blob_lookup(&blob, repo, dl_git.tree_entry_id(e)) < 0) {
 			seterr(err, errlen, "%s: %s: %s", what, full, git_reason(NULL));
 			goto next_fail;
 		}
-		it->len = (size_t)git_blob_rawsize(blob); /* == size, <= FETCH_MAX_FILE */
+		it->len = (size_t)dl_git.blob_rawsize(blob); /* == size, <= FETCH_MAX_FILE */
 		it->data = malloc(it->len + 1);
 		if (!it->data) {
 			seterr(err, errlen, "out of memory");
-			git_blob_free(blob);
+			dl_git.blob_free(blob);
 			goto next_fail;
 		}
-		memcpy(it->data, git_blob_rawcontent(blob), it->len);
+		memcpy(it->data, dl_git.blob_rawcontent(blob), it->len);
 		it->data[it->len] = '\0';
 		it->state = ITEM_DATA;
-		git_blob_free(blob);
-		git_tree_free(holder);
+		dl_git.blob_free(blob);
+		dl_git.tree_free(holder);
 		free(full);
 		continue;
 next_fail:
-		git_tree_free(holder);
+		dl_git.tree_free(holder);
 		free(full);
 		goto out;
 	}
 	rc = 0;
 out:
-	git_odb_free(odb);
+	dl_git.odb_free(odb);
 	return rc;
 }
 
@@ -1563,9 +1600,9 @@ static int git_run(struct fetch *f, const struct config_source *src, const char 
 	int rc = -1;
 
 	*key = NULL;
-	git_remote_init_callbacks(&cbs, GIT_REMOTE_CALLBACKS_VERSION);
-	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
-	git_remote_create_options_init(&ropts, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+	dl_git.remote_init_callbacks(&cbs, GIT_REMOTE_CALLBACKS_VERSION);
+	dl_git.fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
+	dl_git.remote_create_options_init(&ropts, GIT_REMOTE_CREATE_OPTIONS_VERSION);
 	if (!red || fetch_url_userinfo(url, &ctx.url_user, &ctx.url_password) < 0) {
 		seterr(err, errlen, "out of memory");
 		goto out;
@@ -1586,7 +1623,7 @@ static int git_run(struct fetch *f, const struct config_source *src, const char 
 	 */
 	ropts.repository = repo;
 	ropts.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF;
-	if (git_remote_create_with_opts(&remote, url, &ropts) < 0) {
+	if (dl_git.remote_create_with_opts(&remote, url, &ropts) < 0) {
 		seterr(err, errlen, "%s: %s", what, git_reason(NULL));
 		goto out;
 	}
@@ -1594,15 +1631,15 @@ static int git_run(struct fetch *f, const struct config_source *src, const char 
 	cbs.certificate_check = git_cert_cb;
 	cbs.transfer_progress = git_progress_cb;
 	cbs.payload = &ctx;
-	if (git_remote_connect(remote, GIT_DIRECTION_FETCH, &cbs, NULL, NULL) < 0 ||
-	    git_remote_ls(&heads, &nheads, remote) < 0) {
+	if (dl_git.remote_connect(remote, GIT_DIRECTION_FETCH, &cbs, NULL, NULL) < 0 ||
+	    dl_git.remote_ls(&heads, &nheads, remote) < 0) {
 		seterr(err, errlen, "%s: %s", what, git_reason(&ctx));
 		goto out;
 	}
 	if (src->branch && *src->branch) {
 		if (asprintf(&refname, "refs/heads/%s", src->branch) < 0)
 			refname = NULL;
-	} else if (git_remote_default_branch(&defbranch, remote) == 0) {
+	} else if (dl_git.remote_default_branch(&defbranch, remote) == 0) {
 		refname = strdup(defbranch.ptr);
 	} else {
 		seterr(err, errlen, "%s: %s", what,
@@ -1618,7 +1655,7 @@ static int git_run(struct fetch *f, const struct config_source *src, const char 
 	snprintf(what, whatlen, "%s (branch %s)", red, shortname);
 	for (size_t i = 0; i < nheads; i++)
 		if (strcmp(heads[i]->name, refname) == 0) {
-			git_oid_cpy(oid, &heads[i]->oid);
+			dl_git.oid_cpy(oid, &heads[i]->oid);
 			found = true;
 			break;
 		}
@@ -1635,11 +1672,11 @@ static int git_run(struct fetch *f, const struct config_source *src, const char 
 	{
 		char hex[GIT_OID_HEXSZ + 1];
 
-		git_oid_tostr(hex, sizeof(hex), oid);
+		dl_git.oid_tostr(hex, sizeof(hex), oid);
 		snprintf(what, whatlen, "%s (branch %s, commit %.7s)", red, shortname, hex);
 	}
 	/* the commit we installed last, and our files untouched: nothing to download */
-	if (f->git_key && strcmp(f->git_key, *key) == 0 && git_oid_equal(&f->git_commit, oid)) {
+	if (f->git_key && strcmp(f->git_key, *key) == 0 && dl_git.oid_equal(&f->git_commit, oid)) {
 		bool intact = true;
 
 		for (int i = 0; i < n && intact; i++) {
@@ -1653,7 +1690,7 @@ static int git_run(struct fetch *f, const struct config_source *src, const char 
 			free(d);
 		}
 		if (intact) {
-			git_remote_disconnect(remote);
+			dl_git.remote_disconnect(remote);
 			rc = 1;
 			goto out;
 		}
@@ -1668,17 +1705,17 @@ static int git_run(struct fetch *f, const struct config_source *src, const char 
 
 		fo.callbacks = cbs;
 		fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
-		if (git_remote_download(remote, &specs, &fo) < 0) {
+		if (dl_git.remote_download(remote, &specs, &fo) < 0) {
 			seterr(err, errlen, "%s: %s", what, git_reason(&ctx));
 			goto out;
 		}
 	}
-	git_remote_disconnect(remote);
+	dl_git.remote_disconnect(remote);
 	/* from here on only the local repository is involved */
 	local_failed = true;
-	if (git_commit_lookup(&commit, repo, oid) < 0 ||
-	    git_reference_create(&ref, repo, track, oid, 1, "twamp-client fetch") < 0 ||
-	    git_repository_set_head_detached(repo, oid) < 0) {
+	if (dl_git.commit_lookup(&commit, repo, oid) < 0 ||
+	    dl_git.reference_create(&ref, repo, track, oid, 1, "twamp-client fetch") < 0 ||
+	    dl_git.repository_set_head_detached(repo, oid) < 0) {
 		seterr(err, errlen, "%s: %s", what, git_reason(NULL));
 		goto out;
 	}
@@ -1689,7 +1726,7 @@ out:
 	if (local_failed) {
 		/* a damaged clone must not fail every later run: start afresh next time */
 		log_warn("fetch: removing %s after a local git error", f->repo);
-		git_repository_free(repo);
+		dl_git.repository_free(repo);
 		repo = NULL;
 		rmtree(f->repo);
 	}
@@ -1697,11 +1734,11 @@ out:
 		free(*key);
 		*key = NULL;
 	}
-	git_buf_dispose(&defbranch);
-	git_reference_free(ref);
-	git_commit_free(commit);
-	git_remote_free(remote);
-	git_repository_free(repo);
+	dl_git.buf_dispose(&defbranch);
+	dl_git.reference_free(ref);
+	dl_git.commit_free(commit);
+	dl_git.remote_free(remote);
+	dl_git.repository_free(repo);
 	free(refname);
 	free(spec);
 	free(track);
@@ -1991,6 +2028,8 @@ enum fetch_result fetch_run(struct fetch *f, const struct config_source *src, in
 		f->warned_url = strdup(url);
 	}
 	clean_leftovers(f, names, n);
+	if (lib_up(f, git, err, errlen) < 0)
+		goto out;
 
 	if (git) {
 		int64_t now = mono_ms();
@@ -2040,7 +2079,7 @@ remember_git:
 	if (git && key) {
 		f->git_key = key;
 		key = NULL;
-		git_oid_cpy(&f->git_commit, &oid);
+		dl_git.oid_cpy(&f->git_commit, &oid);
 	}
 out:
 	if (res == FETCH_FAILED && err && errlen) {

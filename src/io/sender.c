@@ -48,6 +48,11 @@
  * When the spool cannot be written, batches stay in memory (at most
  * SENDER_MEM_BATCHES per destination; older ones are dropped and counted).
  *
+ * libcurl is loaded (dynlib) when the first destination is set up, not
+ * before: with no destination the thread waits on the eventfd alone.  When it
+ * cannot be loaded, every destination keeps encoding and spooling, and each
+ * delivery attempt counts as a failure (logged with dynlib's line, backed off).
+ *
  * Content-Type is chosen per batch from its first byte ('[' is JSON), so a
  * spool written in one format is replayed correctly after a change of
  * DestinationFormat.
@@ -60,9 +65,9 @@
  */
 #include "sender.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -73,6 +78,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dynlib.h"
 #include "encode.h"
 #include "log.h"
 #include "ntptime.h"
@@ -151,8 +157,9 @@ struct sender {
 	size_t new_ndests;
 	bool new_dests_set;
 
-	/* sender thread only */
-	CURLM *multi;
+	/* sender thread only (and sender_start before it starts) */
+	CURLM *multi;                 /* made when a destination first needs libcurl */
+	bool curl_up;                 /* curl_global_init done */
 	struct dest **dests;
 	size_t ndests;
 	char *spool_dir;
@@ -267,6 +274,7 @@ static void batch_free(struct batch *b)
 #define FAIL_FMT "destination %s: %s; %u record%s %s, next attempt in %.1f s"
 
 static void dest_done(struct sender *s, struct dest *d, CURLcode res, int64_t now);
+static void dest_backoff(struct sender *s, struct dest *d, int64_t now, int64_t retry_after);
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
@@ -298,7 +306,7 @@ static struct curl_slist *hdr_add(struct curl_slist *l, bool *fail, const char *
 		*fail = true;
 		return l;
 	}
-	n = curl_slist_append(l, line);
+	n = dl_curl.slist_append(l, line);
 	free(line);
 	if (!n) {
 		*fail = true;
@@ -315,8 +323,10 @@ static int dest_configure(struct dest *d)
 	bool fail = false;
 	int i;
 
-	curl_slist_free_all(d->hdr_json);
-	curl_slist_free_all(d->hdr_influx);
+	if (!d->easy)
+		return 0;   /* libcurl not loaded (yet): dest_attach configures it */
+	dl_curl.slist_free_all(d->hdr_json);
+	dl_curl.slist_free_all(d->hdr_influx);
 	d->hdr_json = d->hdr_influx = NULL;
 
 	for (i = 0; i < 2; i++) {
@@ -346,26 +356,26 @@ static int dest_configure(struct dest *d)
 	}
 
 	/* from the defaults each time (a removed CA file must not linger); connections are kept */
-	curl_easy_reset(d->easy);
-	curl_easy_setopt(d->easy, CURLOPT_URL, c->url);
-	curl_easy_setopt(d->easy, CURLOPT_POST, 1L);
-	curl_easy_setopt(d->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(d->easy, CURLOPT_CONNECTTIMEOUT_MS, SENDER_CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(d->easy, CURLOPT_TIMEOUT_MS, request_timeout_ms);
-	curl_easy_setopt(d->easy, CURLOPT_USERAGENT, "twamp-client");
-	curl_easy_setopt(d->easy, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(d->easy, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(d->easy, CURLOPT_WRITEDATA, d);
-	curl_easy_setopt(d->easy, CURLOPT_ERRORBUFFER, d->errbuf);
-	curl_easy_setopt(d->easy, CURLOPT_PRIVATE, d);
-	curl_easy_setopt(d->easy, CURLOPT_SSL_VERIFYPEER, c->insecure ? 0L : 1L);
-	curl_easy_setopt(d->easy, CURLOPT_SSL_VERIFYHOST, c->insecure ? 0L : 2L);
+	dl_curl.easy_reset(d->easy);
+	dl_curl_setopt(d->easy, CURLOPT_URL, c->url);
+	dl_curl_setopt(d->easy, CURLOPT_POST, 1L);
+	dl_curl_setopt(d->easy, CURLOPT_NOSIGNAL, 1L);
+	dl_curl_setopt(d->easy, CURLOPT_CONNECTTIMEOUT_MS, SENDER_CONNECT_TIMEOUT_MS);
+	dl_curl_setopt(d->easy, CURLOPT_TIMEOUT_MS, request_timeout_ms);
+	dl_curl_setopt(d->easy, CURLOPT_USERAGENT, "twamp-client");
+	dl_curl_setopt(d->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	dl_curl_setopt(d->easy, CURLOPT_WRITEFUNCTION, on_body);
+	dl_curl_setopt(d->easy, CURLOPT_WRITEDATA, d);
+	dl_curl_setopt(d->easy, CURLOPT_ERRORBUFFER, d->errbuf);
+	dl_curl_setopt(d->easy, CURLOPT_PRIVATE, d);
+	dl_curl_setopt(d->easy, CURLOPT_SSL_VERIFYPEER, c->insecure ? 0L : 1L);
+	dl_curl_setopt(d->easy, CURLOPT_SSL_VERIFYHOST, c->insecure ? 0L : 2L);
 	if (c->ca_file)
-		curl_easy_setopt(d->easy, CURLOPT_CAINFO, c->ca_file);
+		dl_curl_setopt(d->easy, CURLOPT_CAINFO, c->ca_file);
 	if (c->user && !c->token) {
-		curl_easy_setopt(d->easy, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		curl_easy_setopt(d->easy, CURLOPT_USERNAME, c->user);
-		curl_easy_setopt(d->easy, CURLOPT_PASSWORD, c->password ? c->password : "");
+		dl_curl_setopt(d->easy, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		dl_curl_setopt(d->easy, CURLOPT_USERNAME, c->user);
+		dl_curl_setopt(d->easy, CURLOPT_PASSWORD, c->password ? c->password : "");
 	}
 	d->reconfigure = false;
 	return 0;
@@ -383,19 +393,86 @@ static void dest_free(struct dest *d)
 	}
 	batch_free(d->fly);
 	ebuf_free(&d->fill);
+	/* (lists exist only when libcurl is loaded) */
 	if (d->easy)
-		curl_easy_cleanup(d->easy);
-	curl_slist_free_all(d->hdr_json);
-	curl_slist_free_all(d->hdr_influx);
+		dl_curl.easy_cleanup(d->easy);
+	if (d->hdr_json)
+		dl_curl.slist_free_all(d->hdr_json);
+	if (d->hdr_influx)
+		dl_curl.slist_free_all(d->hdr_influx);
 	spool_close(d->spool);
 	cfg_free(&d->cfg);
 	free(d->label);
 	free(d);
 }
 
+/* libcurl loaded and the multi handle made, at the first need: NULL, or why not (one line). */
+static const char *curl_ready(struct sender *s)
+{
+	const char *why;
+
+	if (s->multi)
+		return NULL;
+	if (dynlib_load(DYNLIB_CURL, &why) < 0)
+		return why;
+	if (!s->curl_up) {
+		if (dl_curl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			return "libcurl initialisation failed";
+		s->curl_up = true;
+	}
+	s->multi = dl_curl.multi_init();
+	return s->multi ? NULL : "curl_multi_init failed";
+}
+
+/*
+ * d's easy handle, configured: 0, or -1 with *why saying why libcurl is not
+ * there, or NULL when it is and memory ran out.
+ */
+static int dest_attach(struct sender *s, struct dest *d, const char **why)
+{
+	*why = curl_ready(s);
+	if (*why)
+		return -1;
+	d->easy = dl_curl.easy_init();
+	if (d->easy && dest_configure(d) == 0)
+		return 0;
+	if (d->easy)
+		dl_curl.easy_cleanup(d->easy);
+	d->easy = NULL;
+	return -1;
+}
+
+/*
+ * Before a request: a destination without an easy handle (libcurl could not
+ * be loaded) tries again; when it still cannot, this counts as a failed
+ * attempt: its batches stay where they are (spooled) and it backs off.
+ * True when d cannot send now.
+ */
+static bool dest_unavailable(struct sender *s, struct dest *d, int64_t now)
+{
+	const char *why;
+	uint64_t n = d->spool ? spool_records(d->spool) : 0;
+
+	if (d->easy || dest_attach(s, d, &why) == 0)
+		return false;
+	count(&s->failures, 1);
+	d->fail_streak++;
+	dest_backoff(s, d, now, 0);
+	if (d->fail_streak == 1)
+		log_err("destination %s: %s: %" PRIu64 " record%s spooled, next attempt in %.1f s", d->label,
+			why ? why : "cannot set up (out of memory)", n, log_s(n),
+			ntptime_to_sec(d->next_try - now));
+	else
+		LOG_RL(LOGL_ERR, 60, "destination %s: %s: %" PRIu64 " record%s spooled, next attempt in %.1f s",
+		       d->label, why ? why : "cannot set up (out of memory)", n, log_s(n),
+		       ntptime_to_sec(d->next_try - now));
+	return true;
+}
+
 static struct dest *dest_new(struct sender *s, const struct config_destination *cfg)
 {
 	struct dest *d = calloc(1, sizeof(*d));
+	const char *why;
 	char *path = NULL;
 
 	if (!d)
@@ -413,9 +490,12 @@ static struct dest *dest_new(struct sender *s, const struct config_destination *
 	if (!d->spool)
 		log_err("destination %s: no spool: undelivered batches stay in memory (at most %d)",
 			d->label, SENDER_MEM_BATCHES);
-	d->easy = curl_easy_init();
-	if (!d->easy || dest_configure(d) < 0)
-		goto oom;
+	if (dest_attach(s, d, &why) < 0) {
+		if (!why)
+			goto oom;
+		/* kept: its records are spooled, and each delivery attempt tries again */
+		log_err("destination %s: %s: its records are spooled until it can be loaded", d->label, why);
+	}
 	if (cfg->insecure)
 		log_warn("destination %s: TLS certificate verification is OFF (DestinationInsecure)",
 			 d->label);
@@ -598,15 +678,15 @@ static void dest_start(struct sender *s, struct dest *d, struct batch *b, enum b
 	d->errbuf[0] = '\0';
 	if (d->reconfigure)
 		dest_configure(d);
-	curl_easy_setopt(d->easy, CURLOPT_HTTPHEADER,
-			 b->body.len && b->body.data[0] == '[' ? d->hdr_json : d->hdr_influx);
-	curl_easy_setopt(d->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)b->body.len);
-	curl_easy_setopt(d->easy, CURLOPT_POSTFIELDS, b->body.data);
-	mc = curl_multi_add_handle(s->multi, d->easy);
+	dl_curl_setopt(d->easy, CURLOPT_HTTPHEADER,
+		       b->body.len && b->body.data[0] == '[' ? d->hdr_json : d->hdr_influx);
+	dl_curl_setopt(d->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)b->body.len);
+	dl_curl_setopt(d->easy, CURLOPT_POSTFIELDS, b->body.data);
+	mc = dl_curl.multi_add_handle(s->multi, d->easy);
 	if (mc != CURLM_OK) {
-		log_err("destination %s: %s", d->label, curl_multi_strerror(mc));
+		log_err("destination %s: %s", d->label, dl_curl.multi_strerror(mc));
 		/* handled like a network error at the next completion check */
-		snprintf(d->errbuf, sizeof(d->errbuf), "%s", curl_multi_strerror(mc));
+		snprintf(d->errbuf, sizeof(d->errbuf), "%s", dl_curl.multi_strerror(mc));
 	}
 	d->busy = true;
 	if (mc != CURLM_OK)
@@ -661,14 +741,14 @@ static void dest_done(struct sender *s, struct dest *d, CURLcode res, int64_t no
 	const char *where;
 	long kind;
 
-	curl_easy_getinfo(d->easy, CURLINFO_RESPONSE_CODE, &code);
-	curl_easy_getinfo(d->easy, CURLINFO_RETRY_AFTER, &ra);
+	dl_curl_getinfo(d->easy, CURLINFO_RESPONSE_CODE, &code);
+	dl_curl_getinfo(d->easy, CURLINFO_RETRY_AFTER, &ra);
 	if (res == CURLE_FAILED_INIT) {
 		/* never started (dest_start): the handle still holds the previous request's answer */
 		code = 0;
 		ra = -1;
 	}
-	curl_multi_remove_handle(s->multi, d->easy);
+	dl_curl.multi_remove_handle(s->multi, d->easy);
 	d->busy = false;
 	d->fly = NULL;
 
@@ -682,7 +762,7 @@ static void dest_done(struct sender *s, struct dest *d, CURLcode res, int64_t no
 		if (res != CURLE_OK)
 			LOG_RL(LOGL_WARN, 60,
 			       "destination %s: HTTP %ld, then %s: %u record%s counted as delivered",
-			       d->label, code, curl_easy_strerror(res), b->n, log_s(b->n));
+			       d->label, code, dl_curl.easy_strerror(res), b->n, log_s(b->n));
 		if (d->fly_src == SRC_SPOOL)
 			spool_pop(d->spool);
 		else
@@ -723,7 +803,7 @@ static void dest_done(struct sender *s, struct dest *d, CURLcode res, int64_t no
 	count(&s->failures, 1);
 	d->fail_streak++;
 	if (res != CURLE_OK)
-		snprintf(reason, sizeof(reason), "%s%s%s", curl_easy_strerror(res),
+		snprintf(reason, sizeof(reason), "%s%s%s", dl_curl.easy_strerror(res),
 			 d->errbuf[0] ? ": " : "", d->errbuf);
 	else
 		snprintf(reason, sizeof(reason), "HTTP %ld: %s", code, resp_text(d));
@@ -757,7 +837,7 @@ static void dest_abort(struct sender *s, struct dest *d)
 
 	if (!d->busy)
 		return;
-	curl_multi_remove_handle(s->multi, d->easy);
+	dl_curl.multi_remove_handle(s->multi, d->easy);
 	d->busy = false;
 	d->fly = NULL;
 	if (d->fly_src == SRC_SPOOL) {
@@ -807,6 +887,8 @@ static void dest_step(struct sender *s, struct dest *d, int64_t now)
 	if (now < d->next_try)
 		return;
 	spooled = d->spool && spool_count(d->spool) > 0;
+	if ((spooled || d->pend) && dest_unavailable(s, d, now))
+		return;
 	if (spooled) {
 		rc = spool_peek(d->spool, &data, &len, &n);
 		if (rc > 0) {
@@ -1029,7 +1111,7 @@ static void *sender_main(void *arg)
 		bool nd_set;
 		uint64_t ev;
 		int64_t now, t;
-		int running = 0, left;
+		int running = 0, left, ms;
 		CURLMsg *msg;
 
 		if (read(s->efd, &ev, sizeof(ev)) < 0 && errno != EAGAIN)
@@ -1069,15 +1151,16 @@ static void *sender_main(void *arg)
 		}
 		for (i = 0; i < s->ndests; i++)
 			dest_step(s, s->dests[i], now);
-		curl_multi_perform(s->multi, &running);
+		if (s->multi)
+			dl_curl.multi_perform(s->multi, &running);
 		progress = false;
-		while ((msg = curl_multi_info_read(s->multi, &left))) {
+		while (s->multi && (msg = dl_curl.multi_info_read(s->multi, &left))) {
 			struct dest *d;
 			char *priv = NULL;
 
 			if (msg->msg != CURLMSG_DONE)
 				continue;
-			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+			dl_curl_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
 			d = (struct dest *)priv;
 			if (d && d->busy) {
 				dest_done(s, d, msg->data.result, ntptime_mono());
@@ -1102,8 +1185,16 @@ static void *sender_main(void *arg)
 			continue;
 		t = next_wakeup(s, ntptime_mono());
 		now = ntptime_mono();
-		curl_multi_poll(s->multi, &wfd, 1,
-				t > now ? (int)((t - now + NS_PER_MS - 1) / NS_PER_MS) : 0, NULL);
+		ms = t > now ? (int)((t - now + NS_PER_MS - 1) / NS_PER_MS) : 0;
+		if (s->multi) {
+			dl_curl.multi_poll(s->multi, &wfd, 1, ms, NULL);
+		} else {
+			/* no libcurl (no destination, or it cannot be loaded): the eventfd alone */
+			struct pollfd pfd = { .fd = s->efd, .events = POLLIN };
+
+			if (poll(&pfd, 1, ms) < 0 && errno != EINTR)
+				LOG_RL(LOGL_ERR, 60, "sender: poll: %m");
+		}
 	}
 
 	for (i = 0; i < s->ndests; i++)
@@ -1138,7 +1229,6 @@ struct sender *sender_start(const struct config_destination *dests, size_t ndest
 {
 	struct sender *s = calloc(1, sizeof(*s));
 	struct config_destination *copy = NULL;
-	bool curl_up = false;
 	int rc;
 
 	if (!s) {
@@ -1168,16 +1258,6 @@ struct sender *sender_start(const struct config_destination *dests, size_t ndest
 		log_err("sender: eventfd: %m");
 		goto fail;
 	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		log_err("sender: libcurl initialisation failed");
-		goto fail;
-	}
-	curl_up = true;
-	s->multi = curl_multi_init();
-	if (!s->multi) {
-		log_err("sender: curl_multi_init failed");
-		goto fail;
-	}
 	copy = cfg_array_copy(dests, ndests);
 	if (!copy) {
 		log_err("sender: out of memory");
@@ -1202,9 +1282,9 @@ fail:
 		free(s->dests);
 	}
 	if (s->multi)
-		curl_multi_cleanup(s->multi);
-	if (curl_up)
-		curl_global_cleanup();
+		dl_curl.multi_cleanup(s->multi);
+	if (s->curl_up)
+		dl_curl.global_cleanup();
 	if (s->efd >= 0)
 		close(s->efd);
 	pthread_mutex_destroy(&s->lock);
@@ -1313,8 +1393,10 @@ uint64_t sender_stop_final(struct sender *s, int64_t deadline, struct sender_sta
 	lost = atomic_load_explicit(&s->dropped, memory_order_relaxed);
 	if (final)
 		sender_get_stats(s, final);
-	curl_multi_cleanup(s->multi);
-	curl_global_cleanup();
+	if (s->multi)
+		dl_curl.multi_cleanup(s->multi);
+	if (s->curl_up)
+		dl_curl.global_cleanup();
 	close(s->efd);
 	ebuf_free(&s->line);
 	pthread_mutex_destroy(&s->lock);
