@@ -34,6 +34,14 @@ enum dynlib_lib { DYNLIB_CURL, DYNLIB_GIT2 };
 
 /* 0 when lib is loaded (now or before); -1 with *why (static, one line) when it cannot be. */
 int dynlib_load(enum dynlib_lib lib, const char **why);
+/*
+ * libcurl loaded and its global state set up (curl_global_init), counted
+ * across every user in the process (the download and the delivery, on
+ * their own threads); dynlib_curl_down() after each successful up, the last
+ * one cleans up.  0, or -1 with *why.
+ */
+int dynlib_curl_up(const char **why);
+void dynlib_curl_down(void);
 
 /* The Debian package of a soname ("libgit2.so.1.5" -> "libgit2-1.5"), into buf. */
 const char *dynlib_debian_package(const char *soname, char *buf, size_t cap);
@@ -48,7 +56,7 @@ const char *dynlib_debian_package(const char *soname, char *buf, size_t cap);
 
 /* The libgit2 functions we call: git_<name> (fetch.c's own git_* helpers are not here). */
 #define DYNLIB_GIT2_FUNCS(X)                                                                 \
-	X(libgit2_init) X(libgit2_shutdown) X(stream_register) X(error_last) X(error_set)     \
+	X(libgit2_version) X(libgit2_init) X(libgit2_shutdown) X(stream_register) X(error_last) X(error_set)     \
 	X(error_set_str) X(error_set_oom) X(credential_userpass_plaintext_new)                \
 	X(credential_username_new) X(repository_open_ext) X(repository_is_bare)               \
 	X(repository_free) X(repository_init) X(repository_config) X(repository_odb)          \

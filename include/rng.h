@@ -10,13 +10,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-static inline uint64_t rng_next(uint64_t *s)
+/* SplitMix64's finalizer: a bijective mix of 64 bits (also a hash's last step) */
+static inline uint64_t rng_mix(uint64_t z)
 {
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
 	return z ^ (z >> 31);
+}
+
+static inline uint64_t rng_next(uint64_t *s)
+{
+	return rng_mix(*s += 0x9e3779b97f4a7c15ULL);
 }
 
 #endif

@@ -21,6 +21,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -940,10 +941,13 @@ static void unknown_keys(struct loader *ld, struct json_object *jobj, const char
 static void unknown_table_keys(struct loader *ld, struct json_object *jobj, const char *prefix,
 			       const struct key *tab, size_t n)
 {
+	/* each key and its two aliases; a table has at most 32 keys (apply_table's
+	 * `present` is a 32-bit mask), so none is left out */
 	const char *names[3 * 32] = { 0 };
 	size_t m = 0;
 
-	for (size_t i = 0; i < n && m + 3 <= sizeof(names) / sizeof(names[0]); i++) {
+	assert(n <= 32);
+	for (size_t i = 0; i < n && i < 32; i++) {
 		names[m++] = tab[i].name;
 		for (int a = 0; a < 2 && tab[i].alias[a]; a++)
 			names[m++] = tab[i].alias[a];

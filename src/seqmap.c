@@ -7,6 +7,7 @@
  * entries sit on a free list (through hnext).
  */
 #include "seqmap.h"
+#include "rng.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -36,20 +37,13 @@ struct seqmap {
 	uint64_t evicted, aged;
 };
 
-static uint64_t mix(uint64_t z)
-{
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 static uint32_t hash(const struct seqmap *m, const uint8_t addr[16], uint16_t port, uint16_t ssid)
 {
 	uint64_t a, b;
 
 	memcpy(&a, addr, 8);
 	memcpy(&b, addr + 8, 8);
-	return (uint32_t)mix(mix(mix(m->key ^ a) ^ b) ^ ((uint64_t)port << 16 | ssid)) & m->mask;
+	return (uint32_t)rng_mix(rng_mix(rng_mix(m->key ^ a) ^ b) ^ ((uint64_t)port << 16 | ssid)) & m->mask;
 }
 
 struct seqmap *seqmap_new(unsigned cap, int64_t idle, uint64_t hash_key)

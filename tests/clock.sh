@@ -20,7 +20,6 @@ set -u
 BIN=$(readlink -f "${TWAMP_CLIENT:-build/twamp-client}")
 TMP=$(mktemp -d)
 PIDS=()
-pass=0 fail=0
 
 cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
@@ -29,11 +28,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-ko() {
-	fail=$((fail + 1)); echo "FAIL $1"
-	for f in "${@:2}"; do [ -f "$f" ] && tail -n 20 "$f" | sed "s/^/     $(basename "$f"): /"; done
-}
+VERDICT_SHOW="tail -n 20"
+. "$(dirname "$0")/util/verdict.sh"
 
 FT=$(dpkg -L libfaketime 2>/dev/null | grep '/libfaketimeMT\.so\.1$' | head -1)
 if [ -z "$FT" ] || [ ! -f "$FT" ]; then

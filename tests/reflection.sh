@@ -18,7 +18,6 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 BIN=$(readlink -f "${TWAMP_CLIENT:-build/twamp-client}")
 TMP=$(mktemp -d)
 RS="python3 $HERE/util/reflsend.py"
-pass=0 fail=0
 RESP_PID=
 BG=()
 
@@ -29,15 +28,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-verdict() { # status, text, files to show on failure
-	local st=$1 text=$2; shift 2
-	if [ "$st" = 0 ]; then
-		pass=$((pass + 1)); echo "ok   $text"
-	else
-		fail=$((fail + 1)); echo "FAIL $text"
-		for f in "$@"; do [ -f "$f" ] && tail -n 15 "$f" | sed "s/^/     $(basename "$f"): /"; done
-	fi
-}
+. "$(dirname "$0")/util/verdict.sh"
 
 command -v python3 >/dev/null || { echo "reflection: FAIL: python3 missing (apt-get install python3)"; exit 1; }
 [ -x "$BIN" ] || { echo "reflection: FAIL: $BIN missing: run make first"; exit 1; }

@@ -19,7 +19,6 @@ BIN=$(readlink -f "${TWAMP_CLIENT:-build/twamp-client}")
 TMP=$(mktemp -d)
 NS=rguard-$$
 PIDS=()
-pass=0 fail=0
 
 cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
@@ -28,15 +27,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-verdict() { # status, text, files to show on failure
-	local st=$1 text=$2; shift 2
-	if [ "$st" = 0 ]; then
-		pass=$((pass + 1)); echo "ok   $text"
-	else
-		fail=$((fail + 1)); echo "FAIL $text"
-		for f in "$@"; do [ -f "$f" ] && tail -n 15 "$f" | sed "s/^/     $(basename "$f"): /"; done
-	fi
-}
+. "$(dirname "$0")/util/verdict.sh"
 
 if [ "$(id -u)" != 0 ]; then
 	echo "reflguard: needs root (network namespace, raw socket); run: sudo make reflguard-test" >&2

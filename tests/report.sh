@@ -11,7 +11,6 @@ BIN=$(readlink -f "${TWAMP_CLIENT:-build/twamp-client}")
 DATA=$HERE/data/interop
 TMP=$(mktemp -d)
 PIDS=()
-pass=0 fail=0
 
 cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
@@ -19,15 +18,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-verdict() { # status, text, files to show on failure
-	local st=$1 text=$2; shift 2
-	if [ "$st" = 0 ]; then
-		pass=$((pass + 1)); echo "ok   $text"
-	else
-		fail=$((fail + 1)); echo "FAIL $text"
-		for f in "$@"; do [ -f "$f" ] && head -n 40 "$f" | sed "s/^/     $(basename "$f"): /"; done
-	fi
-}
+VERDICT_SHOW="head -n 40"
+. "$(dirname "$0")/util/verdict.sh"
 
 command -v python3 >/dev/null || { echo "report: FAIL: python3 missing (apt-get install python3)"; echo "report: 0 passed, 1 failed"; exit 1; }
 [ -x "$BIN" ] || { echo "report: FAIL: $BIN missing: run make first"; echo "report: 0 passed, 1 failed"; exit 1; }

@@ -108,7 +108,7 @@ static void *sym(struct lib *l, void *h, const char *file, const char *name)
 #define DYNLIB_GET_CURL(n) dl_curl.n = (__typeof__(dl_curl.n))sym(l, h, file, "curl_" #n);
 #define DYNLIB_GET_GIT2(n) dl_git.n = (__typeof__(dl_git.n))sym(l, h, file, "git_" #n);
 
-/* Libraries are never unloaded: the handles stay open for the process. */
+/* A library loaded whole is never unloaded: its handle stays open for the process. */
 static void load_curl(void)
 {
 	struct lib *l = &libs[DYNLIB_CURL];
@@ -120,8 +120,10 @@ static void load_curl(void)
 		return;
 	}
 	DYNLIB_CURL_FUNCS(DYNLIB_GET_CURL)
-	if (l->rc < 0)
+	if (l->rc < 0) {
 		memset(&dl_curl, 0, sizeof(dl_curl)); /* never half filled */
+		dlclose(h);
+	}
 }
 
 static void load_git2(void)
@@ -135,8 +137,51 @@ static void load_git2(void)
 		return;
 	}
 	DYNLIB_GIT2_FUNCS(DYNLIB_GET_GIT2)
-	if (l->rc < 0)
+	if (l->rc == 0) {
+		/* libgit2 changes its structures between minor versions: only the one
+		 * whose headers this was built with (a TWAMP_LIBGIT2_PATH may name another) */
+		int maj = 0, min = 0, rev = 0;
+
+		dl_git.libgit2_version(&maj, &min, &rev);
+		if (maj != LIBGIT2_VER_MAJOR || min != LIBGIT2_VER_MINOR) {
+			snprintf(l->why, sizeof(l->why), "%s is libgit2 %d.%d.%d, built for %d.%d", file, maj, min,
+				 rev, LIBGIT2_VER_MAJOR, LIBGIT2_VER_MINOR);
+			l->rc = -1;
+		}
+	}
+	if (l->rc < 0) {
 		memset(&dl_git, 0, sizeof(dl_git));
+		dlclose(h);
+	}
+}
+
+static pthread_mutex_t curl_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned curl_users;
+
+int dynlib_curl_up(const char **why)
+{
+	int rc = 0;
+
+	if (dynlib_load(DYNLIB_CURL, why) < 0)
+		return -1;
+	pthread_mutex_lock(&curl_lock);
+	if (curl_users == 0 && dl_curl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		if (why)
+			*why = "curl_global_init failed";
+		rc = -1;
+	} else {
+		curl_users++;
+	}
+	pthread_mutex_unlock(&curl_lock);
+	return rc;
+}
+
+void dynlib_curl_down(void)
+{
+	pthread_mutex_lock(&curl_lock);
+	if (curl_users && --curl_users == 0)
+		dl_curl.global_cleanup();
+	pthread_mutex_unlock(&curl_lock);
 }
 
 int dynlib_load(enum dynlib_lib lib, const char **why)

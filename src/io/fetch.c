@@ -729,26 +729,17 @@ static int tstream_new(git_stream **out, const char *host, const char *port)
  * cannot be loaded fails that run, with dynlib's line.
  */
 static pthread_mutex_t global_lock = PTHREAD_MUTEX_INITIALIZER;
-static int curl_users, git_users;
+static int git_users;
 
 static int curl_up(char *err, size_t errlen)
 {
 	const char *why;
-	int rc = 0;
 
-	if (dynlib_load(DYNLIB_CURL, &why) < 0) {
+	if (dynlib_curl_up(&why) < 0) {
 		seterr(err, errlen, "%s", why);
 		return -1;
 	}
-	pthread_mutex_lock(&global_lock);
-	if (curl_users == 0 && dl_curl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		seterr(err, errlen, "curl_global_init failed");
-		rc = -1;
-	}
-	if (rc == 0)
-		curl_users++;
-	pthread_mutex_unlock(&global_lock);
-	return rc;
+	return 0;
 }
 
 static int git_up(char *err, size_t errlen)
@@ -798,9 +789,9 @@ static void global_fini(struct fetch *f)
 	pthread_mutex_lock(&global_lock);
 	if (f->git_up && --git_users == 0)
 		dl_git.libgit2_shutdown();   /* also drops the stream registration */
-	if (f->curl_up && --curl_users == 0)
-		dl_curl.global_cleanup();
 	pthread_mutex_unlock(&global_lock);
+	if (f->curl_up)
+		dynlib_curl_down();
 }
 
 /* ------------------------------------------------------------ instance */

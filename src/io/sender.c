@@ -413,11 +413,9 @@ static const char *curl_ready(struct sender *s)
 
 	if (s->multi)
 		return NULL;
-	if (dynlib_load(DYNLIB_CURL, &why) < 0)
-		return why;
 	if (!s->curl_up) {
-		if (dl_curl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			return "libcurl initialisation failed";
+		if (dynlib_curl_up(&why) < 0)
+			return why;
 		s->curl_up = true;
 	}
 	s->multi = dl_curl.multi_init();
@@ -1284,7 +1282,7 @@ fail:
 	if (s->multi)
 		dl_curl.multi_cleanup(s->multi);
 	if (s->curl_up)
-		dl_curl.global_cleanup();
+		dynlib_curl_down();
 	if (s->efd >= 0)
 		close(s->efd);
 	pthread_mutex_destroy(&s->lock);
@@ -1396,7 +1394,7 @@ uint64_t sender_stop_final(struct sender *s, int64_t deadline, struct sender_sta
 	if (s->multi)
 		dl_curl.multi_cleanup(s->multi);
 	if (s->curl_up)
-		dl_curl.global_cleanup();
+		dynlib_curl_down();
 	close(s->efd);
 	ebuf_free(&s->line);
 	pthread_mutex_destroy(&s->lock);

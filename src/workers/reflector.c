@@ -16,7 +16,6 @@
 #include <string.h>
 #include <ifaddrs.h>
 #include <sys/epoll.h>
-#include <sys/random.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -709,14 +708,6 @@ static int reply_tos(const struct refl_config *cfg, int rx_tos)
 	return (cfg->reflect_dscp_set ? cfg->reflect_dscp << 2 : rx_tos & 0xfc) | ecn;
 }
 
-static uint32_t seq_evictions(const struct seqmap *m)
-{
-	struct seqmap_stats st;
-
-	seqmap_stats(m, &st);
-	return (uint32_t)st.evicted;
-}
-
 /*
  * Datagram i of the worker's batch, received on rt: check it, write the
  * reflection over it and queue it for sending (or hand it to the
@@ -830,7 +821,7 @@ static void reflect_one(struct rworker *rw, struct rtest *rt, unsigned i, uint64
 		COUNT(rw, malformed);
 		return;
 	}
-	rt->last_rx = ntptime_mono();
+	rt->last_rx = rw->mono;
 	if (chance(rw, cfg->imp.loss)) {
 		COUNT(rw, dropped_loss);
 		return;
@@ -842,11 +833,7 @@ static void reflect_one(struct rworker *rw, struct rtest *rt, unsigned i, uint64
 		r.seq = rt->rseq++;
 	} else if (rw->seqs) {
 		/* RFC 8762 section 4.3, stateful: a counter per sender and SSID (TWAMP Light: SSID 0) */
-		uint32_t before = seq_evictions(rw->seqs);
-
 		r.seq = seqmap_next(rw->seqs, key, tsock_addr_port(&rx->from), r.ssid, rw->mono);
-		if (seq_evictions(rw->seqs) != before)
-			COUNT(rw, seq_evicted);
 	} else {
 		/* RFC 8762 section 4.3, stateless: the sender's own Sequence Number */
 		r.seq = snd.seq;
@@ -933,12 +920,17 @@ static void rtest_cb(struct wk_io *io, uint32_t events)
 			continue;
 		}
 		atomic_fetch_add_explicit(&rw->c.rx, (uint64_t)n, memory_order_relaxed);
-		if ((rw->rl || rw->seqs) && !rt->conn) {
-			/* the rate limit's and --stateful's clock: once per batch (vDSO, no syscall) */
-			rw->mono = ntptime_mono();
-		}
+		/* the clock of the idle timers, the rate limit and --stateful: once per batch */
+		rw->mono = ntptime_mono();
 		for (unsigned i = 0; i < (unsigned)n; i++)
 			reflect_one(rw, rt, i, &dscp_seen);
+		if (rw->seqs && !rt->conn) {
+			struct seqmap_stats ss;
+
+			/* the table's own count, published for responder_counters() */
+			seqmap_stats(rw->seqs, &ss);
+			atomic_store_explicit(&rw->c.seq_evicted, ss.evicted, memory_order_relaxed);
+		}
 		if (dscp_seen)
 			atomic_fetch_or_explicit(&rw->c.dscp_seen, dscp_seen, memory_order_relaxed);
 		flush_replies(rw, rt);
@@ -1071,28 +1063,6 @@ static void conn_expect(struct rconn *c, size_t need)
 }
 
 /*
- * len octets from getrandom(): 0, or -1 (errno set) when the kernel gives
- * none.  Interrupted or short reads are resumed.
- */
-static int random_octets(uint8_t *p, size_t len)
-{
-	while (len) {
-		ssize_t n = getrandom(p, len, 0);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = EIO;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/*
  * The SID (RFC 4656 section 3.5): the receiver's address, an NTP timestamp
  * and 4 random octets.  These come from the kernel, not from the workers'
  * seeded generators (whose streams are shifted copies of each other, and
@@ -1102,7 +1072,7 @@ static int make_sid(const struct sockaddr_storage *local, uint8_t sid[16])
 {
 	uint64_t ntp = ntptime_to_ntp(ntptime_now());
 
-	if (random_octets(sid + 12, 4) < 0)
+	if (crypto_random(sid + 12, 4) < 0) /* OpenSSL's CSPRNG, seeded from getrandom() */
 		return -1;
 	if (local->ss_family == AF_INET6)
 		memcpy(sid, &((const struct sockaddr_in6 *)local)->sin6_addr.s6_addr[12], 4);
@@ -1172,7 +1142,7 @@ static void handle_request(struct rconn *c)
 		}
 	}
 	if (as.accept == WIRE_ACCEPT_OK && make_sid(&c->local, as.sid) < 0) {
-		LOG_RL(LOGL_ERR, 10, "session refused: no random octets for its SID (getrandom: %m)");
+		LOG_RL(LOGL_ERR, 10, "session refused: no random octets for its SID (the CSPRNG failed)");
 		rtest_close(rt);
 		account_release(rw->r, &c->peer);
 		as.accept = WIRE_ACCEPT_INTERNAL;
@@ -1847,7 +1817,7 @@ struct responder *responder_start(const struct refl_config *cfg)
 		r->w[w].reg_fd = -1;
 	/* 862 is the TWAMP and STAMP port: whatever answers there on this host is a reflector */
 	udp_port_hold(r, 862, 1);
-	if (!seed && getrandom(&seed, sizeof(seed), 0) < 0)
+	if (!seed && crypto_random(&seed, sizeof(seed)) < 0)
 		seed = (uint64_t)r->start_time;
 	for (int i = 0; i < cfg->nlisten; i++)
 		if (port_check_free(&cfg->listen[i], SOCK_STREAM) < 0)
@@ -1888,7 +1858,7 @@ struct responder *responder_start(const struct refl_config *cfg)
 		if (cfg->stateful && cfg->nlight) {
 			uint64_t hkey;
 
-			if (random_octets((uint8_t *)&hkey, sizeof(hkey)) < 0)
+			if (crypto_random(&hkey, sizeof(hkey)) < 0)
 				hkey = rng_next(&rw->rng);
 			/* an idle sender is forgotten after REFWAIT, the idle time of a control session */
 			rw->seqs = seqmap_new(cfg->stateful_entries ? cfg->stateful_entries : REFL_STATEFUL_ENTRIES,

@@ -230,13 +230,12 @@ static int cmp_i64(const void *a, const void *b)
  * judged on CLOCK_MONOTONIC).  Checked at each send, each reflection and the
  * end, so a step that is undone before the end is still seen.
  */
-static void clock_check(struct session *s, int64_t off)
+static void clock_check(struct session *s, int64_t mono, int64_t wall)
 {
-	int64_t mono;
+	int64_t off = wall - mono;  /* one pair, read back to back by the caller */
 
 	if (s->info.clock_stepped || !s->mono0)
 		return;
-	mono = ntptime_mono();
 	if (!ntptime_stepped(s->off0, off, mono - s->mono0))
 		return;
 	s->info.clock_stepped = true;
@@ -267,8 +266,12 @@ static void finish(struct session *s)
 	close_io(s, &s->ctl);
 	close_io(s, &s->test);
 	s->state = ST_DONE;
-	s->info.end_time = ntptime_now();
-	clock_check(s, s->info.end_time - ntptime_mono());
+	{
+		int64_t mono = ntptime_mono();
+
+		s->info.end_time = ntptime_now();
+		clock_check(s, mono, s->info.end_time);
+	}
 	if (n > 0) {
 		qsort(s->late, n, sizeof(*s->late), cmp_i64);
 		s->info.late_p50 = s->late[(n + 1) / 2 - 1];
@@ -1058,7 +1061,7 @@ static void send_due(struct session *s)
 			s->txring[id & 63].seq = s->next_seq;
 		}
 		stats_sent(&s->st, s->next_seq, t1, s->clk.errest);
-		clock_check(s, t1 - mono);
+		clock_check(s, mono, t1);
 		s->late[s->next_seq] = mono - s->next_due;
 		s->tx_mono[s->next_seq] = mono;
 		s->last_send = mono;
@@ -1197,11 +1200,11 @@ static void test_cb(struct wk_io *io, uint32_t events)
 		}
 		sr.t4 = tsock_rx_time(&rx);
 		{
-			/* the step check reads both clocks back to back: a wake-up late
-			 * after recvmsg() must not look like a step */
-			int64_t mono = ntptime_mono();
+			/* both clocks back to back (not recvmsg()'s wall time: a late
+			 * wake-up after it must not look like a step) */
+			int64_t mono = ntptime_mono(), wall = ntptime_now();
 
-			clock_check(s, ntptime_wall_offset());
+			clock_check(s, mono, wall);
 			if (r.sender_seq < s->p.count && s->tx_mono[r.sender_seq])
 				sr.rtt_mono = mono - s->tx_mono[r.sender_seq];
 		}

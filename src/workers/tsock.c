@@ -241,14 +241,21 @@ int tsock_set_dscp(int fd, int family, int dscp)
 	return tsock_set_tos(fd, family, (dscp & 0x3f) << 2);
 }
 
-int tsock_set_tos(int fd, int family, int tos)
+/* The socket's own family (an IPv6 socket may carry IPv4 peers), else fallback. */
+static int sock_domain(int fd, int fallback)
 {
-	int domain = family;
+	int domain = fallback;
 	socklen_t dl = sizeof(domain);
 
-	/* the socket's own family decides (an IPv6 socket may carry IPv4 peers) */
 	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &dl) < 0)
-		domain = family;
+		domain = fallback;
+	return domain;
+}
+
+int tsock_set_tos(int fd, int family, int tos)
+{
+	int domain = sock_domain(fd, family);
+
 	tos &= 0xff;
 	if (domain == AF_INET6) {
 		setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos)); /* IPv4 on dual-stack */
@@ -460,11 +467,13 @@ void tsock_parse_cmsg(struct msghdr *msg, struct tsock_rx *rx)
 				struct sockaddr_storage off = { 0 };
 				const struct sockaddr *o = (const struct sockaddr *)(d + sizeof(ee));
 				size_t olen = dlen - sizeof(ee);
-				size_t want = o->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
-					      sizeof(struct sockaddr_in);
+				sa_family_t fam = 0;
+				size_t want;
 
-				if (dlen >= sizeof(ee) + sizeof(sa_family_t) && olen >= want &&
-				    (o->sa_family == AF_INET || o->sa_family == AF_INET6)) {
+				if (olen >= sizeof(sa_family_t))  /* the offender's family, when it is there */
+					memcpy(&fam, &o->sa_family, sizeof(fam));
+				want = fam == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+				if ((fam == AF_INET || fam == AF_INET6) && olen >= want) {
 					struct sockaddr_storage dst = rx->from;
 
 					memcpy(&off, o, want);
@@ -527,10 +536,8 @@ static void rx_reset(struct tsock_rx *rx, int64_t now, socklen_t fromlen)
 
 void tsock_set_recverr(int fd)
 {
-	int one = 1, domain = AF_INET;
-	socklen_t dl = sizeof(domain);
+	int one = 1, domain = sock_domain(fd, AF_INET);
 
-	getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &dl);
 	if (setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one)) < 0 && domain == AF_INET)
 		LOG_RL(LOGL_DEBUG, 60, "IP_RECVERR: %m");
 	if (domain == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof(one)) < 0)
