@@ -7,6 +7,7 @@
 #   scripts/install-deps.sh              build: `make`, `make run` (no test tool)
 #   scripts/install-deps.sh --unit       + Criterion (make unit-test)
 #   scripts/install-deps.sh --test       + every tool tests/*.sh use (make check)
+#   scripts/install-deps.sh --cross      + the cross toolchains and qemu-user (make cross-check)
 #   scripts/install-deps.sh --analyze    + cppcheck, clang-tidy (make analyze)
 #   scripts/install-deps.sh --fuzz       + clang, libFuzzer (make fuzz, fuzz-smoke)
 #   scripts/install-deps.sh --container  + podman & co. (make container-check)
@@ -52,6 +53,9 @@ while [ $# -gt 0 ]; do
 	--fuzz) PKGS="$PKGS clang libclang-rt-dev" ;;
 	# tests/container.sh; docker-compose and the dnsname plugin for its step 7
 	--container) PKGS="$PKGS podman buildah debootstrap runc docker-compose golang-github-containernetworking-plugin-dnsname" ;;
+	# make cross-check: the cross toolchains and qemu-user (host packages; the
+	# target's libraries are unpacked by scripts/cross-sysroot.sh, not installed)
+	--cross) PKGS="$PKGS dpkg-dev file gcc-arm-linux-gnueabihf gcc-aarch64-linux-gnu qemu-user-static git" ;;
 	--no-install) install= ;;
 	--list) list=1 ;;
 	--arch)
@@ -59,7 +63,7 @@ while [ $# -gt 0 ]; do
 		arch=$2
 		shift
 		;;
-	*) echo "install-deps: unknown option $1 (--unit, --test, --analyze, --fuzz, --container, --no-install, --arch ARCH, --list)" >&2; exit 2 ;;
+	*) echo "install-deps: unknown option $1 (--unit, --test, --analyze, --fuzz, --container, --cross, --no-install, --arch ARCH, --list)" >&2; exit 2 ;;
 	esac
 	shift
 done

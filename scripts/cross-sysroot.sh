@@ -1,0 +1,62 @@
+#!/bin/bash
+# scripts/cross-sysroot.sh ARCH DIR [PACKAGE...]
+#
+# A sysroot for a cross build, made without installing anything for ARCH:
+# apt runs with its own state under DIR (its own package lists for ARCH only,
+# an empty dpkg status, its own archive cache; the host's sources and proxy
+# settings), downloads PACKAGE... (default: libc6-dev and the build's -dev
+# packages) with their whole dependency closure, and dpkg-deb -x unpacks each
+# .deb into DIR/sysroot.  Absolute symbolic links in the packages are made
+# relative, so that nothing in the sysroot points outside it.  The host's
+# dpkg database, its architectures and its installed packages are never
+# touched: libgit2-dev or libcriterion-dev for a second architecture cannot be
+# co-installed with the host's own, and apt would remove those.
+#
+# Writes DIR/pkg-config, a pkg-config that sees only the sysroot's modules,
+# and DIR/stamp (the package list; a second run with the same list does
+# nothing).  Exit status non-zero, with apt's error, when a download fails.
+set -euo pipefail
+ARCH=${1:?usage: cross-sysroot.sh ARCH DIR [PACKAGE...]}
+DIR=${2:?usage: cross-sysroot.sh ARCH DIR [PACKAGE...]}
+shift 2
+PKGS=("$@")
+[ ${#PKGS[@]} -gt 0 ] || PKGS=(libc6-dev libcurl4-openssl-dev libjson-c-dev libgit2-dev liburcu-dev libssl-dev)
+TRIPLET=$(dpkg-architecture -a"$ARCH" -qDEB_HOST_MULTIARCH 2>/dev/null)
+mkdir -p "$DIR"
+DIR=$(cd "$DIR" && pwd)
+WANT="$ARCH ${PKGS[*]}"
+if [ -f "$DIR/stamp" ] && [ "$(cat "$DIR/stamp")" = "$WANT" ] && [ -x "$DIR/pkg-config" ]; then
+	exit 0
+fi
+rm -rf "$DIR/sysroot" "$DIR/stamp"
+mkdir -p "$DIR/apt/lists/partial" "$DIR/apt/cache/archives/partial" "$DIR/sysroot"
+: >"$DIR/apt/status"
+APT=(apt-get -q -o Dir::State="$DIR/apt" -o Dir::State::Lists="$DIR/apt/lists"
+	-o Dir::State::status="$DIR/apt/status" -o Dir::Cache="$DIR/apt/cache"
+	-o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache=
+	-o APT::Architecture="$ARCH" -o APT::Architectures::="$ARCH" -o Debug::NoLocking=1)
+echo "cross-sysroot: $ARCH package lists (apt state in $DIR/apt; the host's dpkg is not used)"
+"${APT[@]}" update >"$DIR/apt/update.log" 2>&1 || { tail -20 "$DIR/apt/update.log"; exit 1; }
+echo "cross-sysroot: downloading ${PKGS[*]} for $ARCH with their dependencies"
+"${APT[@]}" install --download-only -y --no-install-recommends "${PKGS[@]}" >"$DIR/apt/download.log" 2>&1 ||
+	{ tail -20 "$DIR/apt/download.log"; exit 1; }
+n=0
+for deb in "$DIR"/apt/cache/archives/*.deb; do
+	dpkg-deb -x "$deb" "$DIR/sysroot"
+	n=$((n + 1))
+done
+# absolute links (libz.so -> /lib/TRIPLET/libz.so.1...) made relative to the sysroot
+while IFS= read -r -d '' l; do
+	t=$(readlink "$l")
+	ln -sfn "$(realpath -m --relative-to="$(dirname "$l")" "$DIR/sysroot$t")" "$l"
+done < <(find "$DIR/sysroot" -type l -lname '/*' -print0)
+cat >"$DIR/pkg-config" <<EOF
+#!/bin/sh
+# pkg-config for the $ARCH sysroot of scripts/cross-sysroot.sh: its modules only
+PKG_CONFIG_SYSROOT_DIR='$DIR/sysroot' \\
+PKG_CONFIG_LIBDIR='$DIR/sysroot/usr/lib/$TRIPLET/pkgconfig:$DIR/sysroot/usr/share/pkgconfig' \\
+	exec pkg-config "\$@"
+EOF
+chmod +x "$DIR/pkg-config"
+echo "$WANT" >"$DIR/stamp"
+echo "cross-sysroot: $n packages unpacked into $DIR/sysroot"
