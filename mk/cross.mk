@@ -16,9 +16,8 @@
 #   make cross-unit-test  the arm64 Criterion suites under qemu-aarch64, through
 #                      a binfmt_misc of a user namespace of their own (Criterion
 #                      re-executes itself; the host's binfmt_misc is untouched).
-#                      Not yet in make check: test_engine's reordering and
-#                      test_dynlib's stand-in library fail there (see the notes
-#                      of issue 15).
+#                      Not yet in make check: 5 of 22 suites fail under
+#                      emulation (README, "Cross builds").
 CROSS_ARCHES := armhf arm64
 CROSS_TRIPLET_armhf := arm-linux-gnueabihf
 CROSS_TRIPLET_arm64 := aarch64-linux-gnu
