@@ -21,9 +21,10 @@
 CROSS_ARCHES := armhf arm64
 CROSS_TRIPLET_armhf := arm-linux-gnueabihf
 CROSS_TRIPLET_arm64 := aarch64-linux-gnu
-CROSS_PKGS_armhf := libc6-dev libcurl4-openssl-dev libjson-c-dev libgit2-dev liburcu-dev libssl-dev
+# the Makefile's modules' -dev packages (PKG_DEB_*), and the C library's
+CROSS_PKGS_armhf := libc6-dev $(foreach m,$(PKGS),$(PKG_DEB_$(m)))
 # Criterion has an arm64 package in Debian 12, none for armhf
-CROSS_PKGS_arm64 := $(CROSS_PKGS_armhf) libcriterion-dev
+CROSS_PKGS_arm64 := $(CROSS_PKGS_armhf) $(PKG_DEB_criterion)
 CROSS_DIR := build-cross
 CROSS_MAKE = $(MAKE) --no-print-directory WERROR=1 BUILD=$(CURDIR)/$(CROSS_DIR)/$(1)/build \
 	CC="$(CROSS_TRIPLET_$(1))-gcc --sysroot=$(CURDIR)/$(CROSS_DIR)/$(1)/sysroot" \
@@ -33,9 +34,7 @@ CROSS_MAKE = $(MAKE) --no-print-directory WERROR=1 BUILD=$(CURDIR)/$(CROSS_DIR)/
 
 cross-build:
 	@scripts/install-deps.sh --cross
-	@set -e; for a in $(CROSS_ARCHES); do \
-		scripts/cross-sysroot.sh $$a $(CROSS_DIR)/$$a \
-			$$(case $$a in arm64) echo $(CROSS_PKGS_arm64);; *) echo $(CROSS_PKGS_armhf);; esac); done
+	$(foreach a,$(CROSS_ARCHES),@scripts/cross-sysroot.sh $(a) $(CROSS_DIR)/$(a) $(CROSS_PKGS_$(a))$(newline))
 	$(call CROSS_MAKE,armhf) all
 	$(call CROSS_MAKE,arm64) all unit-bins
 

@@ -1,13 +1,14 @@
 #!/bin/bash
-# scripts/cross-sysroot.sh ARCH DIR [PACKAGE...]
+# scripts/cross-sysroot.sh ARCH DIR PACKAGE...
 #
 # A sysroot for a cross build, made without installing anything for ARCH:
 # apt runs with its own state under DIR (its own package lists for ARCH only,
 # an empty dpkg status, its own archive cache; the host's sources and proxy
-# settings), downloads PACKAGE... (default: libc6-dev and the build's -dev
-# packages) with their whole dependency closure, and dpkg-deb -x unpacks each
+# settings), downloads PACKAGE... (mk/cross.mk: libc6-dev and the
+# Makefile's -dev packages) with their whole dependency closure, and dpkg-deb -x unpacks each
 # .deb into DIR/sysroot.  Absolute symbolic links in the packages are made
-# relative, so that nothing in the sysroot points outside it.  The host's
+# relative; a link that still resolves outside the sysroot
+# stops the script, naming it.  The host's
 # dpkg database, its architectures and its installed packages are never
 # touched: libgit2-dev or libcriterion-dev for a second architecture cannot be
 # co-installed with the host's own, and apt would remove those.
@@ -16,12 +17,12 @@
 # and DIR/stamp (the package list; a second run with the same list does
 # nothing).  Exit status non-zero, with apt's error, when a download fails.
 set -euo pipefail
-ARCH=${1:?usage: cross-sysroot.sh ARCH DIR [PACKAGE...]}
-DIR=${2:?usage: cross-sysroot.sh ARCH DIR [PACKAGE...]}
+[ $# -ge 3 ] || { echo "usage: cross-sysroot.sh ARCH DIR PACKAGE..." >&2; exit 2; }
+ARCH=$1 DIR=$2
 shift 2
 PKGS=("$@")
-[ ${#PKGS[@]} -gt 0 ] || PKGS=(libc6-dev libcurl4-openssl-dev libjson-c-dev libgit2-dev liburcu-dev libssl-dev)
-TRIPLET=$(dpkg-architecture -a"$ARCH" -qDEB_HOST_MULTIARCH 2>/dev/null)
+TRIPLET=$(dpkg-architecture -a"$ARCH" -qDEB_HOST_MULTIARCH 2>/dev/null) && [ -n "$TRIPLET" ] ||
+	{ echo "cross-sysroot: dpkg-architecture knows no architecture '$ARCH' (or is missing: apt-get install dpkg-dev)" >&2; exit 2; }
 mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
 WANT="$ARCH ${PKGS[*]}"
@@ -41,6 +42,7 @@ echo "cross-sysroot: downloading ${PKGS[*]} for $ARCH with their dependencies"
 "${APT[@]}" install --download-only -y --no-install-recommends "${PKGS[@]}" >"$DIR/apt/download.log" 2>&1 ||
 	{ tail -20 "$DIR/apt/download.log"; exit 1; }
 n=0
+shopt -s nullglob
 for deb in "$DIR"/apt/cache/archives/*.deb; do
 	dpkg-deb -x "$deb" "$DIR/sysroot"
 	n=$((n + 1))
@@ -50,6 +52,14 @@ while IFS= read -r -d '' l; do
 	t=$(readlink "$l")
 	ln -sfn "$(realpath -m --relative-to="$(dirname "$l")" "$DIR/sysroot$t")" "$l"
 done < <(find "$DIR/sysroot" -type l -lname '/*' -print0)
+# every link, relative ones too, must end inside the sysroot
+while IFS= read -r -d '' l; do
+	case "$(realpath -m "$l")" in
+	"$DIR/sysroot"/*) ;;
+	*) echo "cross-sysroot: $l -> $(readlink "$l") leads outside $DIR/sysroot" >&2; exit 1 ;;
+	esac
+done < <(find "$DIR/sysroot" -type l -print0)
+[ "$n" -gt 0 ] || { echo "cross-sysroot: apt downloaded nothing (see $DIR/apt/download.log)" >&2; exit 1; }
 cat >"$DIR/pkg-config" <<EOF
 #!/bin/sh
 # pkg-config for the $ARCH sysroot of scripts/cross-sysroot.sh: its modules only

@@ -15,6 +15,8 @@ TARGET_BIN=${3:?usage: tests/cross.sh QEMU SYSROOT BINARY}
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/util/verdict.sh
 . "$HERE/util/verdict.sh"
+# shellcheck source=tests/util/peers.sh
+. "$HERE/util/peers.sh"
 # The scratch directory is a tmpfs in a mount namespace of this script's own.
 # A 32-bit process under qemu-user reads directories through the host's
 # 64-bit getdents64, and ext4 gives a 64-bit process 64-bit directory hash
@@ -118,11 +120,7 @@ PY
 	ko "run --once on the demo (rc $rc, $res)" "$TMP/demo.err" "$TMP/demo.out"
 
 # --- run --once: a git ConfigSource (libgit2) and an HTTP destination (libcurl) ---
-rm -f "$TMP/sink.port"; : >"$TMP/sink.log"
-python3 "$HERE/util/httpsink.py" "$TMP/sink.port" "$TMP/sink.log" </dev/null >/dev/null 2>&1 &
-PIDS+=($!)
-for _ in $(seq 50); do [ -s "$TMP/sink.port" ] && break; sleep 0.1; done
-P=$(cat "$TMP/sink.port")
+start_sink sink
 S=$TMP/src; G=$TMP/dl
 mkdir -p "$S" "$G"
 python3 - "$S" "$G" "$P" "$CTL" "$LIGHT" "file://$TMP/cfg.git" <<'PY'
@@ -143,25 +141,17 @@ PY
 git -C "$S" init -q -b main && git -C "$S" add -A && git -C "$S" -c user.name=t -c user.email=t@localhost commit -q -m c &&
 	git clone -q --bare "$S" "$TMP/cfg.git"
 "$BIN" run --data-dir "$G" --once >"$TMP/dl.out" 2>"$TMP/dl.err"; rc=$?
-got=$(python3 - "$TMP/sink.log" <<'PY'
-import json, sys
-c = set()
-for line in open(sys.argv[1]):
-    req = json.loads(line)
-    if 200 <= req["status"] < 300:
-        c.update(r["custom_comment"] for r in json.loads(req["body"]) if r.get("measurement_name") != "twamp_probe")
-print(" ".join(sorted(c)))
-PY
-)
-[ $rc -eq 0 ] && [ "$got" = "git-0 git-1 git-stamp" ] && grep -q "configuration downloaded from git source" "$TMP/dl.err" &&
+read -r uniq total probes < <(count_records "$TMP/sink.log")
+[ $rc -eq 0 ] && [ "$uniq $total $probes" = "3 3 1" ] && grep -q "configuration downloaded from git source" "$TMP/dl.err" &&
 	ok "run --once: the configuration cloned with the target's libgit2, 3 records delivered with its libcurl" ||
-	ko "run with git source and HTTP destination (rc $rc, delivered: $got)" "$TMP/dl.err"
+	ko "run with git source and HTTP destination (rc $rc, delivered: $uniq targets, $total records, $probes probe records)" "$TMP/dl.err"
 
 # --- the host's packages: what ran above installed nothing for armhf or arm64 and removed nothing ---
 if [ -n "${HOST_PACKAGES_BEFORE:-}" ]; then
 	dpkg-query -W -f '${Package}:${Architecture} ${Version}\n' | sort >"$TMP/host-packages.after"
 	gone=$(comm -23 "$HOST_PACKAGES_BEFORE" "$TMP/host-packages.after")
-	foreign=$(comm -13 "$HOST_PACKAGES_BEFORE" "$TMP/host-packages.after" | grep -v ':amd64 \|:all ' || true)
+	foreign=$(comm -13 "$HOST_PACKAGES_BEFORE" "$TMP/host-packages.after" |
+		grep -v ":$(dpkg --print-architecture) \|:all " || true)
 	added=$(comm -13 "$HOST_PACKAGES_BEFORE" "$TMP/host-packages.after" | wc -l)
 	[ -z "$gone" ] && [ -z "$foreign" ] && [ "$(dpkg --print-foreign-architectures)" = "" ] &&
 		ok "the host's packages: none removed or changed, no foreign architecture, $added host tool(s) added" ||

@@ -18,6 +18,8 @@ trap cleanup EXIT
 
 ok() { pass=$((pass + 1)); echo "ok   $1"; }
 ko() { fail=$((fail + 1)); echo "FAIL $1"; for f in "${@:2}"; do [ -f "$f" ] && sed 's/^/     | /' "$f" | tail -25; done; }
+# shellcheck source=tests/util/peers.sh
+. "$HERE/util/peers.sh"
 sanitizer_clean() { # file...: no sanitizer report
 	! grep -q "Sanitizer\|runtime error" "$@"
 }
@@ -30,14 +32,6 @@ for _ in $(seq 50); do grep -q "reflector on" "$TMP/resp.log" && break; sleep 0.
 CTL=$(grep "TWAMP server on" "$TMP/resp.log" | sed 's/.*\]:\([0-9]*\).*/\1/')
 LIGHT=$(grep "reflector on" "$TMP/resp.log" | sed 's/.*\]:\([0-9]*\).*/\1/')
 
-start_sink() { # name [statusfile]: sets P to its port
-	rm -f "$TMP/$1.port"
-	touch "$TMP/$1.log"
-	python3 "$HERE/util/httpsink.py" "$TMP/$1.port" "$TMP/$1.log" ${2:+"$2"} </dev/null >/dev/null 2>&1 &
-	PIDS+=($!)
-	for _ in $(seq 50); do [ -f "$TMP/$1.port" ] && break; sleep 0.1; done
-	P=$(cat "$TMP/$1.port")
-}
 
 # make_dir DIR NTARGETS DEST_JSON [PROBE_EXTRA]: later-generation files
 make_dir() {
@@ -66,22 +60,6 @@ PY
 }
 
 # count_records LOG: target records (delivered 2xx) per custom_comment -> prints "unique total probes"
-count_records() {
-	python3 - "$1" <<'PY'
-import json, sys, collections
-c = collections.Counter(); probes = 0
-for line in open(sys.argv[1]):
-    req = json.loads(line)
-    if not 200 <= req["status"] < 300:
-        continue
-    for r in json.loads(req["body"]):
-        if r["measurement_name"] == "twamp_probe":
-            probes += 1
-        else:
-            c[r["custom_comment"]] += 1
-print(len(c), sum(c.values()), probes)
-PY
-}
 
 # --- 1. stdout: one record per target, seed keys --------------------------------
 D=$TMP/stdout; make_dir "$D" 30 ""

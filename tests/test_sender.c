@@ -1481,8 +1481,10 @@ static void kill9_while_hanging(enum config_format fmt)
 		size_t nreq = 0;
 
 		close(pfd[0]);
-		/* the hung request may reach the sink late on a loaded machine: wait for it */
-		for (int i = 0; ready && i < 500 && (nreq = sink_nreqs(&sk)) == 0; i++)
+		/* the hung request may reach the sink late on a loaded machine (CI ran
+		 * this under ASan beside a second make check and it took over 5 s):
+		 * wait up to 30 s for it, which costs nothing when it comes at once */
+		for (int i = 0; ready && i < 3000 && (nreq = sink_nreqs(&sk)) == 0; i++)
 			sleep_ms(10);
 		/* the child goes before any assertion: left in pause() it would hold the
 		 * runner's output pipe open and hang the whole suite */
